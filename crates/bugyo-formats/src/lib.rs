@@ -1,0 +1,7 @@
+//! Bytes in, model out (and back): every file and wire format bugyo reads.
+//!
+//! Each parser returns an error value with a position (byte offset or line
+//! number) for malformed input and never panics; where a format has records,
+//! one bad record is skipped and counted and the good ones around it are kept.
+
+pub mod input;

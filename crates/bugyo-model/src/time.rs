@@ -1,0 +1,108 @@
+//! Time as the data gives it: seconds and microseconds since the Unix epoch.
+//! Every time in bugyo's detection comes from the data, never from the clock,
+//! so that a replay is deterministic.
+
+use std::fmt;
+
+/// A point in time with microsecond resolution (MRT BGP4MP_ET precision).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Default)]
+pub struct Timestamp {
+    /// Whole seconds since 1970-01-01T00:00:00Z.
+    pub secs: i64,
+    /// Microseconds within the second (0..1_000_000).
+    pub micros: u32,
+}
+
+impl Timestamp {
+    /// A timestamp of whole seconds.
+    pub const fn from_secs(secs: i64) -> Self {
+        Timestamp { secs, micros: 0 }
+    }
+
+    /// Microseconds since the epoch.
+    pub const fn as_micros(&self) -> i64 {
+        self.secs * 1_000_000 + self.micros as i64
+    }
+
+    /// Builds a timestamp from microseconds since the epoch.
+    pub const fn from_micros(us: i64) -> Self {
+        Timestamp {
+            secs: us.div_euclid(1_000_000),
+            micros: us.rem_euclid(1_000_000) as u32,
+        }
+    }
+
+    /// This time plus `secs` seconds.
+    pub const fn plus_secs(&self, secs: i64) -> Self {
+        Timestamp {
+            secs: self.secs + secs,
+            micros: self.micros,
+        }
+    }
+
+    /// Seconds from `earlier` to `self` (negative if `earlier` is later).
+    pub fn secs_since(&self, earlier: Timestamp) -> f64 {
+        (self.as_micros() - earlier.as_micros()) as f64 / 1e6
+    }
+
+    /// RFC 3339 in UTC, e.g. `2017-08-25T03:22:00Z` (microseconds shown
+    /// only when present).
+    pub fn rfc3339(&self) -> String {
+        let (y, mo, d, h, mi, s) = civil(self.secs);
+        if self.micros == 0 {
+            format!("{y:04}-{mo:02}-{d:02}T{h:02}:{mi:02}:{s:02}Z")
+        } else {
+            format!("{y:04}-{mo:02}-{d:02}T{h:02}:{mi:02}:{s:02}.{:06}Z", self.micros)
+        }
+    }
+}
+
+/// Splits Unix seconds into UTC calendar fields (Howard Hinnant's algorithm).
+fn civil(secs: i64) -> (i64, u32, u32, u32, u32, u32) {
+    let days = secs.div_euclid(86_400);
+    let rem = secs.rem_euclid(86_400);
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z.rem_euclid(146_097);
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let d = (doy - (153 * mp + 2) / 5 + 1) as u32;
+    let m = if mp < 10 { mp + 3 } else { mp - 9 } as u32;
+    let y = yoe + era * 400 + i64::from(m <= 2);
+    (
+        y,
+        m,
+        d,
+        (rem / 3600) as u32,
+        ((rem % 3600) / 60) as u32,
+        (rem % 60) as u32,
+    )
+}
+
+impl fmt::Display for Timestamp {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.rfc3339())
+    }
+}
+
+impl serde::Serialize for Timestamp {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_str(&self.rfc3339())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn rfc3339() {
+        assert_eq!(Timestamp::from_secs(0).rfc3339(), "1970-01-01T00:00:00Z");
+        // 2017-08-25 12:22 JST = 03:22 UTC
+        assert_eq!(Timestamp::from_secs(1_503_631_320).rfc3339(), "2017-08-25T03:22:00Z");
+        let t = Timestamp { secs: 1_445_565_678, micros: 509_481 };
+        assert_eq!(t.rfc3339(), "2015-10-23T02:01:18.509481Z");
+        assert_eq!(Timestamp::from_micros(t.as_micros()), t);
+    }
+}

@@ -1,0 +1,320 @@
+//! The multi-peer RIB: one Adj-RIB-In per collector peer, with interned path
+//! attributes, and a prefix index across all peers that remembers history —
+//! which origins each prefix has had, how many routes carried it at most, and
+//! which AS adjacencies have ever been seen.
+//!
+//! Visibility is counted in routes (one per peer and ADD-PATH path id), which
+//! equals peers for ordinary sessions.
+
+use crate::attrs::{AttrId, AttrStore};
+use bugyo_model::{Asn, PathAttributes, Peer, Prefix, Timestamp};
+use ipnet::IpNet;
+use prefix_trie::joint::JointPrefixMap;
+use rustc_hash::{FxHashMap, FxHashSet};
+use std::sync::Arc;
+
+/// Index of a peer in the RIB.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct PeerId(pub u16);
+
+/// What the RIB knows of one peer.
+#[derive(Clone, Debug)]
+pub struct PeerInfo {
+    /// The peer.
+    pub peer: Peer,
+    /// Routes currently held from it.
+    pub routes: u64,
+    /// Data time of its first message.
+    pub first_seen: Timestamp,
+    /// Data time of its last message.
+    pub last_seen: Timestamp,
+    /// Data time its current session came up (first message, or the last
+    /// transition to Established); routes learned shortly after are the
+    /// initial table transfer.
+    pub session_start: Timestamp,
+}
+
+/// One origin of a prefix and how many routes carry it now.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct OriginCount {
+    /// The origin AS (AS0 for a path ending in an AS_SET).
+    pub asn: Asn,
+    /// Routes carrying it now (0: seen before, gone now).
+    pub routes: u32,
+}
+
+/// Everything the RIB remembers of one prefix across peers.
+#[derive(Clone, Debug, Default)]
+pub struct PrefixEntry {
+    /// Origins ever seen, with their current route counts.
+    pub origins: Vec<OriginCount>,
+    /// Most routes that carried the prefix at once.
+    pub max_routes: u32,
+    /// Data time the prefix was first seen.
+    pub first_seen: Timestamp,
+}
+
+impl PrefixEntry {
+    /// Routes carrying the prefix now.
+    pub fn routes(&self) -> u32 {
+        self.origins.iter().map(|o| o.routes).sum()
+    }
+
+    /// Origins that carry the prefix now.
+    pub fn current_origins(&self) -> impl Iterator<Item = Asn> + '_ {
+        self.origins.iter().filter(|o| o.routes > 0).map(|o| o.asn)
+    }
+
+    /// True if `asn` has ever originated the prefix.
+    pub fn has_seen_origin(&self, asn: Asn) -> bool {
+        self.origins.iter().any(|o| o.asn == asn)
+    }
+
+    fn count(&mut self, asn: Asn, delta: i32) {
+        match self.origins.iter_mut().find(|o| o.asn == asn) {
+            Some(o) => o.routes = o.routes.saturating_add_signed(delta),
+            None if delta > 0 => self.origins.push(OriginCount { asn, routes: delta as u32 }),
+            None => {}
+        }
+        self.max_routes = self.max_routes.max(self.routes());
+    }
+}
+
+/// The change a new announcement makes to a peer's table.
+#[derive(Clone, Debug)]
+pub struct RouteChange {
+    /// The route it replaces, if any (an implicit withdrawal).
+    pub previous: Option<Arc<PathAttributes>>,
+}
+
+/// The origin of a path as the RIB counts it: AS0 stands for "no single
+/// origin" (a path ending in an AS_SET, or an empty path).
+pub fn origin_of(attrs: &PathAttributes) -> Asn {
+    attrs.as_path.origin().unwrap_or(Asn(0))
+}
+
+#[derive(Default)]
+struct AdjRibIn {
+    routes: FxHashMap<(Prefix, u32), AttrId>,
+}
+
+/// The multi-peer RIB with history.
+#[derive(Default)]
+pub struct Rib {
+    peers: Vec<PeerInfo>,
+    peer_ids: FxHashMap<Peer, PeerId>,
+    tables: Vec<AdjRibIn>,
+    attrs: AttrStore,
+    prefixes: JointPrefixMap<IpNet, PrefixEntry>,
+    adjacencies: FxHashSet<u64>,
+}
+
+fn adjacency_key(left: Asn, right: Asn) -> u64 {
+    (u64::from(left.0) << 32) | u64::from(right.0)
+}
+
+impl Rib {
+    /// An empty RIB.
+    pub fn new() -> Rib {
+        Rib::default()
+    }
+
+    /// The id of `peer`, registering it on first sight at data time `now`.
+    pub fn peer_id(&mut self, peer: Peer, now: Timestamp) -> PeerId {
+        if let Some(&id) = self.peer_ids.get(&peer) {
+            return id;
+        }
+        let id = PeerId(self.peers.len() as u16);
+        self.peers.push(PeerInfo {
+            peer,
+            routes: 0,
+            first_seen: now,
+            last_seen: now,
+            session_start: now,
+        });
+        self.tables.push(AdjRibIn::default());
+        self.peer_ids.insert(peer, id);
+        id
+    }
+
+    /// All peers, indexed by [`PeerId`].
+    pub fn peers(&self) -> &[PeerInfo] {
+        &self.peers
+    }
+
+    /// One peer's record.
+    pub fn peer(&self, id: PeerId) -> &PeerInfo {
+        &self.peers[id.0 as usize]
+    }
+
+    /// Notes that a peer was heard from at `now`.
+    pub fn touch(&mut self, id: PeerId, now: Timestamp) {
+        let p = &mut self.peers[id.0 as usize];
+        if now > p.last_seen {
+            p.last_seen = now;
+        }
+    }
+
+    /// Marks the start of a new session with the peer (BGP Established).
+    pub fn session_up(&mut self, id: PeerId, now: Timestamp) {
+        self.peers[id.0 as usize].session_start = now;
+    }
+
+    /// The route `peer` holds for `prefix` with ADD-PATH id `path_id` (0
+    /// without ADD-PATH).
+    pub fn route(&self, peer: PeerId, prefix: &Prefix, path_id: u32) -> Option<&Arc<PathAttributes>> {
+        let id = self.tables[peer.0 as usize].routes.get(&(*prefix, path_id))?;
+        Some(self.attrs.get(*id))
+    }
+
+    /// Stores an announcement, replacing any route with the same key.
+    pub fn announce(
+        &mut self,
+        peer: PeerId,
+        prefix: Prefix,
+        path_id: u32,
+        attrs: &Arc<PathAttributes>,
+        now: Timestamp,
+    ) -> RouteChange {
+        let id = self.attrs.intern(attrs);
+        let old = self.tables[peer.0 as usize].routes.insert((prefix, path_id), id);
+        let previous = old.map(|old| {
+            let prev = Arc::clone(self.attrs.get(old));
+            self.attrs.release(old);
+            prev
+        });
+        let new_origin = origin_of(attrs);
+        let entry = self.prefixes.entry(prefix.net()).or_insert_with(|| PrefixEntry {
+            first_seen: now,
+            ..PrefixEntry::default()
+        });
+        match &previous {
+            Some(prev) => {
+                let old_origin = origin_of(prev);
+                if old_origin != new_origin {
+                    entry.count(old_origin, -1);
+                    entry.count(new_origin, 1);
+                }
+            }
+            None => {
+                entry.count(new_origin, 1);
+                self.peers[peer.0 as usize].routes += 1;
+            }
+        }
+        let hops = attrs.as_path.hops();
+        for w in hops.windows(2) {
+            self.adjacencies.insert(adjacency_key(w[0], w[1]));
+        }
+        RouteChange { previous }
+    }
+
+    /// Removes a route; returns what it was, if it existed.
+    pub fn withdraw(&mut self, peer: PeerId, prefix: &Prefix, path_id: u32) -> Option<Arc<PathAttributes>> {
+        let id = self.tables[peer.0 as usize].routes.remove(&(*prefix, path_id))?;
+        let attrs = Arc::clone(self.attrs.get(id));
+        self.attrs.release(id);
+        self.peers[peer.0 as usize].routes -= 1;
+        if let Some(entry) = self.prefixes.get_mut(&prefix.net()) {
+            entry.count(origin_of(&attrs), -1);
+        }
+        Some(attrs)
+    }
+
+    /// Drops every route of a peer (session down); returns them.
+    pub fn clear_peer(&mut self, peer: PeerId) -> Vec<(Prefix, u32, Arc<PathAttributes>)> {
+        let keys: Vec<(Prefix, u32)> = self.tables[peer.0 as usize].routes.keys().copied().collect();
+        keys.into_iter()
+            .filter_map(|(p, id)| self.withdraw(peer, &p, id).map(|a| (p, id, a)))
+            .collect()
+    }
+
+    /// What the RIB remembers of `prefix`.
+    pub fn prefix(&self, prefix: &Prefix) -> Option<&PrefixEntry> {
+        self.prefixes.get(&prefix.net())
+    }
+
+    /// Less-specific prefixes that are routed now and cover `prefix`
+    /// (excluding `prefix` itself), most specific first.
+    pub fn covering(&self, prefix: &Prefix) -> Vec<(Prefix, &PrefixEntry)> {
+        let mut v: Vec<(Prefix, &PrefixEntry)> = self
+            .prefixes
+            .cover(&prefix.net())
+            .filter(|(p, e)| p.prefix_len() < prefix.len() && e.routes() > 0)
+            .map(|(p, e)| (Prefix::from(p), e))
+            .collect();
+        v.reverse();
+        v
+    }
+
+    /// True if the AS adjacency `left right` (left nearer the collector) has
+    /// ever been seen in a path.
+    pub fn has_adjacency(&self, left: Asn, right: Asn) -> bool {
+        self.adjacencies.contains(&adjacency_key(left, right))
+    }
+
+    /// Routes held across all peers.
+    pub fn route_count(&self) -> u64 {
+        self.peers.iter().map(|p| p.routes).sum()
+    }
+
+    /// Prefixes ever seen.
+    pub fn prefix_count(&self) -> usize {
+        self.prefixes.len()
+    }
+
+    /// Distinct attribute sets held.
+    pub fn attr_count(&self) -> usize {
+        self.attrs.len()
+    }
+
+    /// Every route of one peer (unordered).
+    pub fn routes_of(&self, peer: PeerId) -> impl Iterator<Item = (Prefix, u32, &Arc<PathAttributes>)> + '_ {
+        self.tables[peer.0 as usize]
+            .routes
+            .iter()
+            .map(|(&(p, id), &a)| (p, id, self.attrs.get(a)))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use bugyo_model::AsPath;
+    use std::net::IpAddr;
+
+    fn attrs(path: &[u32]) -> Arc<PathAttributes> {
+        Arc::new(PathAttributes {
+            as_path: AsPath::from_sequence(path.iter().copied()),
+            ..Default::default()
+        })
+    }
+
+    #[test]
+    fn announce_withdraw_history() {
+        let mut rib = Rib::new();
+        let t = Timestamp::from_secs(100);
+        let p = rib.peer_id(Peer { asn: Asn(2497), addr: "192.0.2.1".parse::<IpAddr>().unwrap() }, t);
+        let q = rib.peer_id(Peer { asn: Asn(4777), addr: "192.0.2.2".parse::<IpAddr>().unwrap() }, t);
+        let pfx: Prefix = "1.0.0.0/16".parse().unwrap();
+        let sub: Prefix = "1.0.1.0/24".parse().unwrap();
+        rib.announce(p, pfx, 0, &attrs(&[2497, 4713]), t);
+        rib.announce(q, pfx, 0, &attrs(&[4777, 2914, 4713]), t);
+        assert_eq!(rib.prefix(&pfx).unwrap().routes(), 2);
+        assert!(rib.has_adjacency(Asn(2914), Asn(4713)));
+        assert!(!rib.has_adjacency(Asn(4713), Asn(2914)));
+        // implicit withdrawal with origin change
+        let ch = rib.announce(p, pfx, 0, &attrs(&[2497, 666]), t);
+        assert!(ch.previous.is_some());
+        let e = rib.prefix(&pfx).unwrap();
+        assert_eq!(e.current_origins().collect::<Vec<_>>(), vec![Asn(4713), Asn(666)]);
+        rib.announce(p, sub, 0, &attrs(&[2497, 4713]), t);
+        assert_eq!(rib.covering(&sub).len(), 1);
+        assert!(rib.withdraw(p, &sub, 0).is_some());
+        assert!(rib.withdraw(p, &sub, 0).is_none());
+        assert_eq!(rib.prefix(&sub).unwrap().routes(), 0);
+        assert!(rib.prefix(&sub).unwrap().has_seen_origin(Asn(4713)));
+        assert_eq!(rib.clear_peer(q).len(), 1);
+        assert_eq!(rib.route_count(), 1);
+        assert_eq!(rib.attr_count(), 1);
+    }
+}

@@ -5,3 +5,7 @@
 //! one bad record is skipped and counted and the good ones around it are kept.
 
 pub mod input;
+pub mod report;
+pub mod rpki;
+pub mod asrel;
+pub mod as2org;

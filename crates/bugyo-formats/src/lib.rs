@@ -9,3 +9,4 @@ pub mod report;
 pub mod rpki;
 pub mod asrel;
 pub mod as2org;
+pub mod rpsl;

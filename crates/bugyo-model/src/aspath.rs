@@ -181,8 +181,14 @@ mod tests {
     fn set_has_no_origin() {
         let p = AsPath {
             segments: vec![
-                Segment { kind: SegmentKind::Sequence, asns: vec![Asn(1), Asn(2)] },
-                Segment { kind: SegmentKind::Set, asns: vec![Asn(3), Asn(4)] },
+                Segment {
+                    kind: SegmentKind::Sequence,
+                    asns: vec![Asn(1), Asn(2)],
+                },
+                Segment {
+                    kind: SegmentKind::Set,
+                    asns: vec![Asn(3), Asn(4)],
+                },
             ],
         };
         assert_eq!(p.origin(), None);

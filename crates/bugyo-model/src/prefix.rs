@@ -41,8 +41,12 @@ impl Prefix {
     /// with trailing bits set).
     pub fn new(addr: IpAddr, len: u8) -> Result<Prefix, PrefixError> {
         let net = match addr {
-            IpAddr::V4(a) => IpNet::V4(Ipv4Net::new(a, len).map_err(|_| PrefixError::TooLong { len, max: 32 })?),
-            IpAddr::V6(a) => IpNet::V6(Ipv6Net::new(a, len).map_err(|_| PrefixError::TooLong { len, max: 128 })?),
+            IpAddr::V4(a) => {
+                IpNet::V4(Ipv4Net::new(a, len).map_err(|_| PrefixError::TooLong { len, max: 32 })?)
+            }
+            IpAddr::V6(a) => {
+                IpNet::V6(Ipv6Net::new(a, len).map_err(|_| PrefixError::TooLong { len, max: 128 })?)
+            }
         };
         Ok(Prefix(net.trunc()))
     }
@@ -144,7 +148,9 @@ impl std::str::FromStr for Prefix {
     /// Parses `192.0.2.0/24` or `2001:db8::/32`; host bits are cleared.
     fn from_str(s: &str) -> Result<Self, Self::Err> {
         let s = s.trim();
-        let (a, l) = s.split_once('/').ok_or_else(|| PrefixError::Syntax(s.to_string()))?;
+        let (a, l) = s
+            .split_once('/')
+            .ok_or_else(|| PrefixError::Syntax(s.to_string()))?;
         let addr: IpAddr = a.parse().map_err(|_| PrefixError::Syntax(s.to_string()))?;
         let len: u8 = l.parse().map_err(|_| PrefixError::Syntax(s.to_string()))?;
         Prefix::new(addr, len)

@@ -52,7 +52,10 @@ impl Timestamp {
         if self.micros == 0 {
             format!("{y:04}-{mo:02}-{d:02}T{h:02}:{mi:02}:{s:02}Z")
         } else {
-            format!("{y:04}-{mo:02}-{d:02}T{h:02}:{mi:02}:{s:02}.{:06}Z", self.micros)
+            format!(
+                "{y:04}-{mo:02}-{d:02}T{h:02}:{mi:02}:{s:02}.{:06}Z",
+                self.micros
+            )
         }
     }
 }
@@ -100,8 +103,14 @@ mod tests {
     fn rfc3339() {
         assert_eq!(Timestamp::from_secs(0).rfc3339(), "1970-01-01T00:00:00Z");
         // 2017-08-25 12:22 JST = 03:22 UTC
-        assert_eq!(Timestamp::from_secs(1_503_631_320).rfc3339(), "2017-08-25T03:22:00Z");
-        let t = Timestamp { secs: 1_445_565_678, micros: 509_481 };
+        assert_eq!(
+            Timestamp::from_secs(1_503_631_320).rfc3339(),
+            "2017-08-25T03:22:00Z"
+        );
+        let t = Timestamp {
+            secs: 1_445_565_678,
+            micros: 509_481,
+        };
         assert_eq!(t.rfc3339(), "2015-10-23T02:01:18.509481Z");
         assert_eq!(Timestamp::from_micros(t.as_micros()), t);
     }

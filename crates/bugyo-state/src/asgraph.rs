@@ -35,6 +35,7 @@ impl Neighbour {
 #[derive(Default)]
 pub struct AsGraph {
     links: FxHashMap<(Asn, Asn), Neighbour>,
+    known: rustc_hash::FxHashSet<Asn>,
     customers: FxHashMap<Asn, Vec<Asn>>,
     names: FxHashMap<Asn, (String, String)>,
     orgs: FxHashMap<Asn, u32>,
@@ -52,6 +53,8 @@ impl AsGraph {
             if l.a == l.b {
                 continue;
             }
+            g.known.insert(l.a);
+            g.known.insert(l.b);
             match l.rel {
                 Relationship::ProviderToCustomer => {
                     g.links.insert((l.a, l.b), Neighbour::Customer);
@@ -91,6 +94,11 @@ impl AsGraph {
     /// Number of directed relationship entries / 2.
     pub fn link_count(&self) -> usize {
         self.links.len() / 2
+    }
+
+    /// True if the AS has at least one known relationship.
+    pub fn knows(&self, asn: Asn) -> bool {
+        self.known.contains(&asn)
     }
 
     /// What `b` is to `a`, if known. ASes of one organisation are siblings.
@@ -160,7 +168,11 @@ impl AsGraph {
                 }
             }
         }
-        let mut v: Vec<Asn> = if seen.len() > CONE_LIMIT { Vec::new() } else { seen.into_iter().collect() };
+        let mut v: Vec<Asn> = if seen.len() > CONE_LIMIT {
+            Vec::new()
+        } else {
+            seen.into_iter().collect()
+        };
         v.sort_unstable();
         let v = Arc::new(v);
         if let Ok(mut cache) = self.cones.lock() {
@@ -175,7 +187,11 @@ mod tests {
     use super::*;
 
     fn link(a: u32, b: u32, rel: Relationship) -> AsLink {
-        AsLink { a: Asn(a), b: Asn(b), rel }
+        AsLink {
+            a: Asn(a),
+            b: Asn(b),
+            rel,
+        }
     }
 
     #[test]
@@ -186,7 +202,10 @@ mod tests {
             link(4713, 65001, Relationship::ProviderToCustomer),
             link(65001, 65002, Relationship::ProviderToCustomer),
         ]);
-        assert_eq!(g.relation(Asn(701), Asn(15169)).map(|r| r.name()), Some("peer"));
+        assert_eq!(
+            g.relation(Asn(701), Asn(15169)).map(|r| r.name()),
+            Some("peer")
+        );
         assert_eq!(g.relation(Asn(4713), Asn(65001)), Some(Neighbour::Customer));
         assert_eq!(g.relation(Asn(65001), Asn(4713)), Some(Neighbour::Provider));
         assert!(g.in_customer_cone(Asn(4713), Asn(65002)));

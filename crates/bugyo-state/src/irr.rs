@@ -51,11 +51,21 @@ impl fmt::Display for IrrMatch {
         match self {
             IrrMatch::Exact { source } => write!(f, "IRR exact match ({source})"),
             IrrMatch::MoreSpecific { registered, source } => {
-                write!(f, "IRR: more-specific of registered {registered} with the same origin ({source})")
+                write!(
+                    f,
+                    "IRR: more-specific of registered {registered} with the same origin ({source})"
+                )
             }
-            IrrMatch::OriginMismatch { registered, origins } => {
+            IrrMatch::OriginMismatch {
+                registered,
+                origins,
+            } => {
                 let o: Vec<String> = origins.iter().map(|a| a.to_string()).collect();
-                write!(f, "IRR origin mismatch: {registered} is registered to {}", o.join(", "))
+                write!(
+                    f,
+                    "IRR origin mismatch: {registered} is registered to {}",
+                    o.join(", ")
+                )
             }
             IrrMatch::Unregistered => f.write_str("IRR: no route object"),
         }
@@ -109,7 +119,9 @@ impl IrrIndex {
             if let Some(o) = origin {
                 if let Some((_, src)) = list.iter().find(|(a, _)| *a == o) {
                     if net.prefix_len() == prefix.len() {
-                        return IrrMatch::Exact { source: self.sources[*src as usize].clone() };
+                        return IrrMatch::Exact {
+                            source: self.sources[*src as usize].clone(),
+                        };
                     }
                     same_origin = Some((net, *src));
                 }
@@ -127,7 +139,10 @@ impl IrrIndex {
                 let mut origins: Vec<Asn> = list.iter().map(|(a, _)| *a).collect();
                 origins.sort_unstable();
                 origins.dedup();
-                IrrMatch::OriginMismatch { registered: Prefix::from(net), origins }
+                IrrMatch::OriginMismatch {
+                    registered: Prefix::from(net),
+                    origins,
+                }
             }
             None => IrrMatch::Unregistered,
         }
@@ -141,14 +156,34 @@ mod tests {
     #[test]
     fn four_answers() {
         let idx = IrrIndex::new([
-            RouteObject { prefix: "60.32.0.0/12".parse().unwrap(), origin: Asn(4713), source: "JPIRR".into() },
-            RouteObject { prefix: "60.32.0.0/12".parse().unwrap(), origin: Asn(4713), source: "RADB".into() },
+            RouteObject {
+                prefix: "60.32.0.0/12".parse().unwrap(),
+                origin: Asn(4713),
+                source: "JPIRR".into(),
+            },
+            RouteObject {
+                prefix: "60.32.0.0/12".parse().unwrap(),
+                origin: Asn(4713),
+                source: "RADB".into(),
+            },
         ]);
         let p = |s: &str| s.parse::<Prefix>().unwrap();
         assert_eq!(idx.len(), 2);
-        assert_eq!(idx.check(&p("60.32.0.0/12"), Some(Asn(4713))).name(), "exact");
-        assert_eq!(idx.check(&p("60.33.0.0/16"), Some(Asn(4713))).name(), "more-specific");
-        assert_eq!(idx.check(&p("60.33.0.0/16"), Some(Asn(666))).name(), "origin-mismatch");
-        assert_eq!(idx.check(&p("61.0.0.0/16"), Some(Asn(4713))), IrrMatch::Unregistered);
+        assert_eq!(
+            idx.check(&p("60.32.0.0/12"), Some(Asn(4713))).name(),
+            "exact"
+        );
+        assert_eq!(
+            idx.check(&p("60.33.0.0/16"), Some(Asn(4713))).name(),
+            "more-specific"
+        );
+        assert_eq!(
+            idx.check(&p("60.33.0.0/16"), Some(Asn(666))).name(),
+            "origin-mismatch"
+        );
+        assert_eq!(
+            idx.check(&p("61.0.0.0/16"), Some(Asn(4713))),
+            IrrMatch::Unregistered
+        );
     }
 }

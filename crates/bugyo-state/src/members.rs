@@ -42,7 +42,9 @@ impl MemberIndex {
 
     /// The member whose registered prefix covers `prefix` (most specific).
     pub fn by_prefix(&self, prefix: &Prefix) -> Option<&Member> {
-        self.by_prefix.get_lpm(&prefix.net()).map(|(_, &i)| &self.members[i])
+        self.by_prefix
+            .get_lpm(&prefix.net())
+            .map(|(_, &i)| &self.members[i])
     }
 
     /// True if the list is empty.

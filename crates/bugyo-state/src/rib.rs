@@ -73,7 +73,10 @@ impl PrefixEntry {
     fn count(&mut self, asn: Asn, delta: i32) {
         match self.origins.iter_mut().find(|o| o.asn == asn) {
             Some(o) => o.routes = o.routes.saturating_add_signed(delta),
-            None if delta > 0 => self.origins.push(OriginCount { asn, routes: delta as u32 }),
+            None if delta > 0 => self.origins.push(OriginCount {
+                asn,
+                routes: delta as u32,
+            }),
             None => {}
         }
         self.max_routes = self.max_routes.max(self.routes());
@@ -162,8 +165,15 @@ impl Rib {
 
     /// The route `peer` holds for `prefix` with ADD-PATH id `path_id` (0
     /// without ADD-PATH).
-    pub fn route(&self, peer: PeerId, prefix: &Prefix, path_id: u32) -> Option<&Arc<PathAttributes>> {
-        let id = self.tables[peer.0 as usize].routes.get(&(*prefix, path_id))?;
+    pub fn route(
+        &self,
+        peer: PeerId,
+        prefix: &Prefix,
+        path_id: u32,
+    ) -> Option<&Arc<PathAttributes>> {
+        let id = self.tables[peer.0 as usize]
+            .routes
+            .get(&(*prefix, path_id))?;
         Some(self.attrs.get(*id))
     }
 
@@ -177,17 +187,22 @@ impl Rib {
         now: Timestamp,
     ) -> RouteChange {
         let id = self.attrs.intern(attrs);
-        let old = self.tables[peer.0 as usize].routes.insert((prefix, path_id), id);
+        let old = self.tables[peer.0 as usize]
+            .routes
+            .insert((prefix, path_id), id);
         let previous = old.map(|old| {
             let prev = Arc::clone(self.attrs.get(old));
             self.attrs.release(old);
             prev
         });
         let new_origin = origin_of(attrs);
-        let entry = self.prefixes.entry(prefix.net()).or_insert_with(|| PrefixEntry {
-            first_seen: now,
-            ..PrefixEntry::default()
-        });
+        let entry = self
+            .prefixes
+            .entry(prefix.net())
+            .or_insert_with(|| PrefixEntry {
+                first_seen: now,
+                ..PrefixEntry::default()
+            });
         match &previous {
             Some(prev) => {
                 let old_origin = origin_of(prev);
@@ -209,8 +224,15 @@ impl Rib {
     }
 
     /// Removes a route; returns what it was, if it existed.
-    pub fn withdraw(&mut self, peer: PeerId, prefix: &Prefix, path_id: u32) -> Option<Arc<PathAttributes>> {
-        let id = self.tables[peer.0 as usize].routes.remove(&(*prefix, path_id))?;
+    pub fn withdraw(
+        &mut self,
+        peer: PeerId,
+        prefix: &Prefix,
+        path_id: u32,
+    ) -> Option<Arc<PathAttributes>> {
+        let id = self.tables[peer.0 as usize]
+            .routes
+            .remove(&(*prefix, path_id))?;
         let attrs = Arc::clone(self.attrs.get(id));
         self.attrs.release(id);
         self.peers[peer.0 as usize].routes -= 1;
@@ -222,7 +244,11 @@ impl Rib {
 
     /// Drops every route of a peer (session down); returns them.
     pub fn clear_peer(&mut self, peer: PeerId) -> Vec<(Prefix, u32, Arc<PathAttributes>)> {
-        let keys: Vec<(Prefix, u32)> = self.tables[peer.0 as usize].routes.keys().copied().collect();
+        let keys: Vec<(Prefix, u32)> = self.tables[peer.0 as usize]
+            .routes
+            .keys()
+            .copied()
+            .collect();
         keys.into_iter()
             .filter_map(|(p, id)| self.withdraw(peer, &p, id).map(|a| (p, id, a)))
             .collect()
@@ -268,7 +294,10 @@ impl Rib {
     }
 
     /// Every route of one peer (unordered).
-    pub fn routes_of(&self, peer: PeerId) -> impl Iterator<Item = (Prefix, u32, &Arc<PathAttributes>)> + '_ {
+    pub fn routes_of(
+        &self,
+        peer: PeerId,
+    ) -> impl Iterator<Item = (Prefix, u32, &Arc<PathAttributes>)> + '_ {
         self.tables[peer.0 as usize]
             .routes
             .iter()
@@ -293,8 +322,20 @@ mod tests {
     fn announce_withdraw_history() {
         let mut rib = Rib::new();
         let t = Timestamp::from_secs(100);
-        let p = rib.peer_id(Peer { asn: Asn(2497), addr: "192.0.2.1".parse::<IpAddr>().unwrap() }, t);
-        let q = rib.peer_id(Peer { asn: Asn(4777), addr: "192.0.2.2".parse::<IpAddr>().unwrap() }, t);
+        let p = rib.peer_id(
+            Peer {
+                asn: Asn(2497),
+                addr: "192.0.2.1".parse::<IpAddr>().unwrap(),
+            },
+            t,
+        );
+        let q = rib.peer_id(
+            Peer {
+                asn: Asn(4777),
+                addr: "192.0.2.2".parse::<IpAddr>().unwrap(),
+            },
+            t,
+        );
         let pfx: Prefix = "1.0.0.0/16".parse().unwrap();
         let sub: Prefix = "1.0.1.0/24".parse().unwrap();
         rib.announce(p, pfx, 0, &attrs(&[2497, 4713]), t);
@@ -306,7 +347,10 @@ mod tests {
         let ch = rib.announce(p, pfx, 0, &attrs(&[2497, 666]), t);
         assert!(ch.previous.is_some());
         let e = rib.prefix(&pfx).unwrap();
-        assert_eq!(e.current_origins().collect::<Vec<_>>(), vec![Asn(4713), Asn(666)]);
+        assert_eq!(
+            e.current_origins().collect::<Vec<_>>(),
+            vec![Asn(4713), Asn(666)]
+        );
         rib.announce(p, sub, 0, &attrs(&[2497, 4713]), t);
         assert_eq!(rib.covering(&sub).len(), 1);
         assert!(rib.withdraw(p, &sub, 0).is_some());

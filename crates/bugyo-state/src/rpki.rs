@@ -39,9 +39,21 @@ impl Rov {
 impl fmt::Display for Rov {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            Rov::Valid(v) => write!(f, "RPKI valid (ROA {} max /{} {})", v.prefix, v.max_len, v.asn),
-            Rov::InvalidAsn(v) => write!(f, "RPKI invalid: origin not authorised (ROA {} max /{} {})", v.prefix, v.max_len, v.asn),
-            Rov::InvalidLength(v) => write!(f, "RPKI invalid: longer than maxLength /{} of ROA {} {}", v.max_len, v.prefix, v.asn),
+            Rov::Valid(v) => write!(
+                f,
+                "RPKI valid (ROA {} max /{} {})",
+                v.prefix, v.max_len, v.asn
+            ),
+            Rov::InvalidAsn(v) => write!(
+                f,
+                "RPKI invalid: origin not authorised (ROA {} max /{} {})",
+                v.prefix, v.max_len, v.asn
+            ),
+            Rov::InvalidLength(v) => write!(
+                f,
+                "RPKI invalid: longer than maxLength /{} of ROA {} {}",
+                v.max_len, v.prefix, v.asn
+            ),
             Rov::NotFound => f.write_str("RPKI not found"),
         }
     }
@@ -231,18 +243,37 @@ mod tests {
     use super::*;
 
     fn vrp(p: &str, max: u8, asn: u32) -> Vrp {
-        Vrp { prefix: p.parse().unwrap(), max_len: max, asn: Asn(asn) }
+        Vrp {
+            prefix: p.parse().unwrap(),
+            max_len: max,
+            asn: Asn(asn),
+        }
     }
 
     #[test]
     fn rov() {
         let idx = VrpIndex::new([vrp("10.0.0.0/16", 20, 4713), vrp("10.0.0.0/16", 16, 0)]);
         let p = |s: &str| s.parse::<Prefix>().unwrap();
-        assert!(matches!(idx.validate(&p("10.0.0.0/16"), Some(Asn(4713))), Rov::Valid(_)));
-        assert!(matches!(idx.validate(&p("10.0.1.0/20"), Some(Asn(4713))), Rov::Valid(_)));
-        assert!(matches!(idx.validate(&p("10.0.1.0/24"), Some(Asn(4713))), Rov::InvalidLength(_)));
-        assert!(matches!(idx.validate(&p("10.0.1.0/24"), Some(Asn(666))), Rov::InvalidAsn(_)));
-        assert!(matches!(idx.validate(&p("10.0.0.0/16"), None), Rov::InvalidAsn(_)));
+        assert!(matches!(
+            idx.validate(&p("10.0.0.0/16"), Some(Asn(4713))),
+            Rov::Valid(_)
+        ));
+        assert!(matches!(
+            idx.validate(&p("10.0.1.0/20"), Some(Asn(4713))),
+            Rov::Valid(_)
+        ));
+        assert!(matches!(
+            idx.validate(&p("10.0.1.0/24"), Some(Asn(4713))),
+            Rov::InvalidLength(_)
+        ));
+        assert!(matches!(
+            idx.validate(&p("10.0.1.0/24"), Some(Asn(666))),
+            Rov::InvalidAsn(_)
+        ));
+        assert!(matches!(
+            idx.validate(&p("10.0.0.0/16"), None),
+            Rov::InvalidAsn(_)
+        ));
         assert_eq!(idx.validate(&p("11.0.0.0/16"), Some(Asn(1))), Rov::NotFound);
     }
 
@@ -250,13 +281,28 @@ mod tests {
     fn aspa_downstream() {
         // 65001 (origin) has providers 65002; 65003 has provider 65004.
         let idx = AspaIndex::new([
-            Aspa { customer: Asn(65001), providers: vec![Asn(65002)] },
-            Aspa { customer: Asn(65003), providers: vec![Asn(65004)] },
-            Aspa { customer: Asn(65002), providers: vec![Asn(65004)] },
-            Aspa { customer: Asn(65004), providers: vec![Asn(65010)] },
+            Aspa {
+                customer: Asn(65001),
+                providers: vec![Asn(65002)],
+            },
+            Aspa {
+                customer: Asn(65003),
+                providers: vec![Asn(65004)],
+            },
+            Aspa {
+                customer: Asn(65002),
+                providers: vec![Asn(65004)],
+            },
+            Aspa {
+                customer: Asn(65004),
+                providers: vec![Asn(65010)],
+            },
         ]);
         // neighbour first: 65004 65002 65001: up-ramp all the way
-        assert_eq!(idx.verify_downstream(&[Asn(65004), Asn(65002), Asn(65001)]), AspaVerdict::Valid);
+        assert_eq!(
+            idx.verify_downstream(&[Asn(65004), Asn(65002), Asn(65001)]),
+            AspaVerdict::Valid
+        );
         // 65003 65004 65002 65001: down from 65004 to 65003 is provider->customer: valid
         assert_eq!(
             idx.verify_downstream(&[Asn(65003), Asn(65004), Asn(65002), Asn(65001)]),

@@ -1,0 +1,643 @@
+//! The detection engine: takes route events in data-time order, keeps the
+//! RIB, judges every route, and correlates anomalies into incidents.
+//!
+//! The same engine runs in `bugyo replay` and, later, behind the live
+//! listeners. All times are data times.
+
+use crate::anomaly::{classify, Anomaly, AnomalyKind};
+use crate::incident::{
+    Evidence, Incident, IncidentEvent, IncidentEventKind, IncidentStatus, SampleRoute, Severity,
+};
+use crate::reference::Reference;
+use crate::relations::{LeakRule, PathCheck};
+use crate::verdict::RouteVerdicts;
+use bugyo_model::{Asn, PathAttributes, Peer, Prefix, Timestamp};
+use bugyo_state::rpki::AspaVerdict;
+use bugyo_state::{IrrMatch, PeerId, Rib, Rov};
+use rustc_hash::FxHashMap;
+use std::collections::{BTreeMap, BTreeSet};
+use std::sync::Arc;
+
+/// Tunables of detection and correlation (all in data-time seconds).
+#[derive(Clone, Debug)]
+pub struct EngineConfig {
+    /// After a peer first appears or its session comes up, its routes are
+    /// its initial table: history-based detectors ignore them this long.
+    pub learning_secs: i64,
+    /// An incident resolves when none of its routes has been seen for this long.
+    pub quiet_secs: i64,
+    /// Window for counting a peer's new prefixes.
+    pub flood_window_secs: i64,
+    /// New prefixes within the window that make a surge, at least...
+    pub flood_min: u64,
+    /// ...and at least this fraction of the peer's table.
+    pub flood_fraction: f64,
+    /// Prefixes of one origin lost within the quiet period before a
+    /// visibility-loss incident opens (a watched member's single prefix is enough).
+    pub visibility_min: usize,
+    /// Example routes kept per incident.
+    pub samples: usize,
+}
+
+impl Default for EngineConfig {
+    fn default() -> Self {
+        EngineConfig {
+            learning_secs: 300,
+            quiet_secs: 300,
+            flood_window_secs: 60,
+            flood_min: 5_000,
+            flood_fraction: 0.1,
+            visibility_min: 10,
+            samples: 5,
+        }
+    }
+}
+
+/// Counters of what the engine has done.
+#[derive(Clone, Debug, Default)]
+pub struct EngineStats {
+    /// Routes loaded as starting state (no detection).
+    pub rib_routes: u64,
+    /// Announcements processed.
+    pub announcements: u64,
+    /// Withdrawals processed.
+    pub withdrawals: u64,
+    /// Announcements found anomalous.
+    pub anomalous: u64,
+    /// Peer session state changes.
+    pub state_changes: u64,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+struct CauseKey {
+    kind: AnomalyKind,
+    culprit: Option<Asn>,
+    leaked_to: Option<Asn>,
+    peer: Option<Peer>,
+}
+
+/// A route as the correlator tracks it: peer, prefix, ADD-PATH id.
+type RouteKey = (PeerId, Prefix, u32);
+
+/// The peer id used for visibility-loss entries, which belong to no peer.
+const NO_PEER: PeerId = PeerId(u16::MAX);
+
+#[derive(Default)]
+struct FloodState {
+    buckets: Vec<(i64, u64, u64)>,
+    flagged_until: i64,
+    last_incident: Option<usize>,
+    flood_incident: Option<usize>,
+}
+
+/// The engine.
+pub struct Engine {
+    reference: Reference,
+    config: EngineConfig,
+    rib: Rib,
+    incidents: Vec<Incident>,
+    open: FxHashMap<CauseKey, usize>,
+    owner: FxHashMap<RouteKey, usize>,
+    reported_size: Vec<usize>,
+    reported_severity: Vec<Severity>,
+    events: Vec<IncidentEvent>,
+    warm_peers: BTreeSet<PeerId>,
+    floods: FxHashMap<PeerId, FloodState>,
+    lost: FxHashMap<Asn, Vec<(Prefix, Timestamp)>>,
+    now: Timestamp,
+    last_sweep: i64,
+    stats: EngineStats,
+}
+
+impl Engine {
+    /// A new engine over the given reference data.
+    pub fn new(reference: Reference, config: EngineConfig) -> Engine {
+        Engine {
+            reference,
+            config,
+            rib: Rib::new(),
+            incidents: Vec::new(),
+            open: FxHashMap::default(),
+            owner: FxHashMap::default(),
+            reported_size: Vec::new(),
+            reported_severity: Vec::new(),
+            events: Vec::new(),
+            warm_peers: BTreeSet::new(),
+            floods: FxHashMap::default(),
+            lost: FxHashMap::default(),
+            now: Timestamp::default(),
+            last_sweep: i64::MIN,
+            stats: EngineStats::default(),
+        }
+    }
+
+    /// The RIB.
+    pub fn rib(&self) -> &Rib {
+        &self.rib
+    }
+
+    /// The reference data.
+    pub fn reference(&self) -> &Reference {
+        &self.reference
+    }
+
+    /// Counters.
+    pub fn stats(&self) -> &EngineStats {
+        &self.stats
+    }
+
+    /// Latest data time seen.
+    pub fn now(&self) -> Timestamp {
+        self.now
+    }
+
+    /// All incidents, in order of opening.
+    pub fn incidents(&self) -> &[Incident] {
+        &self.incidents
+    }
+
+    /// Takes the incident changes since the last call.
+    pub fn drain_events(&mut self) -> Vec<IncidentEvent> {
+        std::mem::take(&mut self.events)
+    }
+
+    /// The AS name for output, from AS2Org data.
+    pub fn as_name(&self, asn: Asn) -> Option<String> {
+        self.reference.graph.name(asn).map(|(n, o)| {
+            if o.is_empty() {
+                n.to_string()
+            } else {
+                format!("{n}, {o}")
+            }
+        })
+    }
+
+    /// Loads a route as starting state (from a RIB dump): it enters the RIB
+    /// and its history, and its peer counts as settled, but no incident is
+    /// raised.
+    pub fn load_rib_route(
+        &mut self,
+        time: Timestamp,
+        peer: Peer,
+        prefix: Prefix,
+        path_id: u32,
+        attrs: &Arc<PathAttributes>,
+    ) {
+        let pid = self.rib.peer_id(peer, time);
+        self.warm_peers.insert(pid);
+        self.rib.announce(pid, prefix, path_id, attrs, time);
+        self.stats.rib_routes += 1;
+    }
+
+    fn settled(&self, pid: PeerId) -> bool {
+        if self.warm_peers.contains(&pid) {
+            return true;
+        }
+        let p = self.rib.peer(pid);
+        self.now.secs >= p.session_start.secs + self.config.learning_secs
+    }
+
+    /// Moves data time forward, resolving incidents that have been quiet
+    /// long enough.
+    pub fn advance(&mut self, time: Timestamp) {
+        if time > self.now {
+            self.now = time;
+        }
+        if self.now.secs == self.last_sweep {
+            return;
+        }
+        self.last_sweep = self.now.secs;
+        let quiet = self.config.quiet_secs;
+        let now = self.now;
+        let mut resolved: Vec<(CauseKey, usize)> = self
+            .open
+            .iter()
+            .filter(|(_, &i)| {
+                let inc = &self.incidents[i];
+                inc.active == 0 && inc.quiet_since.is_some_and(|q| now.secs >= q.secs + quiet)
+            })
+            .map(|(k, &i)| (*k, i))
+            .collect();
+        resolved.sort_by_key(|(_, i)| *i);
+        for (key, i) in resolved {
+            self.open.remove(&key);
+            let inc = &mut self.incidents[i];
+            inc.status = IncidentStatus::Resolved;
+            inc.resolved_at = inc.quiet_since;
+            inc.version += 1;
+            self.events.push(IncidentEvent {
+                event: IncidentEventKind::Resolved,
+                id: inc.id,
+                time: now,
+            });
+        }
+        self.lost.retain(|_, v| {
+            v.retain(|(_, t)| now.secs < t.secs + quiet);
+            !v.is_empty()
+        });
+    }
+
+    /// A BGP session state change. Leaving Established drops the peer's
+    /// routes (a visibility event, not a leak); entering it starts a new
+    /// initial table transfer.
+    pub fn peer_state(&mut self, time: Timestamp, peer: Peer, established: bool) {
+        self.advance(time);
+        self.stats.state_changes += 1;
+        let pid = self.rib.peer_id(peer, time);
+        self.rib.touch(pid, time);
+        if established {
+            self.rib.session_up(pid, time);
+            self.warm_peers.remove(&pid);
+        } else {
+            for (prefix, path_id, attrs) in self.rib.clear_peer(pid) {
+                self.after_withdraw(pid, prefix, path_id, &attrs);
+            }
+        }
+    }
+
+    /// Processes an announcement.
+    pub fn announce(
+        &mut self,
+        time: Timestamp,
+        peer: Peer,
+        prefix: Prefix,
+        path_id: u32,
+        attrs: &Arc<PathAttributes>,
+    ) {
+        self.advance(time);
+        self.stats.announcements += 1;
+        let pid = self.rib.peer_id(peer, time);
+        self.rib.touch(pid, time);
+        let settled = self.settled(pid);
+        let verdicts = RouteVerdicts::judge(&self.reference, &prefix, attrs);
+        let anomaly = classify(
+            &self.reference,
+            &self.rib,
+            settled,
+            &prefix,
+            attrs,
+            &verdicts,
+        );
+        let key = (pid, prefix, path_id);
+        let new_key = anomaly.as_ref().map(|a| self.cause_key(a));
+        if let Some(&old) = self.owner.get(&key) {
+            let same = new_key.is_some_and(|k| self.open.get(&k) == Some(&old));
+            if !same {
+                self.owner.remove(&key);
+                self.release_route(old);
+            }
+        }
+        // A lost prefix that comes back is no longer lost.
+        if let Some(&inc) = self.owner.get(&(NO_PEER, prefix, 0)) {
+            self.owner.remove(&(NO_PEER, prefix, 0));
+            self.release_route(inc);
+        }
+        let change = self.rib.announce(pid, prefix, path_id, attrs, time);
+        let mut attributed = None;
+        if let Some(a) = anomaly {
+            self.stats.anomalous += 1;
+            let i = self.attach(a, pid, prefix, path_id, attrs, &verdicts);
+            attributed = Some(i);
+        }
+        if change.previous.is_none() && settled {
+            self.count_new_prefix(pid, prefix, path_id, attrs, attributed);
+        }
+    }
+
+    /// Processes a withdrawal.
+    pub fn withdraw(&mut self, time: Timestamp, peer: Peer, prefix: Prefix, path_id: u32) {
+        self.advance(time);
+        self.stats.withdrawals += 1;
+        let pid = self.rib.peer_id(peer, time);
+        self.rib.touch(pid, time);
+        if let Some(attrs) = self.rib.withdraw(pid, &prefix, path_id) {
+            self.after_withdraw(pid, prefix, path_id, &attrs);
+        }
+    }
+
+    fn after_withdraw(
+        &mut self,
+        pid: PeerId,
+        prefix: Prefix,
+        path_id: u32,
+        attrs: &Arc<PathAttributes>,
+    ) {
+        if let Some(inc) = self.owner.remove(&(pid, prefix, path_id)) {
+            // An anomalous route going away is its incident resolving, not a loss.
+            self.release_route(inc);
+            return;
+        }
+        let Some(entry) = self.rib.prefix(&prefix) else {
+            return;
+        };
+        let young = self.now.secs < entry.first_seen.secs + self.config.quiet_secs;
+        if entry.routes() > 0 || entry.max_routes < 2 || young || !self.settled(pid) {
+            return;
+        }
+        let Some(origin) = attrs.as_path.origin() else {
+            return;
+        };
+        let now = self.now;
+        let watched = self.reference.members.by_asn(origin).is_some()
+            || self.reference.members.by_prefix(&prefix).is_some();
+        let list = self.lost.entry(origin).or_default();
+        list.push((prefix, now));
+        let key = CauseKey {
+            kind: AnomalyKind::VisibilityLoss,
+            culprit: None,
+            leaked_to: Some(origin),
+            peer: None,
+        };
+        let existing = self.open.get(&key).copied();
+        if existing.is_none() && list.len() < self.config.visibility_min && !watched {
+            return;
+        }
+        let pending: Vec<Prefix> = match existing {
+            Some(_) => vec![prefix],
+            None => list.iter().map(|(p, _)| *p).collect(),
+        };
+        let peer = self.rib.peer(pid).peer;
+        for p in pending {
+            if self.rib.prefix(&p).is_some_and(|e| e.routes() > 0) {
+                continue;
+            }
+            let i = self.incident_for(key);
+            let inc = &mut self.incidents[i];
+            inc.prefixes.insert(p, origin);
+            inc.peers.insert(peer);
+            inc.last_seen = now;
+            if self.owner.insert((NO_PEER, p, 0), i).is_none() {
+                inc.active += 1;
+                inc.quiet_since = None;
+            }
+            self.note_growth(i);
+        }
+    }
+
+    fn cause_key(&self, a: &Anomaly) -> CauseKey {
+        CauseKey {
+            kind: a.kind,
+            culprit: a.culprit,
+            leaked_to: a.leaked_to,
+            peer: None,
+        }
+    }
+
+    fn incident_for(&mut self, key: CauseKey) -> usize {
+        if let Some(&i) = self.open.get(&key) {
+            return i;
+        }
+        let i = self.incidents.len();
+        let id = i as u64 + 1;
+        self.incidents.push(Incident {
+            id,
+            kind: key.kind,
+            status: IncidentStatus::Open,
+            first_seen: self.now,
+            last_seen: self.now,
+            resolved_at: None,
+            culprit: key.culprit,
+            leaked_to: if key.kind == AnomalyKind::VisibilityLoss {
+                None
+            } else {
+                key.leaked_to
+            },
+            flood_peer: key.peer,
+            prefixes: BTreeMap::new(),
+            peers: BTreeSet::new(),
+            samples: Vec::new(),
+            evidence: Evidence::default(),
+            members: BTreeSet::new(),
+            active: 0,
+            quiet_since: None,
+            version: 1,
+        });
+        self.reported_size.push(0);
+        self.reported_severity.push(Severity::Info);
+        self.open.insert(key, i);
+        self.events.push(IncidentEvent {
+            event: IncidentEventKind::Opened,
+            id,
+            time: self.now,
+        });
+        if let Some(c) = key.culprit {
+            if let Some(m) = self.reference.members.by_asn(c) {
+                self.incidents[i].members.insert(m.id.clone());
+            }
+        }
+        i
+    }
+
+    fn attach(
+        &mut self,
+        a: Anomaly,
+        pid: PeerId,
+        prefix: Prefix,
+        path_id: u32,
+        attrs: &Arc<PathAttributes>,
+        v: &RouteVerdicts,
+    ) -> usize {
+        let key = self.cause_key(&a);
+        let i = self.incident_for(key);
+        self.add_route(i, &a.victims, pid, prefix, path_id, attrs, v);
+        i
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn add_route(
+        &mut self,
+        i: usize,
+        victims: &[Asn],
+        pid: PeerId,
+        prefix: Prefix,
+        path_id: u32,
+        attrs: &Arc<PathAttributes>,
+        v: &RouteVerdicts,
+    ) {
+        let peer = self.rib.peer(pid).peer;
+        let now = self.now;
+        let victim = victims.first().copied().unwrap_or(Asn(0));
+        let mut member = None;
+        if let Some(m) = self.reference.members.by_prefix(&prefix) {
+            member = Some(m.id.clone());
+        } else if let Some(m) = victims
+            .iter()
+            .find_map(|a| self.reference.members.by_asn(*a))
+        {
+            member = Some(m.id.clone());
+        }
+        let samples = self.config.samples;
+        let inc = &mut self.incidents[i];
+        inc.last_seen = now;
+        inc.prefixes.entry(prefix).or_insert(victim);
+        inc.peers.insert(peer);
+        if let Some(m) = member {
+            inc.members.insert(m);
+        }
+        let e = &mut inc.evidence;
+        e.routes += 1;
+        match v.rov {
+            Some(Rov::Valid(_)) => e.rov_valid += 1,
+            Some(r) if r.is_invalid() => e.rov_invalid += 1,
+            _ => {}
+        }
+        match &v.irr {
+            Some(IrrMatch::Exact { .. } | IrrMatch::MoreSpecific { .. }) => e.irr_ok += 1,
+            Some(_) => e.irr_bad += 1,
+            None => {}
+        }
+        if let PathCheck::Leak(l) = v.path {
+            match l.rule {
+                LeakRule::ValleyFree => e.valley_free += 1,
+                LeakRule::CustomerCone => e.cone += 1,
+            }
+        }
+        if matches!(v.aspa, Some(AspaVerdict::Invalid { .. })) {
+            e.aspa_invalid += 1;
+        }
+        if !v.sanity.is_empty() {
+            e.sanity += 1;
+        }
+        if inc.samples.len() < samples
+            && !inc
+                .samples
+                .iter()
+                .any(|s| s.peer_asn == peer.asn && s.prefix == prefix)
+        {
+            inc.samples.push(SampleRoute {
+                time: now,
+                peer_asn: peer.asn,
+                peer_ip: peer.addr.to_string(),
+                prefix,
+                as_path: attrs.as_path.to_string(),
+                verdicts: v.explain(),
+            });
+        }
+        if self.owner.insert((pid, prefix, path_id), i).is_none() {
+            inc.active += 1;
+        }
+        inc.quiet_since = None;
+        self.note_growth(i);
+    }
+
+    fn release_route(&mut self, i: usize) {
+        let now = self.now;
+        let inc = &mut self.incidents[i];
+        inc.active = inc.active.saturating_sub(1);
+        if inc.active == 0 {
+            inc.quiet_since = Some(now);
+        }
+    }
+
+    /// Emits an `updated` event when an incident doubles in size or its
+    /// severity changes — not on every route.
+    fn note_growth(&mut self, i: usize) {
+        let n = self.incidents[i].prefixes.len();
+        let grew = n >= 2 * self.reported_size[i].max(1) && n > 1;
+        // Severity is cheap enough to recompute only when size changed a lot.
+        if !grew && n != 1 {
+            return;
+        }
+        let (sev, _) = self.incidents[i].assess();
+        let first = self.reported_size[i] == 0;
+        self.reported_size[i] = n;
+        if !first && (grew || sev != self.reported_severity[i]) {
+            self.incidents[i].version += 1;
+            self.events.push(IncidentEvent {
+                event: IncidentEventKind::Updated,
+                id: self.incidents[i].id,
+                time: self.now,
+            });
+        }
+        self.reported_severity[i] = sev;
+    }
+
+    /// Counts a prefix new to a peer's table; a surge beyond what a
+    /// max-prefix limiter would allow becomes evidence on the incident that
+    /// explains it, or a route-flood incident of its own.
+    fn count_new_prefix(
+        &mut self,
+        pid: PeerId,
+        prefix: Prefix,
+        path_id: u32,
+        attrs: &Arc<PathAttributes>,
+        attributed: Option<usize>,
+    ) {
+        let now = self.now.secs;
+        let window = self.config.flood_window_secs.max(1);
+        let bucket_len = (window / 6).max(1);
+        let bucket = now - now.rem_euclid(bucket_len);
+        let table = self.rib.peer(pid).routes;
+        let peer = self.rib.peer(pid).peer;
+        let threshold = self
+            .config
+            .flood_min
+            .max((table as f64 * self.config.flood_fraction) as u64);
+        let st = self.floods.entry(pid).or_default();
+        st.buckets.retain(|(b, _, _)| *b > now - window);
+        match st.buckets.last_mut() {
+            Some((b, n, a)) if *b == bucket => {
+                *n += 1;
+                *a += u64::from(attributed.is_some());
+            }
+            _ => st
+                .buckets
+                .push((bucket, 1, u64::from(attributed.is_some()))),
+        }
+        if let Some(i) = attributed {
+            st.last_incident = Some(i);
+        }
+        let (new, attr): (u64, u64) = st
+            .buckets
+            .iter()
+            .fold((0, 0), |acc, (_, n, a)| (acc.0 + n, acc.1 + a));
+        if now < st.flagged_until {
+            if attributed.is_none() {
+                if let Some(i) = st.flood_incident {
+                    if self.incidents[i].status == IncidentStatus::Open {
+                        let v = RouteVerdicts::judge(&self.reference, &prefix, attrs);
+                        let victims: Vec<Asn> = attrs.as_path.origin().into_iter().collect();
+                        self.add_route(i, &victims, pid, prefix, path_id, attrs, &v);
+                    }
+                }
+            }
+            return;
+        }
+        if new < threshold {
+            return;
+        }
+        st.flagged_until = now + window;
+        let note = format!(
+            "peer {peer} received {new} new prefixes within {window} s (a max-prefix limit of {threshold} would have stopped it)"
+        );
+        if attr * 2 >= new {
+            if let Some(i) = st.last_incident {
+                st.flood_incident = None;
+                let notes = &mut self.incidents[i].evidence.notes;
+                if !notes.contains(&note) {
+                    notes.push(note);
+                }
+                return;
+            }
+        }
+        let key = CauseKey {
+            kind: AnomalyKind::RouteFlood,
+            culprit: Some(peer.asn),
+            leaked_to: None,
+            peer: Some(peer),
+        };
+        let i = self.incident_for(key);
+        if let Some(st) = self.floods.get_mut(&pid) {
+            st.flood_incident = Some(i);
+        }
+        self.incidents[i].evidence.notes.push(note);
+        let v = RouteVerdicts::judge(&self.reference, &prefix, attrs);
+        let victims: Vec<Asn> = attrs.as_path.origin().into_iter().collect();
+        self.add_route(i, &victims, pid, prefix, path_id, attrs, &v);
+    }
+
+    /// Incidents at or above `min`, in order of opening.
+    pub fn incidents_at_least(&self, min: Severity) -> impl Iterator<Item = &Incident> {
+        self.incidents.iter().filter(move |i| i.assess().0 >= min)
+    }
+}

@@ -1,0 +1,448 @@
+//! Incidents: one per cause, with the evidence that explains it, the victims
+//! and observers, a severity derived from that evidence, and a life cycle
+//! (open → growing → resolved) driven by data time.
+
+use crate::anomaly::AnomalyKind;
+use bugyo_model::{Asn, Peer, Prefix, Timestamp};
+use std::collections::{BTreeMap, BTreeSet};
+use std::fmt;
+
+/// How bad an incident is, from evidence.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Severity {
+    /// Worth recording, not worth a look.
+    Info,
+    /// Worth a look when convenient.
+    Low,
+    /// Worth a look now.
+    Medium,
+    /// Act now: many prefixes, victims or peers.
+    High,
+    /// On the scale of 2017: act now and tell others.
+    Critical,
+}
+
+impl Severity {
+    /// Lower-case English name.
+    pub fn name(&self) -> &'static str {
+        match self {
+            Severity::Info => "info",
+            Severity::Low => "low",
+            Severity::Medium => "medium",
+            Severity::High => "high",
+            Severity::Critical => "critical",
+        }
+    }
+
+    /// Japanese name.
+    pub fn name_ja(&self) -> &'static str {
+        match self {
+            Severity::Info => "情報",
+            Severity::Low => "低",
+            Severity::Medium => "中",
+            Severity::High => "高",
+            Severity::Critical => "緊急",
+        }
+    }
+}
+
+impl std::str::FromStr for Severity {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        Ok(match s {
+            "info" => Severity::Info,
+            "low" => Severity::Low,
+            "medium" => Severity::Medium,
+            "high" => Severity::High,
+            "critical" => Severity::Critical,
+            _ => {
+                return Err(format!(
+                    "unknown severity {s:?} (info, low, medium, high, critical)"
+                ))
+            }
+        })
+    }
+}
+
+impl fmt::Display for Severity {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+/// Open or resolved.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum IncidentStatus {
+    /// Some of its routes are still seen, or not quiet long enough.
+    Open,
+    /// Its routes have been gone from every peer for the quiet period.
+    Resolved,
+}
+
+/// A route kept as an example in the incident.
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize)]
+pub struct SampleRoute {
+    /// When it was seen (data time).
+    pub time: Timestamp,
+    /// The collector peer's ASN.
+    pub peer_asn: Asn,
+    /// The collector peer's address.
+    pub peer_ip: String,
+    /// The prefix.
+    pub prefix: Prefix,
+    /// The AS path as received.
+    pub as_path: String,
+    /// The verdicts on it, one line each.
+    pub verdicts: Vec<String>,
+}
+
+/// Counters of what the incident's routes were judged to be.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Evidence {
+    /// Route announcements attributed to the incident.
+    pub routes: u64,
+    /// RPKI invalid routes.
+    pub rov_invalid: u64,
+    /// RPKI valid routes.
+    pub rov_valid: u64,
+    /// IRR: origin mismatch or unregistered.
+    pub irr_bad: u64,
+    /// IRR: exact or more-specific with the same origin.
+    pub irr_ok: u64,
+    /// Leaks where both relationships were known (valley-free rule).
+    pub valley_free: u64,
+    /// Leaks judged by the customer-cone rule.
+    pub cone: u64,
+    /// ASPA invalid routes.
+    pub aspa_invalid: u64,
+    /// Routes with sanity problems.
+    pub sanity: u64,
+    /// Free-text findings (e.g. a peer's surge), each once.
+    pub notes: Vec<String>,
+}
+
+/// One incident.
+#[derive(Clone, Debug)]
+pub struct Incident {
+    /// Sequential id, in order of opening.
+    pub id: u64,
+    /// The kind of incident.
+    pub kind: AnomalyKind,
+    /// Open or resolved.
+    pub status: IncidentStatus,
+    /// Data time of the first anomalous route.
+    pub first_seen: Timestamp,
+    /// Data time of the last anomalous route.
+    pub last_seen: Timestamp,
+    /// Data time its last route disappeared, once resolved.
+    pub resolved_at: Option<Timestamp>,
+    /// The AS to blame, if named.
+    pub culprit: Option<Asn>,
+    /// Where a leak went.
+    pub leaked_to: Option<Asn>,
+    /// The flooding peer, for route floods.
+    pub flood_peer: Option<Peer>,
+    /// Affected prefixes and the victim each belongs to.
+    pub prefixes: BTreeMap<Prefix, Asn>,
+    /// Observing collector peers.
+    pub peers: BTreeSet<Peer>,
+    /// Example routes.
+    pub samples: Vec<SampleRoute>,
+    /// Counters of verdicts.
+    pub evidence: Evidence,
+    /// Watched members affected (victims or culprit), by member id.
+    pub members: BTreeSet<String>,
+    /// Routes (or lost prefixes) still present.
+    pub active: usize,
+    /// Since when no route has been present.
+    pub quiet_since: Option<Timestamp>,
+    /// Incremented at every reported change.
+    pub version: u32,
+}
+
+impl Incident {
+    /// Prefix counts per victim, largest first (ties by ASN).
+    pub fn victims(&self) -> Vec<(Asn, usize)> {
+        let mut m: BTreeMap<Asn, usize> = BTreeMap::new();
+        for v in self.prefixes.values() {
+            *m.entry(*v).or_default() += 1;
+        }
+        let mut v: Vec<(Asn, usize)> = m.into_iter().filter(|(a, _)| a.0 != 0).collect();
+        v.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(&b.0)));
+        v
+    }
+
+    /// Address space affected, in /24 (IPv4) or /48 (IPv6) units, counting
+    /// overlapping prefixes once per prefix.
+    pub fn address_units(&self) -> u64 {
+        self.prefixes.keys().map(|p| p.size_units()).sum()
+    }
+
+    /// The severity and the reasons for it.
+    pub fn assess(&self) -> (Severity, Vec<String>) {
+        let mut score: i32 = match self.kind {
+            AnomalyKind::OriginHijack | AnomalyKind::SubprefixHijack => 2,
+            AnomalyKind::RouteLeak => 1,
+            AnomalyKind::RpkiInvalid | AnomalyKind::RouteFlood | AnomalyKind::VisibilityLoss => 0,
+            AnomalyKind::NewUpstream | AnomalyKind::MoreSpecific | AnomalyKind::Bogon => -1,
+        };
+        let mut why = Vec::new();
+        let n = self.prefixes.len();
+        let s = match n {
+            0..=9 => 0,
+            10..=99 => 1,
+            100..=999 => 2,
+            1000..=9999 => 3,
+            _ => 4,
+        };
+        score += s;
+        why.push(format!("{n} prefixes affected"));
+        let victims = self.victims().len();
+        let s = match victims {
+            0..=1 => 0,
+            2..=9 => 1,
+            10..=99 => 2,
+            _ => 3,
+        };
+        score += s;
+        why.push(format!("{victims} victim ASes"));
+        let units = self.address_units();
+        if units >= 65_536 {
+            score += 2;
+        } else if units >= 256 {
+            score += 1;
+        }
+        why.push(format!(
+            "{units} /24 (IPv4) or /48 (IPv6) blocks of address space"
+        ));
+        let peers = self.peers.len();
+        if peers >= 2 {
+            score += 1;
+        }
+        why.push(format!("seen by {peers} collector peers"));
+        let e = &self.evidence;
+        if e.rov_invalid > 0 {
+            score += 2;
+            why.push(format!("{} routes RPKI invalid", e.rov_invalid));
+        }
+        if e.rov_valid > 0 && e.rov_invalid == 0 {
+            score -= 1;
+            why.push(format!("{} routes RPKI valid", e.rov_valid));
+        }
+        if e.irr_bad > 0 && e.irr_ok == 0 {
+            score += 1;
+            why.push(format!(
+                "{} routes without a matching IRR route object",
+                e.irr_bad
+            ));
+        } else if e.irr_ok > 0 {
+            why.push(format!(
+                "{} routes match IRR route objects (origin correct)",
+                e.irr_ok
+            ));
+        }
+        if e.valley_free > 0 {
+            score += 1;
+            why.push(format!(
+                "{} routes break the valley-free rule with both relationships known",
+                e.valley_free
+            ));
+        }
+        if e.cone > 0 {
+            why.push(format!(
+                "{} routes come from outside the leaker's customer cone",
+                e.cone
+            ));
+        }
+        if e.aspa_invalid > 0 {
+            score += 1;
+            why.push(format!("{} routes ASPA invalid", e.aspa_invalid));
+        }
+        if !self.members.is_empty() {
+            score += 2;
+            let m: Vec<&str> = self.members.iter().map(|s| s.as_str()).collect();
+            why.push(format!("watched members affected: {}", m.join(", ")));
+        }
+        why.extend(e.notes.iter().cloned());
+        let sev = match score {
+            i32::MIN..=1 => Severity::Info,
+            2..=3 => Severity::Low,
+            4..=5 => Severity::Medium,
+            6..=8 => Severity::High,
+            _ => Severity::Critical,
+        };
+        (sev, why)
+    }
+
+    /// The JSON form documented in README.md (one object per line).
+    pub fn to_json(&self, names: &dyn Fn(Asn) -> Option<String>) -> serde_json::Value {
+        let (severity, evidence) = self.assess();
+        let victims: Vec<serde_json::Value> = self
+            .victims()
+            .into_iter()
+            .map(|(a, n)| serde_json::json!({"asn": a.0, "name": names(a), "prefix_count": n}))
+            .collect();
+        let peers: BTreeSet<u32> = self.peers.iter().map(|p| p.asn.0).collect();
+        serde_json::json!({
+            "id": self.id,
+            "kind": self.kind.name(),
+            "status": self.status,
+            "severity": severity,
+            "first_seen": self.first_seen,
+            "last_seen": self.last_seen,
+            "resolved_at": self.resolved_at,
+            "culprit_asn": self.culprit.map(|a| a.0),
+            "culprit_name": self.culprit.and_then(names),
+            "leaked_to_asn": self.leaked_to.map(|a| a.0),
+            "leaked_to_name": self.leaked_to.and_then(names),
+            "flood_peer": self.flood_peer.map(|p| p.to_string()),
+            "victims": victims,
+            "prefix_count": self.prefixes.len(),
+            "prefixes": self.prefixes.keys().collect::<Vec<_>>(),
+            "peers": peers,
+            "active_routes": self.active,
+            "evidence": evidence,
+            "samples": self.samples,
+            "members": self.members,
+            "version": self.version,
+            "summary": self.summary(names),
+            "summary_ja": self.summary_ja(names),
+        })
+    }
+
+    /// One English sentence: who did what to whom.
+    pub fn summary(&self, names: &dyn Fn(Asn) -> Option<String>) -> String {
+        let label = |a: Asn| match names(a) {
+            Some(n) => format!("{a} ({n})"),
+            None => a.to_string(),
+        };
+        let victims = self.victims();
+        let vtxt = match victims.len() {
+            0 => String::new(),
+            1 => label(victims[0].0),
+            n => format!("{} and {} other ASes", label(victims[0].0), n - 1),
+        };
+        let n = self.prefixes.len();
+        match (self.kind, self.culprit, self.leaked_to) {
+            (AnomalyKind::RouteLeak, Some(c), Some(t)) => {
+                format!("{} leaked {n} routes of {vtxt} to {}", label(c), label(t))
+            }
+            (AnomalyKind::OriginHijack, Some(c), _) => {
+                format!("{} announced {n} prefixes of {vtxt}", label(c))
+            }
+            (AnomalyKind::SubprefixHijack, Some(c), _) => {
+                format!(
+                    "{} announced {n} more-specifics of prefixes of {vtxt}",
+                    label(c)
+                )
+            }
+            (AnomalyKind::RpkiInvalid, Some(c), _) => {
+                format!("{} announced {n} RPKI-invalid routes", label(c))
+            }
+            (AnomalyKind::NewUpstream, Some(c), _) => {
+                format!(
+                    "{} appeared as a new upstream for {n} prefixes of {vtxt}",
+                    label(c)
+                )
+            }
+            (AnomalyKind::MoreSpecific, Some(c), _) => {
+                format!("{} announced {n} new more-specific prefixes", label(c))
+            }
+            (AnomalyKind::RouteFlood, _, _) => format!(
+                "peer {} sent a surge of {n} new prefixes",
+                self.flood_peer.map(|p| p.to_string()).unwrap_or_default()
+            ),
+            (AnomalyKind::VisibilityLoss, _, _) => {
+                format!("{n} prefixes of {vtxt} are no longer seen by any peer")
+            }
+            (kind, c, _) => format!(
+                "{kind}: {n} prefixes{}",
+                c.map(|c| format!(" involving {}", label(c)))
+                    .unwrap_or_default()
+            ),
+        }
+    }
+
+    /// The same sentence in Japanese.
+    pub fn summary_ja(&self, names: &dyn Fn(Asn) -> Option<String>) -> String {
+        let label = |a: Asn| match names(a) {
+            Some(n) => format!("{a}({n})"),
+            None => a.to_string(),
+        };
+        let victims = self.victims();
+        let vtxt = match victims.len() {
+            0 => String::new(),
+            1 => label(victims[0].0),
+            n => format!("{} ほか{}AS", label(victims[0].0), n - 1),
+        };
+        let n = self.prefixes.len();
+        match (self.kind, self.culprit, self.leaked_to) {
+            (AnomalyKind::RouteLeak, Some(c), Some(t)) => {
+                format!(
+                    "{}が{}の経路{n}件を{}へ漏洩しました",
+                    label(c),
+                    vtxt,
+                    label(t)
+                )
+            }
+            (AnomalyKind::OriginHijack, Some(c), _) => format!(
+                "{}が{}のプレフィックス{n}件を広告しています",
+                label(c),
+                vtxt
+            ),
+            (AnomalyKind::SubprefixHijack, Some(c), _) => {
+                format!(
+                    "{}が{}のプレフィックスの詳細経路{n}件を広告しています",
+                    label(c),
+                    vtxt
+                )
+            }
+            (AnomalyKind::RpkiInvalid, Some(c), _) => {
+                format!("{}がRPKI不正な経路{n}件を広告しています", label(c))
+            }
+            (AnomalyKind::NewUpstream, Some(c), _) => {
+                format!(
+                    "{}が{}の{n}件のプレフィックスの新しい上流ASとして現れました",
+                    label(c),
+                    vtxt
+                )
+            }
+            (AnomalyKind::MoreSpecific, Some(c), _) => {
+                format!("{}が新しい詳細経路{n}件を広告しています", label(c))
+            }
+            (AnomalyKind::RouteFlood, _, _) => format!(
+                "ピア{}から新しいプレフィックス{n}件が急増しました",
+                self.flood_peer.map(|p| p.to_string()).unwrap_or_default()
+            ),
+            (AnomalyKind::VisibilityLoss, _, _) => {
+                format!("{vtxt}のプレフィックス{n}件がどのピアからも見えなくなりました")
+            }
+            (kind, _, _) => format!("{}: {n}件", kind.name_ja()),
+        }
+    }
+}
+
+/// What happened to an incident.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum IncidentEventKind {
+    /// It was opened.
+    Opened,
+    /// It grew significantly or its severity changed.
+    Updated,
+    /// It was resolved.
+    Resolved,
+}
+
+/// A change to an incident, for live consumers.
+#[derive(Clone, Debug)]
+pub struct IncidentEvent {
+    /// What happened.
+    pub event: IncidentEventKind,
+    /// The incident's id.
+    pub id: u64,
+    /// Data time of the change.
+    pub time: Timestamp,
+}

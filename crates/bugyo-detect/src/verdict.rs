@@ -1,0 +1,115 @@
+//! A verdict for every route: the stateless checks against reference data,
+//! each explainable in one line.
+
+use crate::reference::Reference;
+use crate::relations::{check_path, PathCheck};
+use crate::sanity::{self, SanityIssue};
+use bugyo_model::{Asn, PathAttributes, Prefix};
+use bugyo_state::rpki::AspaVerdict;
+use bugyo_state::{IrrMatch, Rov};
+
+/// The stateless verdicts on one route. A check whose reference data is not
+/// loaded is `None`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct RouteVerdicts {
+    /// The origin AS, if the path has a single one.
+    pub origin: Option<Asn>,
+    /// RPKI route origin validation.
+    pub rov: Option<Rov>,
+    /// ASPA path verification.
+    pub aspa: Option<AspaVerdict>,
+    /// IRR route-object match.
+    pub irr: Option<IrrMatch>,
+    /// Relationship (valley-free and customer-cone) check.
+    pub path: PathCheck,
+    /// Prefix and path sanity problems.
+    pub sanity: Vec<SanityIssue>,
+}
+
+impl RouteVerdicts {
+    /// Judges one route.
+    pub fn judge(reference: &Reference, prefix: &Prefix, attrs: &PathAttributes) -> RouteVerdicts {
+        let origin = attrs.as_path.origin();
+        let hops = attrs.as_path.hops();
+        RouteVerdicts {
+            origin,
+            rov: (!reference.vrps.is_empty()).then(|| reference.vrps.validate(prefix, origin)),
+            aspa: (!reference.aspa.is_empty()).then(|| reference.aspa.verify_downstream(&hops)),
+            irr: (!reference.irr.is_empty()).then(|| reference.irr.check(prefix, origin)),
+            path: check_path(&reference.graph, &hops),
+            sanity: sanity::check(prefix, &attrs.as_path),
+        }
+    }
+
+    /// One line per check that has something to say.
+    pub fn explain(&self) -> Vec<String> {
+        let mut out = Vec::new();
+        if let Some(r) = &self.rov {
+            out.push(r.to_string());
+        }
+        if let Some(a) = &self.aspa {
+            out.push(a.to_string());
+        }
+        if let Some(i) = &self.irr {
+            out.push(i.to_string());
+        }
+        match &self.path {
+            PathCheck::Leak(l) => out.push(l.to_string()),
+            PathCheck::Consistent => out.push("AS relationships: path is valley-free".to_string()),
+            PathCheck::Unknown => {}
+        }
+        out.extend(self.sanity.iter().map(|s| s.to_string()));
+        out
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use bugyo_model::{AsLink, AsPath, Relationship, RouteObject, Vrp};
+    use bugyo_state::{AsGraph, IrrIndex, VrpIndex};
+
+    #[test]
+    fn explains_each_check() {
+        let reference = Reference {
+            vrps: VrpIndex::new([Vrp {
+                prefix: "60.32.0.0/12".parse().unwrap(),
+                max_len: 16,
+                asn: Asn(4713),
+            }]),
+            irr: IrrIndex::new([RouteObject {
+                prefix: "60.32.0.0/12".parse().unwrap(),
+                origin: Asn(4713),
+                source: "JPIRR".into(),
+            }]),
+            graph: AsGraph::new([
+                AsLink {
+                    a: Asn(701),
+                    b: Asn(15169),
+                    rel: Relationship::ProviderToCustomer,
+                },
+                AsLink {
+                    a: Asn(2914),
+                    b: Asn(4713),
+                    rel: Relationship::ProviderToCustomer,
+                },
+            ]),
+            ..Reference::default()
+        };
+        let attrs = PathAttributes {
+            as_path: AsPath::from_sequence([2516, 701, 15169, 4713]),
+            ..Default::default()
+        };
+        let v = RouteVerdicts::judge(&reference, &"60.33.1.0/24".parse().unwrap(), &attrs);
+        let lines = v.explain();
+        assert!(
+            lines[0].starts_with("RPKI invalid: longer than maxLength"),
+            "{lines:?}"
+        );
+        assert!(lines[1].starts_with("IRR: more-specific"), "{lines:?}");
+        assert!(
+            lines[2].contains("AS15169 sent the route to its provider AS701"),
+            "{lines:?}"
+        );
+    }
+}

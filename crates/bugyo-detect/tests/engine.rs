@@ -1,0 +1,168 @@
+//! Engine behaviour on small hand-built scenarios: one incident per cause,
+//! the right culprit and victims, resolution after the quiet period, and
+//! silence where RPKI authorises a route.
+
+use bugyo_detect::{Engine, EngineConfig, IncidentStatus, Reference, Severity};
+use bugyo_model::{
+    AsLink, AsPath, Asn, PathAttributes, Peer, Prefix, Relationship, Timestamp, Vrp,
+};
+use bugyo_state::{AsGraph, VrpIndex};
+use std::sync::Arc;
+
+fn attrs(path: &[u32]) -> Arc<PathAttributes> {
+    Arc::new(PathAttributes {
+        as_path: AsPath::from_sequence(path.iter().copied()),
+        ..Default::default()
+    })
+}
+
+fn pfx(s: &str) -> Prefix {
+    s.parse().unwrap()
+}
+
+fn peer(asn: u32, ip: &str) -> Peer {
+    Peer {
+        asn: Asn(asn),
+        addr: ip.parse().unwrap(),
+    }
+}
+
+fn graph() -> AsGraph {
+    let l = |a: u32, b: u32, rel| AsLink {
+        a: Asn(a),
+        b: Asn(b),
+        rel,
+    };
+    AsGraph::new([
+        l(701, 15169, Relationship::ProviderToCustomer),
+        l(701, 2516, Relationship::ProviderToCustomer),
+        l(2914, 4713, Relationship::ProviderToCustomer),
+        l(701, 2914, Relationship::PeerToPeer),
+        l(2497, 2914, Relationship::PeerToPeer),
+        l(2497, 701, Relationship::PeerToPeer),
+        l(2914, 9999, Relationship::ProviderToCustomer),
+        l(1299, 4713, Relationship::PeerToPeer),
+        l(1299, 8888, Relationship::ProviderToCustomer),
+    ])
+}
+
+/// A starting RIB: two peers see 256 /16s of OCN (AS4713) via NTT (AS2914).
+fn engine(reference: Reference) -> (Engine, Peer, Peer) {
+    let mut e = Engine::new(reference, EngineConfig::default());
+    let p1 = peer(2497, "192.0.2.1");
+    let p2 = peer(2516, "192.0.2.2");
+    let t0 = Timestamp::from_secs(1_503_600_000);
+    for i in 0..256u32 {
+        let p = Prefix::v4((60 << 24) | (i << 16), 16).unwrap();
+        e.load_rib_route(t0, p1, p, 0, &attrs(&[2497, 2914, 4713]));
+        e.load_rib_route(t0, p2, p, 0, &attrs(&[2516, 701, 2914, 4713]));
+    }
+    (e, p1, p2)
+}
+
+#[test]
+fn leak_is_one_incident_and_resolves() {
+    let (mut e, p1, p2) = engine(Reference {
+        graph: graph(),
+        ..Reference::default()
+    });
+    let t = Timestamp::from_secs(1_503_631_320);
+    let leak = attrs(&[2516, 701, 15169, 4713]);
+    let leak1 = attrs(&[2497, 701, 15169, 4713]);
+    let mut n = 0;
+    for i in 0..256u32 {
+        for j in 0..4u32 {
+            let p = Prefix::v4((60 << 24) | (i << 16) | (j << 8), 24).unwrap();
+            e.announce(t.plus_secs(i64::from(i / 64)), p2, p, 0, &leak);
+            e.announce(t.plus_secs(i64::from(i / 64)), p1, p, 0, &leak1);
+            n += 1;
+        }
+    }
+    let open: Vec<_> = e.incidents().iter().collect();
+    assert_eq!(
+        open.len(),
+        1,
+        "{:#?}",
+        open.iter()
+            .map(|i| i.summary(&|_| None))
+            .collect::<Vec<_>>()
+    );
+    let inc = open[0];
+    assert_eq!(inc.kind.name(), "route-leak");
+    assert_eq!(inc.culprit, Some(Asn(15169)));
+    assert_eq!(inc.leaked_to, Some(Asn(701)));
+    assert_eq!(inc.prefixes.len(), n);
+    assert_eq!(inc.victims(), vec![(Asn(4713), n)]);
+    assert_eq!(inc.first_seen, t);
+    assert!(inc.assess().0 >= Severity::High, "{:?}", inc.assess());
+    // Withdraw everything; after the quiet period the incident resolves.
+    let tw = t.plus_secs(480);
+    for i in 0..256u32 {
+        for j in 0..4u32 {
+            let p = Prefix::v4((60 << 24) | (i << 16) | (j << 8), 24).unwrap();
+            e.withdraw(tw, p1, p, 0);
+            e.withdraw(tw, p2, p, 0);
+        }
+    }
+    assert_eq!(e.incidents()[0].status, IncidentStatus::Open);
+    e.advance(tw.plus_secs(301));
+    let inc = &e.incidents()[0];
+    assert_eq!(inc.status, IncidentStatus::Resolved);
+    assert_eq!(inc.resolved_at, Some(tw));
+    assert_eq!(
+        e.incidents().len(),
+        1,
+        "withdrawals must not open incidents"
+    );
+}
+
+#[test]
+fn hijacks_exact_and_subprefix() {
+    let (mut e, p1, _) = engine(Reference {
+        graph: graph(),
+        ..Reference::default()
+    });
+    let t = Timestamp::from_secs(1_503_631_320);
+    e.announce(t, p1, pfx("60.1.0.0/16"), 0, &attrs(&[2497, 64666, 9999]));
+    e.announce(t, p1, pfx("60.2.128.0/17"), 0, &attrs(&[2497, 8888]));
+    let kinds: Vec<_> = e
+        .incidents()
+        .iter()
+        .map(|i| (i.kind.name(), i.culprit, i.victims()))
+        .collect();
+    assert_eq!(
+        kinds,
+        vec![
+            ("origin-hijack", Some(Asn(9999)), vec![(Asn(4713), 1)]),
+            ("subprefix-hijack", Some(Asn(8888)), vec![(Asn(4713), 1)]),
+        ]
+    );
+}
+
+#[test]
+fn rpki_valid_new_origin_is_quiet_and_invalid_fires() {
+    let vrps = VrpIndex::new([
+        Vrp {
+            prefix: pfx("60.1.0.0/16"),
+            max_len: 16,
+            asn: Asn(9999),
+        },
+        Vrp {
+            prefix: pfx("60.3.0.0/16"),
+            max_len: 16,
+            asn: Asn(4713),
+        },
+    ]);
+    let (mut e, p1, _) = engine(Reference {
+        graph: graph(),
+        vrps,
+        ..Reference::default()
+    });
+    let t = Timestamp::from_secs(1_503_631_320);
+    e.announce(t, p1, pfx("60.1.0.0/16"), 0, &attrs(&[2497, 2914, 9999]));
+    assert!(e.incidents().is_empty(), "RPKI-valid origin must not fire");
+    e.announce(t, p1, pfx("60.3.0.0/24"), 0, &attrs(&[2497, 2914, 4713]));
+    assert_eq!(e.incidents().len(), 1);
+    assert_eq!(e.incidents()[0].kind.name(), "rpki-invalid");
+    assert_eq!(e.incidents()[0].culprit, Some(Asn(4713)));
+}

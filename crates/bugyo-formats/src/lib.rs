@@ -10,3 +10,4 @@ pub mod rpki;
 pub mod asrel;
 pub mod as2org;
 pub mod rpsl;
+pub mod watch;

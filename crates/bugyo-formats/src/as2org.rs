@@ -49,8 +49,18 @@ struct PendingAsn {
 /// The columns of the current pipe-format section.
 enum Section {
     None,
-    Aut { aut: usize, name: usize, org: usize, width: usize },
-    Org { org: usize, name: usize, country: Option<usize>, width: usize },
+    Aut {
+        aut: usize,
+        name: usize,
+        org: usize,
+        width: usize,
+    },
+    Org {
+        org: usize,
+        name: usize,
+        country: Option<usize>,
+        width: usize,
+    },
 }
 
 /// Parses AS2Org data from a (decompressed) reader.
@@ -110,7 +120,12 @@ pub fn parse_reader<R: BufRead>(reader: R) -> (Vec<AsOrg>, ParseReport) {
                     (String::new(), String::new())
                 }
             };
-            AsOrg { asn: p.asn, name: p.name, org_name, country }
+            AsOrg {
+                asn: p.asn,
+                name: p.name,
+                org_name,
+                country,
+            }
         })
         .collect();
     (out, report)
@@ -125,13 +140,27 @@ fn format_header(comment: &[u8]) -> Option<Result<Section, String>> {
     let width = names.len();
     Some(if let Some(aut) = find("aut") {
         match (find("aut_name"), find("org_id")) {
-            (Some(name), Some(org)) => Ok(Section::Aut { aut, name, org, width }),
-            _ => Err(format!("ASN section header without aut_name and org_id: {c:?}")),
+            (Some(name), Some(org)) => Ok(Section::Aut {
+                aut,
+                name,
+                org,
+                width,
+            }),
+            _ => Err(format!(
+                "ASN section header without aut_name and org_id: {c:?}"
+            )),
         }
     } else if let Some(org) = find("org_id") {
         match find("org_name") {
-            Some(name) => Ok(Section::Org { org, name, country: find("country"), width }),
-            None => Err(format!("organisation section header without org_name: {c:?}")),
+            Some(name) => Ok(Section::Org {
+                org,
+                name,
+                country: find("country"),
+                width,
+            }),
+            None => Err(format!(
+                "organisation section header without org_name: {c:?}"
+            )),
         }
     } else {
         Err(format!("unknown section format: {c:?}"))
@@ -143,14 +172,21 @@ fn format_header(comment: &[u8]) -> Option<Result<Section, String>> {
 fn pipe_fields(line: &str, width: usize, name: usize) -> Result<Vec<&str>, String> {
     let parts: Vec<&str> = line.split('|').collect();
     if parts.len() < width {
-        return Err(format!("{} fields where the header has {width}", parts.len()));
+        return Err(format!(
+            "{} fields where the header has {width}",
+            parts.len()
+        ));
     }
     if parts.len() == width {
         return Ok(parts);
     }
     let extra = parts.len() - width;
     let start = parts[..name].iter().map(|p| p.len() + 1).sum::<usize>();
-    let len = parts[name..=name + extra].iter().map(|p| p.len()).sum::<usize>() + extra;
+    let len = parts[name..=name + extra]
+        .iter()
+        .map(|p| p.len())
+        .sum::<usize>()
+        + extra;
     let mut out: Vec<&str> = parts[..name].to_vec();
     out.push(line.get(start..start + len).unwrap_or(""));
     out.extend_from_slice(&parts[name + extra + 1..]);
@@ -166,14 +202,32 @@ fn pipe_line(
 ) -> Result<bool, String> {
     let text = String::from_utf8_lossy(line);
     match *section {
-        Section::None => Err(format!("data line before any '# format:' header: {}", excerpt(line))),
-        Section::Aut { aut, name, org, width } => {
+        Section::None => Err(format!(
+            "data line before any '# format:' header: {}",
+            excerpt(line)
+        )),
+        Section::Aut {
+            aut,
+            name,
+            org,
+            width,
+        } => {
             let f = pipe_fields(&text, width, name)?;
             let asn = parse_asn(f[aut])?;
-            asns.push(PendingAsn { asn, name: f[name].trim().to_string(), org_id: f[org].trim().to_string(), line: n });
+            asns.push(PendingAsn {
+                asn,
+                name: f[name].trim().to_string(),
+                org_id: f[org].trim().to_string(),
+                line: n,
+            });
             Ok(true)
         }
-        Section::Org { org, name, country, width } => {
+        Section::Org {
+            org,
+            name,
+            country,
+            width,
+        } => {
             let f = pipe_fields(&text, width, name)?;
             let id = f[org].trim();
             if id.is_empty() {
@@ -212,11 +266,18 @@ fn json_line(
         Some("ASN") => {
             let asn = match v.get("asn") {
                 Some(J::S(s)) => parse_asn(s)?,
-                Some(J::U(a)) => Asn(u32::try_from(*a).map_err(|_| format!("AS number {a} is out of range"))?),
+                Some(J::U(a)) => {
+                    Asn(u32::try_from(*a).map_err(|_| format!("AS number {a} is out of range"))?)
+                }
                 Some(other) => return Err(format!("asn is {}", other.kind())),
                 None => return Err("ASN record without \"asn\"".into()),
             };
-            asns.push(PendingAsn { asn, name: json_str(&v, "name")?, org_id, line: n });
+            asns.push(PendingAsn {
+                asn,
+                name: json_str(&v, "name")?,
+                org_id,
+                line: n,
+            });
             Ok(true)
         }
         Some("Organization") => {
@@ -249,7 +310,15 @@ short|x\n";
         assert_eq!(r.format, "CAIDA AS2Org text");
         assert_eq!((r.records, r.skipped), (8, 2), "{r:?}");
         assert_eq!(v.len(), 3);
-        assert_eq!(v[0], AsOrg { asn: Asn(4713), name: "OCN".into(), org_name: "NTT Communications Corporation".into(), country: "JP".into() });
+        assert_eq!(
+            v[0],
+            AsOrg {
+                asn: Asn(4713),
+                name: "OCN".into(),
+                org_name: "NTT Communications Corporation".into(),
+                country: "JP".into()
+            }
+        );
         assert_eq!(v[1].org_name, "KDDI|CORPORATION");
         assert_eq!(v[1].country, "JP");
         assert_eq!(v[2].org_name, "Google LLC");
@@ -280,6 +349,14 @@ short|x\n";
         assert_eq!((r.records, r.skipped, r.ignored), (8, 3, 1));
         assert_eq!(v.len(), 2);
         assert_eq!(v[0].country, "JP");
-        assert_eq!(v[1], AsOrg { asn: Asn(2516), name: String::new(), org_name: "KDDI CORPORATION".into(), country: String::new() });
+        assert_eq!(
+            v[1],
+            AsOrg {
+                asn: Asn(2516),
+                name: String::new(),
+                org_name: "KDDI CORPORATION".into(),
+                country: String::new()
+            }
+        );
     }
 }

@@ -87,10 +87,16 @@ fn header(comment: &[u8], n: u64, data: &mut AsRelData, report: &mut ParseReport
     } else {
         return;
     };
-    for tok in rest.split(|b| b.is_ascii_whitespace()).filter(|t| !t.is_empty()) {
+    for tok in rest
+        .split(|b| b.is_ascii_whitespace())
+        .filter(|t| !t.is_empty())
+    {
         match parse_u32(tok) {
             Some(a) => list.push(Asn(a)),
-            None => report.problem(Position::line(n), format!("not an AS number in header: {}", excerpt(tok))),
+            None => report.problem(
+                Position::line(n),
+                format!("not an AS number in header: {}", excerpt(tok)),
+            ),
         }
     }
 }
@@ -131,7 +137,14 @@ fn link(line: &[u8]) -> Result<(AsLink, bool), &'static str> {
     if f.next().is_some() {
         return Err("more than four fields");
     }
-    Ok((AsLink { a: Asn(a), b: Asn(b), rel }, four))
+    Ok((
+        AsLink {
+            a: Asn(a),
+            b: Asn(b),
+            rel,
+        },
+        four,
+    ))
 }
 
 #[cfg(test)]
@@ -146,7 +159,14 @@ mod tests {
         assert_eq!(r.format, "CAIDA as-rel serial-1");
         assert_eq!(d.clique, vec![Asn(174), Asn(209), Asn(286)]);
         assert_eq!(d.ixps, vec![Asn(1200), Asn(4635)]);
-        assert_eq!(d.links[1], AsLink { a: Asn(1), b: Asn(2914), rel: Relationship::ProviderToCustomer });
+        assert_eq!(
+            d.links[1],
+            AsLink {
+                a: Asn(1),
+                b: Asn(2914),
+                rel: Relationship::ProviderToCustomer
+            }
+        );
     }
 
     #[test]

@@ -31,17 +31,27 @@ pub struct Position {
 impl Position {
     /// A position given by a line number only.
     pub fn line(line: u64) -> Position {
-        Position { line: Some(line), ..Position::default() }
+        Position {
+            line: Some(line),
+            ..Position::default()
+        }
     }
 
     /// A position given by a path (JSON path, object index) only.
     pub fn path(path: impl Into<String>) -> Position {
-        Position { path: Some(path.into()), ..Position::default() }
+        Position {
+            path: Some(path.into()),
+            ..Position::default()
+        }
     }
 
     /// A position given by a line and a column.
     pub fn line_column(line: u64, column: u64) -> Position {
-        Position { line: Some(line), column: Some(column), path: None }
+        Position {
+            line: Some(line),
+            column: Some(column),
+            path: None,
+        }
     }
 
     /// The same position with a path added.
@@ -85,7 +95,10 @@ pub struct ParseError {
 impl ParseError {
     /// Builds an error.
     pub fn new(position: Position, reason: impl Into<String>) -> ParseError {
-        ParseError { position, reason: reason.into() }
+        ParseError {
+            position,
+            reason: reason.into(),
+        }
     }
 }
 
@@ -115,7 +128,10 @@ pub struct ParseReport {
 impl ParseReport {
     /// An empty report for the given format.
     pub fn new(format: &'static str) -> ParseReport {
-        ParseReport { format, ..ParseReport::default() }
+        ParseReport {
+            format,
+            ..ParseReport::default()
+        }
     }
 
     /// Records that were kept: `records - skipped`.
@@ -180,7 +196,11 @@ impl fmt::Display for ParseReport {
     /// One line: `RPSL: 1200 records, 3 skipped, 40 ignored, 3 problems`,
     /// followed by the fatal error if any.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let format = if self.format.is_empty() { "input" } else { self.format };
+        let format = if self.format.is_empty() {
+            "input"
+        } else {
+            self.format
+        };
         write!(
             f,
             "{format}: {} records, {} skipped, {} ignored, {} problems",
@@ -205,7 +225,11 @@ pub(crate) struct LineReader<R> {
 
 impl<R: std::io::BufRead> LineReader<R> {
     pub(crate) fn new(inner: R) -> Self {
-        LineReader { inner, buf: Vec::with_capacity(256), line: 0 }
+        LineReader {
+            inner,
+            buf: Vec::with_capacity(256),
+            line: 0,
+        }
     }
 
     /// The next line without its end, with its 1-based number, or `None`
@@ -256,11 +280,42 @@ pub(crate) fn trim_bytes(mut b: &[u8]) -> &[u8] {
 pub(crate) fn excerpt(b: &[u8]) -> String {
     const MAX: usize = 60;
     let s = String::from_utf8_lossy(&b[..b.len().min(MAX)]);
-    let mut out: String = s.chars().map(|c| if c.is_control() { '?' } else { c }).collect();
+    let mut out: String = s
+        .chars()
+        .map(|c| if c.is_control() { '?' } else { c })
+        .collect();
     if b.len() > MAX {
         out.push('…');
     }
     out
+}
+
+/// Parses `address/length` and refuses host bits set beyond the length
+/// (`192.0.2.1/24`): in reference data they mean a damaged record, not a
+/// prefix to be guessed.
+pub(crate) fn parse_prefix_strict(s: &str) -> Result<bugyo_model::Prefix, String> {
+    let s = s.trim();
+    let (a, l) = s
+        .split_once('/')
+        .ok_or_else(|| format!("not a prefix (no /length): {s:?}"))?;
+    let addr: std::net::IpAddr = a.parse().map_err(|_| format!("not an IP address: {a:?}"))?;
+    if l.is_empty() || l.len() > 3 || !l.bytes().all(|b| b.is_ascii_digit()) {
+        return Err(format!("bad prefix length in {s:?}"));
+    }
+    let len: u8 = l
+        .parse()
+        .map_err(|_| format!("bad prefix length in {s:?}"))?;
+    let p = bugyo_model::Prefix::new(addr, len).map_err(|e| format!("{s}: {e}"))?;
+    if p.addr() != addr {
+        return Err(format!("host bits set in {s} (the network is {p})"));
+    }
+    Ok(p)
+}
+
+/// Parses an ASN written `65000`, `AS65000` or asdot `1.10`.
+pub(crate) fn parse_asn(s: &str) -> Result<bugyo_model::Asn, String> {
+    s.parse::<bugyo_model::Asn>()
+        .map_err(|_| format!("not an AS number: {:?}", s.trim()))
 }
 
 #[cfg(test)]
@@ -279,7 +334,10 @@ mod tests {
         assert_eq!(r.accepted(), 0);
         assert_eq!(r.errors[0].to_string(), "line 1: bad");
         assert_eq!(Position::path("roas[3]").to_string(), "roas[3]");
-        assert_eq!(Position::line_column(2, 5).with_path("x").to_string(), "line 2, column 5, x");
+        assert_eq!(
+            Position::line_column(2, 5).with_path("x").to_string(),
+            "line 2, column 5, x"
+        );
     }
 
     #[test]
@@ -287,27 +345,4 @@ mod tests {
         assert_eq!(trim_bytes(b"  a b \t"), b"a b");
         assert_eq!(trim_bytes(b"   "), b"");
     }
-}
-
-/// Parses `address/length` and refuses host bits set beyond the length
-/// (`192.0.2.1/24`): in reference data they mean a damaged record, not a
-/// prefix to be guessed.
-pub(crate) fn parse_prefix_strict(s: &str) -> Result<bugyo_model::Prefix, String> {
-    let s = s.trim();
-    let (a, l) = s.split_once('/').ok_or_else(|| format!("not a prefix (no /length): {s:?}"))?;
-    let addr: std::net::IpAddr = a.parse().map_err(|_| format!("not an IP address: {a:?}"))?;
-    if l.is_empty() || l.len() > 3 || !l.bytes().all(|b| b.is_ascii_digit()) {
-        return Err(format!("bad prefix length in {s:?}"));
-    }
-    let len: u8 = l.parse().map_err(|_| format!("bad prefix length in {s:?}"))?;
-    let p = bugyo_model::Prefix::new(addr, len).map_err(|e| format!("{s}: {e}"))?;
-    if p.addr() != addr {
-        return Err(format!("host bits set in {s} (the network is {p})"));
-    }
-    Ok(p)
-}
-
-/// Parses an ASN written `65000`, `AS65000` or asdot `1.10`.
-pub(crate) fn parse_asn(s: &str) -> Result<bugyo_model::Asn, String> {
-    s.parse::<bugyo_model::Asn>().map_err(|_| format!("not an AS number: {:?}", s.trim()))
 }

@@ -31,7 +31,9 @@
 //! cycles and bounded in depth.
 
 use crate::input;
-use crate::report::{parse_asn, parse_prefix_strict, trim_bytes, LineReader, ParseReport, Position};
+use crate::report::{
+    parse_asn, parse_prefix_strict, trim_bytes, LineReader, ParseReport, Position,
+};
 use crate::rpki::json::{self, J};
 use bugyo_model::{Afi, AsSet, Asn, AutNum, RouteObject};
 use std::collections::{HashMap, HashSet, VecDeque};
@@ -67,7 +69,10 @@ fn route_order(a: &RouteObject, b: &RouteObject) -> std::cmp::Ordering {
 /// Guesses a registry name from a dump's file name: `radb.db.gz` → `RADB`,
 /// `ripe.db.route6.gz` → `RIPE`, `/data/JPIRR.db` → `JPIRR`.
 pub fn source_from_path(path: &Path) -> String {
-    let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+    let name = path
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
     let stem = name.split('.').next().unwrap_or("");
     if stem.is_empty() {
         "UNKNOWN".to_string()
@@ -203,7 +208,9 @@ fn strip_comment(v: &[u8]) -> &[u8] {
 }
 
 fn valid_attr_name(n: &[u8]) -> bool {
-    !n.is_empty() && n.iter().all(|&b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+    !n.is_empty()
+        && n.iter()
+            .all(|&b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
 }
 
 /// Parses RPSL from a (decompressed) reader.
@@ -238,7 +245,11 @@ pub fn parse_reader<R: BufRead>(reader: R, default_source: &str) -> (IrrData, Pa
             }
             continue;
         }
-        let Some(colon) = line.iter().position(|&b| b == b':').filter(|&i| valid_attr_name(&line[..i])) else {
+        let Some(colon) = line
+            .iter()
+            .position(|&b| b == b':')
+            .filter(|&i| valid_attr_name(&line[..i]))
+        else {
             if obj.class == Class::None {
                 obj.class = Class::Garbage;
                 obj.start = n;
@@ -266,7 +277,13 @@ pub fn parse_reader<R: BufRead>(reader: R, default_source: &str) -> (IrrData, Pa
         }
         let is = |s: &str| name.eq_ignore_ascii_case(s.as_bytes());
         obj.attr = if is(obj.class.name()) {
-            obj.break_at(n, format!("a second {}: attribute on line {n} (missing blank line?)", obj.class.name()));
+            obj.break_at(
+                n,
+                format!(
+                    "a second {}: attribute on line {n} (missing blank line?)",
+                    obj.class.name()
+                ),
+            );
             Attr::Ignore
         } else if is("source") {
             if !obj.source.is_empty() {
@@ -301,12 +318,17 @@ fn finish(obj: &mut Obj, default_source: &str, data: &mut IrrData, report: &mut 
         Class::Other => report.ignored += 1,
         Class::Garbage => {
             report.record();
-            let reason = obj.broken.take().map(|(_, r)| r).unwrap_or_else(|| "not an RPSL object".into());
+            let reason = obj
+                .broken
+                .take()
+                .map(|(_, r)| r)
+                .unwrap_or_else(|| "not an RPSL object".into());
             report.skip(Position::line(obj.start), reason);
         }
         class => {
             report.record();
-            let pos = || Position::line(obj.start).with_path(format!("{} {}", class.name(), obj.key));
+            let pos =
+                || Position::line(obj.start).with_path(format!("{} {}", class.name(), obj.key));
             if let Some((_, reason)) = &obj.broken {
                 report.skip(pos(), reason.clone());
             } else {
@@ -325,24 +347,45 @@ fn finish(obj: &mut Obj, default_source: &str, data: &mut IrrData, report: &mut 
     obj.reset();
 }
 
-fn build(obj: &Obj, class: Class, source: String, data: &mut IrrData, report: &mut ParseReport) -> Result<(), String> {
+fn build(
+    obj: &Obj,
+    class: Class,
+    source: String,
+    data: &mut IrrData,
+    report: &mut ParseReport,
+) -> Result<(), String> {
     match class {
         Class::Route | Class::Route6 => {
             let prefix = parse_prefix_strict(&obj.key)?;
-            let want = if class == Class::Route { Afi::Ipv4 } else { Afi::Ipv6 };
+            let want = if class == Class::Route {
+                Afi::Ipv4
+            } else {
+                Afi::Ipv6
+            };
             if prefix.afi() != want {
-                return Err(format!("{prefix} is not an {} prefix", if want == Afi::Ipv4 { "IPv4" } else { "IPv6" }));
+                return Err(format!(
+                    "{prefix} is not an {} prefix",
+                    if want == Afi::Ipv4 { "IPv4" } else { "IPv6" }
+                ));
             }
             let origin = match obj.origins {
                 0 => return Err("no origin: attribute".into()),
                 1 => parse_asn(&obj.origin)?,
                 k => return Err(format!("{k} origin: attributes")),
             };
-            data.routes.push(RouteObject { prefix, origin, source });
+            data.routes.push(RouteObject {
+                prefix,
+                origin,
+                source,
+            });
         }
         Class::AutNum => {
             let asn = parse_asn(&obj.key)?;
-            data.aut_nums.push(AutNum { asn, name: obj.as_name.trim().to_string(), source });
+            data.aut_nums.push(AutNum {
+                asn,
+                name: obj.as_name.trim().to_string(),
+                source,
+            });
         }
         Class::AsSet => {
             let name = obj.key.trim().to_ascii_uppercase();
@@ -351,19 +394,28 @@ fn build(obj: &Obj, class: Class, source: String, data: &mut IrrData, report: &m
             }
             let mut asns = Vec::new();
             let mut sets = Vec::new();
-            for tok in obj.members.split(|c: char| c == ',' || c.is_ascii_whitespace()).filter(|t| !t.is_empty()) {
+            for tok in obj
+                .members
+                .split(|c: char| c == ',' || c.is_ascii_whitespace())
+                .filter(|t| !t.is_empty())
+            {
                 let t = tok.to_ascii_uppercase();
                 if is_asn_token(&t) {
                     match parse_asn(&t) {
                         Ok(a) => asns.push(a),
-                        Err(e) => report.problem(Position::line(obj.start).with_path(format!("as-set {name}")), e),
+                        Err(e) => report.problem(
+                            Position::line(obj.start).with_path(format!("as-set {name}")),
+                            e,
+                        ),
                     }
                 } else if valid_set_name(&t) {
                     sets.push(t);
                 } else {
                     report.problem(
                         Position::line(obj.start).with_path(format!("as-set {name}")),
-                        format!("member {tok:?} is neither an AS number nor an as-set name; dropped"),
+                        format!(
+                            "member {tok:?} is neither an AS number nor an as-set name; dropped"
+                        ),
                     );
                 }
             }
@@ -371,7 +423,12 @@ fn build(obj: &Obj, class: Class, source: String, data: &mut IrrData, report: &m
             asns.dedup();
             sets.sort_unstable();
             sets.dedup();
-            data.as_sets.push(AsSet { name, asns, sets, source });
+            data.as_sets.push(AsSet {
+                name,
+                asns,
+                sets,
+                source,
+            });
         }
         Class::None | Class::Other | Class::Garbage => {}
     }
@@ -380,8 +437,11 @@ fn build(obj: &Obj, class: Class, source: String, data: &mut IrrData, report: &m
 
 /// `AS` followed by digits (or asdot `AS1.10`), upper case.
 fn is_asn_token(t: &str) -> bool {
-    t.strip_prefix("AS")
-        .is_some_and(|d| !d.is_empty() && d.bytes().all(|b| b.is_ascii_digit() || b == b'.') && d.as_bytes()[0] != b'.')
+    t.strip_prefix("AS").is_some_and(|d| {
+        !d.is_empty()
+            && d.bytes().all(|b| b.is_ascii_digit() || b == b'.')
+            && d.as_bytes()[0] != b'.'
+    })
 }
 
 /// An as-set name (RFC 2622 §5.1, hierarchical names §5.6): colon-separated
@@ -390,7 +450,11 @@ fn valid_set_name(n: &str) -> bool {
     let mut has_set = false;
     for c in n.split(':') {
         if let Some(rest) = c.strip_prefix("AS-") {
-            if rest.is_empty() || !rest.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_') {
+            if rest.is_empty()
+                || !rest
+                    .bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+            {
                 return false;
             }
             has_set = true;
@@ -432,14 +496,20 @@ impl<'a> AsSetIndex<'a> {
     pub fn new(sets: &'a [AsSet]) -> Self {
         let mut by_name: HashMap<String, Vec<&'a AsSet>> = HashMap::with_capacity(sets.len());
         for s in sets {
-            by_name.entry(s.name.to_ascii_uppercase()).or_default().push(s);
+            by_name
+                .entry(s.name.to_ascii_uppercase())
+                .or_default()
+                .push(s);
         }
         AsSetIndex { by_name }
     }
 
     /// The definitions of a set (one per registry that has it).
     pub fn get(&self, name: &str) -> &[&'a AsSet] {
-        self.by_name.get(&name.trim().to_ascii_uppercase()).map(Vec::as_slice).unwrap_or(&[])
+        self.by_name
+            .get(&name.trim().to_ascii_uppercase())
+            .map(Vec::as_slice)
+            .unwrap_or(&[])
     }
 
     /// Resolves a set to its ASNs, breadth first: each set is expanded at
@@ -500,7 +570,8 @@ pub fn load_arin_originas(path: &Path) -> io::Result<(Vec<RouteObject>, ParseRep
 pub fn parse_arin_originas(bytes: &[u8]) -> (Vec<RouteObject>, ParseReport) {
     let mut report = ParseReport::new("ARIN origin-AS JSON");
     let mut routes = Vec::new();
-    let want = |p: &[String]| matches!(p, [w, f] if w == "whois_records" && (f == "v4" || f == "v6"));
+    let want =
+        |p: &[String]| matches!(p, [w, f] if w == "whois_records" && (f == "v4" || f == "v6"));
     let mut saw = false;
     let res = json::walk_arrays(bytes, &want, &mut |path, i, v| {
         saw = true;
@@ -513,7 +584,10 @@ pub fn parse_arin_originas(bytes: &[u8]) -> (Vec<RouteObject>, ParseReport) {
     match res {
         Ok(_) if !saw => report.fail(Position::default(), "no whois_records.v4 or .v6 array"),
         Ok(_) => {}
-        Err(e) => report.fail(Position::line_column(e.line() as u64, e.column() as u64), format!("JSON: {e}")),
+        Err(e) => report.fail(
+            Position::line_column(e.line() as u64, e.column() as u64),
+            format!("JSON: {e}"),
+        ),
     }
     let before = routes.len();
     routes.sort_unstable_by(route_order);
@@ -537,7 +611,9 @@ fn arin_record(v: &J, v6: bool, routes: &mut Vec<RouteObject>) -> Result<(), Str
             .filter(|t| !t.is_empty())
             .map(parse_asn)
             .collect::<Result<Vec<_>, _>>()?,
-        Some(J::U(n)) => vec![Asn(u32::try_from(*n).map_err(|_| format!("AS number {n} is out of range"))?)],
+        Some(J::U(n)) => vec![Asn(
+            u32::try_from(*n).map_err(|_| format!("AS number {n} is out of range"))?
+        )],
         Some(other) => return Err(format!("originas is {}", other.kind())),
         None => return Err("no \"originas\"".into()),
     };
@@ -545,7 +621,11 @@ fn arin_record(v: &J, v6: bool, routes: &mut Vec<RouteObject>) -> Result<(), Str
         return Err("empty originas".into());
     }
     for origin in origins {
-        routes.push(RouteObject { prefix, origin, source: ARIN_WHOIS_SOURCE.to_string() });
+        routes.push(RouteObject {
+            prefix,
+            origin,
+            source: ARIN_WHOIS_SOURCE.to_string(),
+        });
     }
     Ok(())
 }
@@ -624,7 +704,11 @@ origin:         AS64510";
     #[test]
     fn extracts_routes_sets_and_aut_nums_and_reports_broken_objects() {
         let (d, r) = parse_str(SAMPLE, "test");
-        let routes: Vec<String> = d.routes.iter().map(|r| format!("{} {} {}", r.prefix, r.origin, r.source)).collect();
+        let routes: Vec<String> = d
+            .routes
+            .iter()
+            .map(|r| format!("{} {} {}", r.prefix, r.origin, r.source))
+            .collect();
         assert_eq!(
             routes,
             vec![
@@ -634,26 +718,43 @@ origin:         AS64510";
                 "2001:db8::/32 AS64501 TEST",
             ]
         );
-        assert_eq!(d.aut_nums, vec![AutNum { asn: Asn(3257), name: "GTT-BACKBONE".into(), source: "RIPE".into() }]);
+        assert_eq!(
+            d.aut_nums,
+            vec![AutNum {
+                asn: Asn(3257),
+                name: "GTT-BACKBONE".into(),
+                source: "RIPE".into()
+            }]
+        );
         assert_eq!(d.as_sets.len(), 1);
         let s = &d.as_sets[0];
         assert_eq!(s.name, "AS-EXAMPLE");
         assert_eq!(s.source, "JPIRR");
         assert_eq!(s.asns, (64500..=64504).map(Asn).collect::<Vec<_>>());
-        assert_eq!(s.sets, vec!["AS-OTHER".to_string(), "AS65000:AS-CUSTOMERS".to_string()]);
+        assert_eq!(
+            s.sets,
+            vec!["AS-OTHER".to_string(), "AS65000:AS-CUSTOMERS".to_string()]
+        );
         // 12 extracted-class objects + 1 garbage object; 1 mntner ignored.
         assert_eq!(r.records, 14);
         assert_eq!(r.skipped, 8, "{:#?}", r.errors);
         assert_eq!(r.ignored, 1);
         // two bad as-set members reported, set kept
         assert_eq!(r.error_count, 10);
-        let skipped_at: Vec<u64> =
-            r.errors.iter().filter(|e| !e.reason.contains("member")).map(|e| e.position.line.unwrap()).collect();
+        let skipped_at: Vec<u64> = r
+            .errors
+            .iter()
+            .filter(|e| !e.reason.contains("member"))
+            .map(|e| e.position.line.unwrap())
+            .collect();
         assert_eq!(skipped_at, vec![37, 40, 43, 46, 50, 54, 59, 61]);
         assert!(r.errors.iter().any(|e| e.reason.contains("no origin")));
         assert!(r.errors.iter().any(|e| e.reason.contains("2 origin")));
         assert!(r.errors.iter().any(|e| e.reason.contains("not an IPv4")));
-        assert!(r.errors.iter().any(|e| e.reason.contains("missing blank line")));
+        assert!(r
+            .errors
+            .iter()
+            .any(|e| e.reason.contains("missing blank line")));
     }
 
     #[test]
@@ -696,7 +797,10 @@ origin:         AS64510";
         let r = idx.resolve("AS-A", 1);
         assert_eq!(r.asns, [1, 2, 3, 4].map(Asn).to_vec());
         assert!(r.depth_exceeded);
-        assert_eq!(idx.resolve("AS-NONE", 5).missing, vec!["AS-NONE".to_string()]);
+        assert_eq!(
+            idx.resolve("AS-NONE", 5).missing,
+            vec!["AS-NONE".to_string()]
+        );
     }
 
     #[test]
@@ -711,7 +815,10 @@ origin:         AS64510";
         assert_eq!((r.records, r.skipped), (5, 2));
         assert_eq!(routes.len(), 4);
         assert!(routes.iter().all(|r| r.source == ARIN_WHOIS_SOURCE));
-        assert_eq!(r.errors[0].position.path.as_deref(), Some("whois_records.v4[2]"));
+        assert_eq!(
+            r.errors[0].position.path.as_deref(),
+            Some("whois_records.v4[2]")
+        );
     }
 
     #[test]

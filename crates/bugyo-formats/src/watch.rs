@@ -57,7 +57,11 @@ pub fn parse_bytes(bytes: &[u8]) -> (Vec<Member>, ParseReport) {
         Ok(s) => parse_str(s),
         Err(e) => {
             let mut report = ParseReport::new("watch list TOML");
-            let line = bytes[..e.valid_up_to()].iter().filter(|&&b| b == b'\n').count() as u64 + 1;
+            let line = bytes[..e.valid_up_to()]
+                .iter()
+                .filter(|&&b| b == b'\n')
+                .count() as u64
+                + 1;
             report.fail(Position::line(line), "the watch list is not UTF-8 text");
             (Vec::new(), report)
         }
@@ -73,9 +77,18 @@ struct Doc {
 /// Parses a watch list held in a string.
 pub fn parse_str(text: &str) -> (Vec<Member>, ParseReport) {
     let mut report = ParseReport::new("watch list TOML");
-    let line_of = |offset: usize| text.as_bytes()[..offset.min(text.len())].iter().filter(|&&b| b == b'\n').count() as u64 + 1;
+    let line_of = |offset: usize| {
+        text.as_bytes()[..offset.min(text.len())]
+            .iter()
+            .filter(|&&b| b == b'\n')
+            .count() as u64
+            + 1
+    };
     let toml_error = |e: toml::de::Error, report: &mut ParseReport| {
-        let pos = e.span().map(|s| Position::line(line_of(s.start))).unwrap_or_default();
+        let pos = e
+            .span()
+            .map(|s| Position::line(line_of(s.start)))
+            .unwrap_or_default();
         report.fail(pos, format!("TOML: {}", e.message()));
     };
     let top: toml::Table = match toml::from_str(text) {
@@ -86,8 +99,15 @@ pub fn parse_str(text: &str) -> (Vec<Member>, ParseReport) {
         }
     };
     for key in top.keys().filter(|k| k.as_str() != "member") {
-        let hint = if key == "members" { " (write [[member]] tables)" } else { "" };
-        report.problem(Position::path(key.clone()), format!("unknown top-level key `{key}`{hint}"));
+        let hint = if key == "members" {
+            " (write [[member]] tables)"
+        } else {
+            ""
+        };
+        report.problem(
+            Position::path(key.clone()),
+            format!("unknown top-level key `{key}`{hint}"),
+        );
     }
     let doc: Doc = match toml::from_str(text) {
         Ok(d) => d,
@@ -107,7 +127,10 @@ pub fn parse_str(text: &str) -> (Vec<Member>, ParseReport) {
         let id = table.get("id").and_then(toml::Value::as_str).unwrap_or("");
         if let Some(m) = &member {
             if let Some(first) = ids.get(&m.id) {
-                errors.push(("id".to_string(), format!("duplicate id {:?} (first defined on line {first})", m.id)));
+                errors.push((
+                    "id".to_string(),
+                    format!("duplicate id {:?} (first defined on line {first})", m.id),
+                ));
             }
         }
         if errors.is_empty() {
@@ -134,26 +157,42 @@ type FieldErrors = Vec<(String, String)>;
 /// Validates one member table; errors are `(field, reason)`.
 fn member(t: &toml::Table, errors: &mut FieldErrors) -> Option<Member> {
     for k in t.keys().filter(|k| !MEMBER_KEYS.contains(&k.as_str())) {
-        errors.push((k.clone(), format!("unknown field `{k}` (expected one of {})", MEMBER_KEYS.join(", "))));
+        errors.push((
+            k.clone(),
+            format!(
+                "unknown field `{k}` (expected one of {})",
+                MEMBER_KEYS.join(", ")
+            ),
+        ));
     }
     let id = string(t, "id", true, errors).unwrap_or_default();
-    if !id.is_empty() {
-        if id.len() > 64 || !id.bytes().all(|b| b.is_ascii_alphanumeric() || b"-_.".contains(&b)) {
-            errors.push(("id".into(), format!("{id:?} must be 1-64 letters, digits, '-', '_' or '.'")));
-        }
+    let id_ok = |b: u8| b.is_ascii_alphanumeric() || b"-_.".contains(&b);
+    if !id.is_empty() && (id.len() > 64 || !id.bytes().all(id_ok)) {
+        errors.push((
+            "id".into(),
+            format!("{id:?} must be 1-64 letters, digits, '-', '_' or '.'"),
+        ));
     }
     let name = string(t, "name", true, errors).unwrap_or_default();
     let language = string(t, "language", false, errors).unwrap_or_else(|| "ja".to_string());
     if !LANGUAGES.contains(&language.as_str()) {
-        errors.push(("language".into(), format!("{language:?} is not \"ja\" or \"en\"")));
+        errors.push((
+            "language".into(),
+            format!("{language:?} is not \"ja\" or \"en\""),
+        ));
     }
     let mut asns = Vec::new();
     for (i, v) in array(t, "asns", errors).iter().enumerate() {
         let field = format!("asns[{i}]");
         let asn = match v {
-            toml::Value::Integer(n) => u32::try_from(*n).map(Asn).map_err(|_| format!("{n} is not an AS number")),
+            toml::Value::Integer(n) => u32::try_from(*n)
+                .map(Asn)
+                .map_err(|_| format!("{n} is not an AS number")),
             toml::Value::String(s) => parse_asn(s),
-            other => Err(format!("expected a number or \"AS…\" string, found {}", other.type_str())),
+            other => Err(format!(
+                "expected a number or \"AS…\" string, found {}",
+                other.type_str()
+            )),
         };
         match asn {
             Ok(Asn(0)) => errors.push((field, "AS0 cannot be a member's AS (RFC 7607)".into())),
@@ -163,27 +202,45 @@ fn member(t: &toml::Table, errors: &mut FieldErrors) -> Option<Member> {
     }
     let mut prefixes = Vec::new();
     for (i, v) in array(t, "prefixes", errors).iter().enumerate() {
-        match v.as_str().ok_or_else(|| format!("expected a string, found {}", v.type_str())).and_then(parse_prefix_strict) {
+        match v
+            .as_str()
+            .ok_or_else(|| format!("expected a string, found {}", v.type_str()))
+            .and_then(parse_prefix_strict)
+        {
             Ok(p) => prefixes.push(p),
             Err(e) => errors.push((format!("prefixes[{i}]"), e)),
         }
     }
     let mut contacts = Vec::new();
     for (i, v) in array(t, "contacts", errors).iter().enumerate() {
-        match v.as_str().ok_or_else(|| format!("expected a string, found {}", v.type_str())).and_then(email) {
+        match v
+            .as_str()
+            .ok_or_else(|| format!("expected a string, found {}", v.type_str()))
+            .and_then(email)
+        {
             Ok(c) => contacts.push(c),
             Err(e) => errors.push((format!("contacts[{i}]"), e)),
         }
     }
     if asns.is_empty() && prefixes.is_empty() && t.contains_key("id") {
-        errors.push(("asns".into(), "a member needs at least one ASN or prefix".into()));
+        errors.push((
+            "asns".into(),
+            "a member needs at least one ASN or prefix".into(),
+        ));
     }
     asns.sort_unstable();
     asns.dedup();
     prefixes.sort_unstable();
     prefixes.dedup();
     contacts.dedup();
-    errors.is_empty().then_some(Member { id, name, asns, prefixes, contacts, language })
+    errors.is_empty().then_some(Member {
+        id,
+        name,
+        asns,
+        prefixes,
+        contacts,
+        language,
+    })
 }
 
 fn string(t: &toml::Table, key: &str, required: bool, errors: &mut FieldErrors) -> Option<String> {
@@ -194,7 +251,10 @@ fn string(t: &toml::Table, key: &str, required: bool, errors: &mut FieldErrors) 
             None
         }
         Some(other) => {
-            errors.push((key.into(), format!("expected a string, found {}", other.type_str())));
+            errors.push((
+                key.into(),
+                format!("expected a string, found {}", other.type_str()),
+            ));
             None
         }
         None if required => {
@@ -209,7 +269,10 @@ fn array<'t>(t: &'t toml::Table, key: &str, errors: &mut FieldErrors) -> &'t [to
     match t.get(key) {
         Some(toml::Value::Array(a)) => a,
         Some(other) => {
-            errors.push((key.into(), format!("expected an array, found {}", other.type_str())));
+            errors.push((
+                key.into(),
+                format!("expected an array, found {}", other.type_str()),
+            ));
             &[]
         }
         None => &[],
@@ -231,7 +294,10 @@ fn email(s: &str) -> Result<String, String> {
     if local.starts_with('.') || local.ends_with('.') || local.contains("..") {
         return bad("misplaced dot before @");
     }
-    if !local.bytes().all(|b| b.is_ascii_alphanumeric() || b"!#$%&'*+/=?^_`{|}~.-".contains(&b)) {
+    if !local
+        .bytes()
+        .all(|b| b.is_ascii_alphanumeric() || b"!#$%&'*+/=?^_`{|}~.-".contains(&b))
+    {
         return bad("character not allowed before @");
     }
     if domain.len() > 253 || !domain.contains('.') {
@@ -242,7 +308,9 @@ fn email(s: &str) -> Result<String, String> {
             || label.len() > 63
             || label.starts_with('-')
             || label.ends_with('-')
-            || !label.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-')
+            || !label
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b == b'-')
         {
             return bad("bad domain label");
         }
@@ -315,18 +383,33 @@ x = 1
         let all: Vec<String> = r.errors.iter().map(|e| e.to_string()).collect();
         let has = |needle: &str| all.iter().any(|e| e.contains(needle));
         assert!(has("members"), "{all:#?}");
-        assert!(has("line 7, member[1] \"a\".id: duplicate id \"a\" (first defined on line 2)"), "{all:#?}");
+        assert!(
+            has("line 7, member[1] \"a\".id: duplicate id \"a\" (first defined on line 2)"),
+            "{all:#?}"
+        );
         assert!(has("member[2] \"b\".asns[0]: not an AS number"), "{all:#?}");
         assert!(has("member[2] \"b\".asns[1]: AS0"), "{all:#?}");
         assert!(has("member[2] \"b\".asns[2]"), "{all:#?}");
-        assert!(has("member[2] \"b\".prefixes[0]: host bits set"), "{all:#?}");
-        assert!(has("member[2] \"b\".prefixes[1]: expected a string"), "{all:#?}");
+        assert!(
+            has("member[2] \"b\".prefixes[0]: host bits set"),
+            "{all:#?}"
+        );
+        assert!(
+            has("member[2] \"b\".prefixes[1]: expected a string"),
+            "{all:#?}"
+        );
         assert!(has("member[2] \"b\".contacts[0]"), "{all:#?}");
         assert!(has("member[2] \"b\".contacts[1]"), "{all:#?}");
         assert!(has("member[2] \"b\".contacts[2]"), "{all:#?}");
         assert!(has("member[2] \"b\".language"), "{all:#?}");
-        assert!(has("member[2] \"b\".contact: unknown field `contact`"), "{all:#?}");
-        assert!(has("member[3] \"c\".asns: a member needs at least one ASN or prefix"), "{all:#?}");
+        assert!(
+            has("member[2] \"b\".contact: unknown field `contact`"),
+            "{all:#?}"
+        );
+        assert!(
+            has("member[3] \"c\".asns: a member needs at least one ASN or prefix"),
+            "{all:#?}"
+        );
     }
 
     #[test]

@@ -3,10 +3,11 @@
 //! AS relationships and AS2Org, and the example watch list.
 
 use bugyo_formats::{as2org, asrel, report::ParseReport, rpki, rpsl, watch};
-use bugyo_model::{Afi, Asn, Relationship, Vrp};
+use bugyo_model::{Afi, Asn, Relationship, RouteObject, Vrp};
 use std::collections::HashSet;
 use std::io::Write;
 use std::path::PathBuf;
+use std::sync::OnceLock;
 use std::time::Instant;
 
 /// The shared test-data directory; fails the test if it is missing.
@@ -25,6 +26,20 @@ fn data(rel: &str) -> PathBuf {
     p
 }
 
+/// The ARIN origin-AS dump, loaded once for the tests that use it.
+fn arin() -> &'static (Vec<RouteObject>, ParseReport) {
+    static ARIN: OnceLock<(Vec<RouteObject>, ParseReport)> = OnceLock::new();
+    ARIN.get_or_init(|| {
+        let t = Instant::now();
+        let r = rpsl::load_arin_originas(&data(
+            "arouteserver/tests_static_data_arin-whois-originas.json.bz2",
+        ))
+        .unwrap();
+        eprintln!("ARIN origin-AS: {} in {:?}", r.1, t.elapsed());
+        r
+    })
+}
+
 fn clean(r: &ParseReport) {
     assert!(r.is_clean(), "{r}\n{:#?}", r.errors);
 }
@@ -39,12 +54,22 @@ fn ripe_validator_json() {
     assert_eq!(d.vrps.len(), 14);
     assert_eq!(r.ignored, 14);
     assert!(d.aspas.is_empty());
-    let v = |asn: u32, p: &str, max: u8| Vrp { prefix: p.parse().unwrap(), max_len: max, asn: Asn(asn) };
+    let v = |asn: u32, p: &str, max: u8| Vrp {
+        prefix: p.parse().unwrap(),
+        max_len: max,
+        asn: Asn(asn),
+    };
     assert!(d.vrps.contains(&v(3333, "193.0.24.0/22", 26)));
     assert!(d.vrps.contains(&v(25152, "2001:7fd::/32", 32)));
     assert!(d.vrps.contains(&v(3333, "2001:610:240::/42", 42)));
     assert_eq!(d.vrps.iter().filter(|v| v.asn == Asn(25152)).count(), 4);
-    assert_eq!(d.vrps.iter().filter(|v| v.prefix.afi() == Afi::Ipv6).count(), 4);
+    assert_eq!(
+        d.vrps
+            .iter()
+            .filter(|v| v.prefix.afi() == Afi::Ipv6)
+            .count(),
+        4
+    );
 }
 
 #[test]
@@ -54,13 +79,24 @@ fn rpki_client_json_with_expiry() {
     clean(&r);
     assert_eq!(r.format, "rpki-client JSON");
     // The file holds one VRP (MANIFEST.md says 4; the file has one entry).
-    assert_eq!(d.vrps, vec![Vrp { prefix: "1.0.0.0/24".parse().unwrap(), max_len: 24, asn: Asn(13335) }]);
+    assert_eq!(
+        d.vrps,
+        vec![Vrp {
+            prefix: "1.0.0.0/24".parse().unwrap(),
+            max_len: 24,
+            asn: Asn(13335)
+        }]
+    );
     // expires 1027049909 = 2002-07-19: expired at the file's build time (2021).
-    let opts = rpki::RpkiOptions { now: Some(1_626_888_360) };
+    let opts = rpki::RpkiOptions {
+        now: Some(1_626_888_360),
+    };
     let (d, r) = rpki::load_with(&path, &opts).unwrap();
     assert!(d.vrps.is_empty());
     assert_eq!((d.expired, r.ignored), (1, 1));
-    let opts = rpki::RpkiOptions { now: Some(1_000_000_000) };
+    let opts = rpki::RpkiOptions {
+        now: Some(1_000_000_000),
+    };
     assert_eq!(rpki::load_with(&path, &opts).unwrap().0.vrps.len(), 1);
 }
 
@@ -79,7 +115,11 @@ fn rpki_compressed_input_is_detected_from_content() {
 
 #[test]
 fn rpsl_real_aut_num() {
-    let (d, r) = rpsl::load(&data("irr-rpsl/docs_benchmark_whois-rpsl_AS3257.txt"), "RIPE").unwrap();
+    let (d, r) = rpsl::load(
+        &data("irr-rpsl/docs_benchmark_whois-rpsl_AS3257.txt"),
+        "RIPE",
+    )
+    .unwrap();
     clean(&r);
     assert_eq!(r.records, 1);
     assert!(d.routes.is_empty() && d.as_sets.is_empty());
@@ -91,20 +131,27 @@ fn rpsl_real_aut_num() {
 
 #[test]
 fn arin_originas_dump() {
-    let t = Instant::now();
-    let (routes, r) = rpsl::load_arin_originas(&data("arouteserver/tests_static_data_arin-whois-originas.json.bz2")).unwrap();
-    eprintln!("ARIN origin-AS: {r} in {:?}", t.elapsed());
+    let (routes, r) = arin();
     clean(&r);
     // MANIFEST.md: 107,165 v4 + 10,338 v6 records.
     assert_eq!(r.records, 107_165 + 10_338);
     // Several ARIN networks share a (prefix, origin): 840 v4 and 35 v6
     // duplicates collapse into one route object each.
-    let v4 = routes.iter().filter(|r| r.prefix.afi() == Afi::Ipv4).count();
+    let v4 = routes
+        .iter()
+        .filter(|r| r.prefix.afi() == Afi::Ipv4)
+        .count();
     let v6 = routes.len() - v4;
     assert_eq!((v4, v6), (106_325, 10_303));
     assert_eq!(r.ignored, (107_165 - 106_325) + (10_338 - 10_303));
     assert!(routes.iter().all(|r| r.source == "ARIN-WHOIS"));
-    let find = |p: &str| routes.iter().filter(|r| r.prefix == p.parse().unwrap()).map(|r| r.origin).collect::<Vec<_>>();
+    let find = |p: &str| {
+        routes
+            .iter()
+            .filter(|r| r.prefix == p.parse().unwrap())
+            .map(|r| r.origin)
+            .collect::<Vec<_>>()
+    };
     assert_eq!(find("3.0.0.0/15"), vec![Asn(38895)]);
     assert_eq!(find("2620:1fe::/36"), vec![Asn(14924)]);
 }
@@ -113,10 +160,14 @@ fn arin_originas_dump() {
 /// objects between them, and reads it back.
 #[test]
 fn rpsl_large_dump_built_from_arin_routes() {
-    let (routes, _) = rpsl::load_arin_originas(&data("arouteserver/tests_static_data_arin-whois-originas.json.bz2")).unwrap();
+    let (routes, _) = arin();
     let mut text = String::with_capacity(routes.len() * 160);
     for (i, r) in routes.iter().enumerate() {
-        let class = if r.prefix.afi() == Afi::Ipv4 { "route" } else { "route6" };
+        let class = if r.prefix.afi() == Afi::Ipv4 {
+            "route"
+        } else {
+            "route6"
+        };
         let source = ["RADB", "ARIN", "JPIRR"][i % 3];
         text.push_str(&format!(
             "{class}:   {}\ndescr:   object {i}\n+        continued\norigin:  {}  # comment\nmnt-by:  MAINT-X\nsource:  {source}\n\n",
@@ -124,7 +175,11 @@ fn rpsl_large_dump_built_from_arin_routes() {
         ));
         if i % 1000 == 0 {
             text.push_str("mntner: MAINT-X\nauth: CRYPT-PW xx\nsource: RADB\n\n");
-            text.push_str(&format!("as-set: AS-S{i}\nmembers: {}, AS-S{}\n  AS64500\nsource: RADB\n\n", r.origin, i + 1000));
+            text.push_str(&format!(
+                "as-set: AS-S{i}\nmembers: {}, AS-S{}\n  AS64500\nsource: RADB\n\n",
+                r.origin,
+                i + 1000
+            ));
         }
     }
     text.push_str("route: 192.0.2.1/24\norigin: AS1\n\n");
@@ -134,12 +189,19 @@ fn rpsl_large_dump_built_from_arin_routes() {
     std::fs::write(&tmp, gz.finish().unwrap()).unwrap();
     let t = Instant::now();
     let (d, r) = rpsl::load(&tmp, &rpsl::source_from_path(&tmp)).unwrap();
-    eprintln!("synthetic RPSL ({} MB): {r} in {:?}", text.len() >> 20, t.elapsed());
+    eprintln!(
+        "synthetic RPSL ({} MB): {r} in {:?}",
+        text.len() >> 20,
+        t.elapsed()
+    );
     std::fs::remove_file(&tmp).ok();
     let sets = routes.len().div_ceil(1000);
     assert_eq!(r.records as usize, routes.len() + sets + 1);
     assert_eq!(r.skipped, 1);
-    assert_eq!(r.errors[0].position.line, Some(text.lines().count() as u64 - 2));
+    assert_eq!(
+        r.errors[0].position.line,
+        Some(text.lines().count() as u64 - 2)
+    );
     assert!(r.errors[0].reason.contains("host bits"), "{}", r.errors[0]);
     assert_eq!(d.routes.len(), routes.len());
     let sources: HashSet<&str> = d.routes.iter().map(|r| r.source.as_str()).collect();
@@ -159,11 +221,25 @@ fn caida_as_rel_serial1() {
     clean(&r);
     assert_eq!(r.format, "CAIDA as-rel serial-1");
     assert_eq!(d.links.len(), 239_064);
-    let p2c = d.links.iter().filter(|l| l.rel == Relationship::ProviderToCustomer).count();
-    let p2p = d.links.iter().filter(|l| l.rel == Relationship::PeerToPeer).count();
+    let p2c = d
+        .links
+        .iter()
+        .filter(|l| l.rel == Relationship::ProviderToCustomer)
+        .count();
+    let p2p = d
+        .links
+        .iter()
+        .filter(|l| l.rel == Relationship::PeerToPeer)
+        .count();
     assert_eq!((p2c, p2p), (110_479, 128_585));
     let clique: Vec<u32> = d.clique.iter().map(|a| a.0).collect();
-    assert_eq!(clique, [174, 209, 286, 701, 1239, 1299, 2828, 2914, 3257, 3320, 3356, 5511, 6453, 6461, 6762, 7018, 12956]);
+    assert_eq!(
+        clique,
+        [
+            174, 209, 286, 701, 1239, 1299, 2828, 2914, 3257, 3320, 3356, 5511, 6453, 6461, 6762,
+            7018, 12956
+        ]
+    );
     assert_eq!(d.ixps.len(), 28);
     assert_eq!(d.ixps[0], Asn(1200));
     let ases: HashSet<Asn> = d.links.iter().flat_map(|l| [l.a, l.b]).collect();
@@ -180,10 +256,19 @@ fn as2org_jsonl_2021() {
     assert_eq!(v.len(), 106_546);
     assert_eq!(r.records, 106_546 + 87_682);
     let get = |a: u32| v.iter().find(|o| o.asn == Asn(a)).unwrap();
-    assert_eq!((get(4713).name.as_str(), get(4713).org_name.as_str()), ("OCN", "NTT Communications Corporation"));
+    assert_eq!(
+        (get(4713).name.as_str(), get(4713).org_name.as_str()),
+        ("OCN", "NTT Communications Corporation")
+    );
     assert_eq!(get(4713).country, "JP");
-    assert_eq!((get(2516).name.as_str(), get(2516).org_name.as_str()), ("KDDI", "KDDI CORPORATION"));
-    assert_eq!((get(15169).name.as_str(), get(15169).org_name.as_str()), ("GOOGLE", "Google LLC"));
+    assert_eq!(
+        (get(2516).name.as_str(), get(2516).org_name.as_str()),
+        ("KDDI", "KDDI CORPORATION")
+    );
+    assert_eq!(
+        (get(15169).name.as_str(), get(15169).org_name.as_str()),
+        ("GOOGLE", "Google LLC")
+    );
     assert_eq!(get(15169).country, "US");
 }
 
@@ -236,19 +321,33 @@ fn timing_large_inputs() {
     std::fs::write(&p, &j).unwrap();
     let t = Instant::now();
     let (d, r) = rpki::load(&p).unwrap();
-    eprintln!("rpki-client JSON {} MB: {r} -> {} VRPs in {:?}", j.len() >> 20, d.vrps.len(), t.elapsed());
+    eprintln!(
+        "rpki-client JSON {} MB: {r} -> {} VRPs in {:?}",
+        j.len() >> 20,
+        d.vrps.len(),
+        t.elapsed()
+    );
     std::fs::remove_file(&p).ok();
 
     // 500k-line as-rel serial-2.
     let mut s = String::from("# input clique: 174 209\n");
     for i in 0..500_000u32 {
-        s.push_str(&format!("{}|{}|{}|bgp\n", i % 60000 + 1, i + 100_000, -((i % 2) as i32)));
+        s.push_str(&format!(
+            "{}|{}|{}|bgp\n",
+            i % 60000 + 1,
+            i + 100_000,
+            -((i % 2) as i32)
+        ));
     }
     let p = dir.join("bugyo-timing.as-rel2.txt");
     std::fs::write(&p, &s).unwrap();
     let t = Instant::now();
     let (d, r) = asrel::load(&p).unwrap();
-    eprintln!("as-rel serial-2 500k lines: {r} -> {} links in {:?}", d.links.len(), t.elapsed());
+    eprintln!(
+        "as-rel serial-2 500k lines: {r} -> {} links in {:?}",
+        d.links.len(),
+        t.elapsed()
+    );
     std::fs::remove_file(&p).ok();
 
     // ~1 GB RPSL: 3M route objects of ~220 bytes and 1M other objects.
@@ -274,6 +373,11 @@ fn timing_large_inputs() {
     let size = std::fs::metadata(&p).unwrap().len();
     let t = Instant::now();
     let (d, r) = rpsl::load(&p, "RADB").unwrap();
-    eprintln!("RPSL {} MB: {r} -> {} routes in {:?}", size >> 20, d.routes.len(), t.elapsed());
+    eprintln!(
+        "RPSL {} MB: {r} -> {} routes in {:?}",
+        size >> 20,
+        d.routes.len(),
+        t.elapsed()
+    );
     std::fs::remove_file(&p).ok();
 }

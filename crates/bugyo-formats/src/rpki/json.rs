@@ -76,7 +76,11 @@ impl<'de> Visitor<'de> for JVisitor {
         Ok(J::U(v))
     }
     fn visit_i64<E>(self, v: i64) -> Result<J<'de>, E> {
-        Ok(if v >= 0 { J::U(v.unsigned_abs()) } else { J::I(v) })
+        Ok(if v >= 0 {
+            J::U(v.unsigned_abs())
+        } else {
+            J::I(v)
+        })
     }
     fn visit_f64<E>(self, v: f64) -> Result<J<'de>, E> {
         Ok(J::F(v))
@@ -162,7 +166,12 @@ pub(crate) fn walk_arrays<'de>(
 ) -> Result<&'static str, serde_json::Error> {
     let mut de = serde_json::Deserializer::from_slice(input);
     let mut path = Vec::new();
-    let kind = Walk { path: &mut path, want, cb }.deserialize(&mut de)?;
+    let kind = Walk {
+        path: &mut path,
+        want,
+        cb,
+    }
+    .deserialize(&mut de)?;
     de.end()?;
     Ok(kind)
 }
@@ -223,7 +232,11 @@ impl<'de> Visitor<'de> for Walk<'_, '_, 'de> {
         let Walk { path, want, cb } = self;
         while let Some(Key(k)) = map.next_key()? {
             path.push(k.into_owned());
-            map.next_value_seed(Walk { path: &mut *path, want, cb: &mut *cb })?;
+            map.next_value_seed(Walk {
+                path: &mut *path,
+                want,
+                cb: &mut *cb,
+            })?;
             path.pop();
         }
         Ok("object")
@@ -241,7 +254,8 @@ mod tests {
 
     #[test]
     fn streams_wanted_arrays_and_keeps_elements_before_an_error() {
-        let doc = br#"{"meta":{"x":[1,2]},"a":[{"k":"v","n":-3},2,"s"],"b":{"c":[true,null]},"d":[1,"#;
+        let doc =
+            br#"{"meta":{"x":[1,2]},"a":[{"k":"v","n":-3},2,"s"],"b":{"c":[true,null]},"d":[1,"#;
         let mut got = Vec::new();
         let want = |p: &[String]| p == ["a"] || p == ["b", "c"] || p == ["d"];
         let r = walk_arrays(doc, &want, &mut |p, i, v| got.push((p.join("."), i, v)));

@@ -34,7 +34,9 @@
 pub(crate) mod json;
 
 use crate::input;
-use crate::report::{excerpt, parse_asn, parse_prefix_strict, trim_bytes, LineReader, ParseReport, Position};
+use crate::report::{
+    excerpt, parse_asn, parse_prefix_strict, trim_bytes, LineReader, ParseReport, Position,
+};
 use bugyo_model::{Afi, Asn, Aspa, Vrp};
 use json::J;
 use std::collections::BTreeMap;
@@ -108,7 +110,12 @@ struct Builder {
 
 impl Builder {
     fn new(opts: RpkiOptions) -> Self {
-        Builder { opts, vrps: Vec::new(), aspas: BTreeMap::new(), expired: 0 }
+        Builder {
+            opts,
+            vrps: Vec::new(),
+            aspas: BTreeMap::new(),
+            expired: 0,
+        }
     }
 
     fn is_expired(&mut self, expires: Option<i64>) -> bool {
@@ -132,10 +139,17 @@ impl Builder {
             .map(|(customer, mut providers)| {
                 providers.sort_unstable();
                 providers.dedup();
-                Aspa { customer, providers }
+                Aspa {
+                    customer,
+                    providers,
+                }
             })
             .collect();
-        RpkiData { vrps: self.vrps, aspas, expired: self.expired }
+        RpkiData {
+            vrps: self.vrps,
+            aspas,
+            expired: self.expired,
+        }
     }
 }
 
@@ -147,13 +161,21 @@ fn make_vrp(asn: Asn, prefix: bugyo_model::Prefix, max_len: Option<u64>) -> Resu
     };
     let max = max_len.unwrap_or(u64::from(prefix.len()));
     if max < u64::from(prefix.len()) {
-        return Err(format!("maxLength {max} is shorter than the prefix {prefix}"));
+        return Err(format!(
+            "maxLength {max} is shorter than the prefix {prefix}"
+        ));
     }
     if max > family_max {
-        return Err(format!("maxLength {max} is longer than {family_max} for {prefix}"));
+        return Err(format!(
+            "maxLength {max} is longer than {family_max} for {prefix}"
+        ));
     }
     // max <= 128 here, so the cast is exact.
-    Ok(Vrp { prefix, max_len: max as u8, asn })
+    Ok(Vrp {
+        prefix,
+        max_len: max as u8,
+        asn,
+    })
 }
 
 // ---------------------------------------------------------------- JSON
@@ -194,12 +216,19 @@ fn parse_json(bytes: &[u8], b: &mut Builder) -> ParseReport {
         }
     });
     match res {
-        Ok("object") if !saw_array => {
-            report.fail(Position::default(), "JSON object without a \"roas\" or \"aspas\" array")
-        }
+        Ok("object") if !saw_array => report.fail(
+            Position::default(),
+            "JSON object without a \"roas\" or \"aspas\" array",
+        ),
         Ok("object") => {}
-        Ok(kind) => report.fail(Position::default(), format!("expected a JSON object, found {kind}")),
-        Err(e) => report.fail(Position::line_column(e.line() as u64, e.column() as u64), format!("JSON: {e}")),
+        Ok(kind) => report.fail(
+            Position::default(),
+            format!("expected a JSON object, found {kind}"),
+        ),
+        Err(e) => report.fail(
+            Position::line_column(e.line() as u64, e.column() as u64),
+            format!("JSON: {e}"),
+        ),
     }
     report.format = flavour.name();
     report
@@ -247,7 +276,9 @@ impl Flavour {
 
 fn json_asn(v: &J) -> Result<Asn, String> {
     match v {
-        J::U(n) => u32::try_from(*n).map(Asn).map_err(|_| format!("AS number {n} is out of range")),
+        J::U(n) => u32::try_from(*n)
+            .map(Asn)
+            .map_err(|_| format!("AS number {n} is out of range")),
         J::S(s) => parse_asn(s),
         other => Err(format!("AS number is {}", other.kind())),
     }
@@ -256,7 +287,10 @@ fn json_asn(v: &J) -> Result<Asn, String> {
 fn json_u64(v: &J, what: &str) -> Result<u64, String> {
     match v {
         J::U(n) => Ok(*n),
-        J::S(s) => s.trim().parse().map_err(|_| format!("{what} is not a number: {s:?}")),
+        J::S(s) => s
+            .trim()
+            .parse()
+            .map_err(|_| format!("{what} is not a number: {s:?}")),
         other => Err(format!("{what} is {}", other.kind())),
     }
 }
@@ -293,10 +327,16 @@ fn json_provider(v: &J) -> Result<Asn, String> {
     match v {
         J::S(s) => {
             let s = s.trim();
-            let s = s.strip_suffix("(v4)").or_else(|| s.strip_suffix("(v6)")).unwrap_or(s);
+            let s = s
+                .strip_suffix("(v4)")
+                .or_else(|| s.strip_suffix("(v6)"))
+                .unwrap_or(s);
             parse_asn(s)
         }
-        J::O(_) => json_asn(v.get_any(&["asid", "asn", "provider"]).ok_or("provider object without \"asid\"")?),
+        J::O(_) => json_asn(
+            v.get_any(&["asid", "asn", "provider"])
+                .ok_or("provider object without \"asid\"")?,
+        ),
         other => json_asn(other),
     }
 }
@@ -307,8 +347,10 @@ fn json_aspa(v: &J) -> Result<AspaParts, String> {
     if !matches!(v, J::O(_)) {
         return Err(format!("an ASPA entry must be an object, not {}", v.kind()));
     }
-    let customer =
-        json_asn(v.get_any(&["customer_asid", "customer", "customer_asn"]).ok_or("no \"customer_asid\" or \"customer\"")?)?;
+    let customer = json_asn(
+        v.get_any(&["customer_asid", "customer", "customer_asn"])
+            .ok_or("no \"customer_asid\" or \"customer\"")?,
+    )?;
     let providers = match v.get_any(&["providers", "provider_asids"]) {
         Some(J::A(list)) => list
             .iter()
@@ -332,28 +374,65 @@ struct Columns {
     expires: Option<usize>,
 }
 
-const PLAIN: Columns = Columns { asn: 0, prefix: 1, max_len: Some(2), expires: None };
-const EXT: Columns = Columns { asn: 1, prefix: 2, max_len: Some(3), expires: None };
+const PLAIN: Columns = Columns {
+    asn: 0,
+    prefix: 1,
+    max_len: Some(2),
+    expires: None,
+};
+const EXT: Columns = Columns {
+    asn: 1,
+    prefix: 2,
+    max_len: Some(3),
+    expires: None,
+};
 
 fn unquote(f: &str) -> &str {
     let f = f.trim();
-    f.strip_prefix('"').and_then(|g| g.strip_suffix('"')).unwrap_or(f).trim()
+    f.strip_prefix('"')
+        .and_then(|g| g.strip_suffix('"'))
+        .unwrap_or(f)
+        .trim()
 }
 
 /// Reads a header line into columns, if it is one.
 fn header_columns(fields: &[&str]) -> Option<Result<Columns, String>> {
-    let names: Vec<String> = fields.iter().map(|f| unquote(f).to_ascii_lowercase()).collect();
+    let names: Vec<String> = fields
+        .iter()
+        .map(|f| unquote(f).to_ascii_lowercase())
+        .collect();
     if !names.iter().any(|n| n.contains("prefix")) {
         return None;
     }
     let find = |cands: &[&str]| names.iter().position(|n| cands.contains(&n.as_str()));
-    let asn = find(&["asn", "as", "origin", "origin as", "origin_as", "autonomous system"]);
+    let asn = find(&[
+        "asn",
+        "as",
+        "origin",
+        "origin as",
+        "origin_as",
+        "autonomous system",
+    ]);
     let prefix = find(&["ip prefix", "prefix", "ip_prefix"]);
-    let max_len = find(&["max length", "maxlength", "max_length", "max prefix length", "maxlen"]);
+    let max_len = find(&[
+        "max length",
+        "maxlength",
+        "max_length",
+        "max prefix length",
+        "maxlen",
+    ]);
     let expires = find(&["expires"]);
     Some(match (asn, prefix) {
-        (Some(asn), Some(prefix)) => Ok(Columns { asn, prefix, max_len, expires }),
-        _ => Err(format!("CSV header without ASN and prefix columns: {:?}", fields.join(","))),
+        (Some(asn), Some(prefix)) => Ok(Columns {
+            asn,
+            prefix,
+            max_len,
+            expires,
+        }),
+        _ => Err(format!(
+            "CSV header without ASN and prefix columns: {:?}",
+            fields.join(",")
+        )),
     })
 }
 
@@ -372,7 +451,10 @@ fn parse_csv(bytes: &[u8], b: &mut Builder) -> ParseReport {
         }
         let Ok(text) = std::str::from_utf8(line) else {
             report.record();
-            report.skip(Position::line(n), format!("not UTF-8 text: {}", excerpt(line)));
+            report.skip(
+                Position::line(n),
+                format!("not UTF-8 text: {}", excerpt(line)),
+            );
             continue;
         };
         let mut arr = [""; MAX_FIELDS];
@@ -397,7 +479,11 @@ fn parse_csv(bytes: &[u8], b: &mut Builder) -> ParseReport {
             }
         }
         report.record();
-        let c = cols.unwrap_or(if unquote(fields[0]).starts_with("rsync://") { EXT } else { PLAIN });
+        let c = cols.unwrap_or(if unquote(fields[0]).starts_with("rsync://") {
+            EXT
+        } else {
+            PLAIN
+        });
         match csv_vrp(fields, c) {
             Ok((vrp, expires)) => {
                 if !b.is_expired(expires) {
@@ -411,16 +497,27 @@ fn parse_csv(bytes: &[u8], b: &mut Builder) -> ParseReport {
 }
 
 fn csv_vrp(fields: &[&str], c: Columns) -> Result<(Vrp, Option<i64>), String> {
-    let get = |i: usize, what: &str| fields.get(i).map(|f| unquote(f)).ok_or_else(|| format!("no {what} column"));
+    let get = |i: usize, what: &str| {
+        fields
+            .get(i)
+            .map(|f| unquote(f))
+            .ok_or_else(|| format!("no {what} column"))
+    };
     let asn = parse_asn(get(c.asn, "ASN")?)?;
     let prefix = parse_prefix_strict(get(c.prefix, "prefix")?)?;
     let max_len = match c.max_len.and_then(|i| fields.get(i)).map(|f| unquote(f)) {
         None | Some("") => None,
-        Some(m) => Some(m.parse::<u64>().map_err(|_| format!("max length is not a number: {m:?}"))?),
+        Some(m) => Some(
+            m.parse::<u64>()
+                .map_err(|_| format!("max length is not a number: {m:?}"))?,
+        ),
     };
     let expires = match c.expires.and_then(|i| fields.get(i)).map(|f| unquote(f)) {
         None | Some("") => None,
-        Some(e) => Some(e.parse::<i64>().map_err(|_| format!("expires is not a number: {e:?}"))?),
+        Some(e) => Some(
+            e.parse::<i64>()
+                .map_err(|_| format!("expires is not a number: {e:?}"))?,
+        ),
     };
     Ok((make_vrp(asn, prefix, max_len)?, expires))
 }
@@ -430,7 +527,11 @@ mod tests {
     use super::*;
 
     fn vrp(asn: u32, p: &str, max: u8) -> Vrp {
-        Vrp { prefix: p.parse().unwrap(), max_len: max, asn: Asn(asn) }
+        Vrp {
+            prefix: p.parse().unwrap(),
+            max_len: max,
+            asn: Asn(asn),
+        }
     }
 
     #[test]
@@ -443,8 +544,20 @@ mod tests {
         let (d, r) = parse_str(doc);
         assert!(r.is_clean(), "{r:?}");
         assert_eq!(r.format, "rpki-client JSON");
-        assert_eq!(d.vrps, vec![vrp(13335, "1.0.0.0/24", 24), vrp(13335, "2606:4700::/32", 48)]);
-        assert_eq!(d.aspas, vec![Aspa { customer: Asn(64496), providers: vec![Asn(64497), Asn(64499)] }]);
+        assert_eq!(
+            d.vrps,
+            vec![
+                vrp(13335, "1.0.0.0/24", 24),
+                vrp(13335, "2606:4700::/32", 48)
+            ]
+        );
+        assert_eq!(
+            d.aspas,
+            vec![Aspa {
+                customer: Asn(64496),
+                providers: vec![Asn(64497), Asn(64499)]
+            }]
+        );
 
         let (d, r) = parse_bytes_with(doc.as_bytes(), &RpkiOptions { now: Some(250) });
         assert_eq!((d.vrps.len(), d.aspas.len(), d.expired), (1, 0, 2));
@@ -464,7 +577,13 @@ mod tests {
             "ipv6":[{"customer_asid":1,"providers":[4]}]}}"#;
         let (d, r) = parse_str(doc);
         assert!(r.is_clean(), "{r:?}");
-        assert_eq!(d.aspas, vec![Aspa { customer: Asn(1), providers: vec![Asn(2), Asn(4)] }]);
+        assert_eq!(
+            d.aspas,
+            vec![Aspa {
+                customer: Asn(1),
+                providers: vec![Asn(2), Asn(4)]
+            }]
+        );
     }
 
     #[test]
@@ -505,10 +624,17 @@ mod tests {
         assert_eq!(r.records, 11);
         assert_eq!(r.skipped, 8);
         assert_eq!(r.errors[0].position.path.as_deref(), Some("roas[0]"));
-        assert!(r.errors[0].reason.contains("maxLength 7"), "{}", r.errors[0]);
+        assert!(
+            r.errors[0].reason.contains("maxLength 7"),
+            "{}",
+            r.errors[0]
+        );
         assert_eq!(r.errors[6].position.path.as_deref(), Some("roas[6]"));
         assert_eq!(r.errors[7].position.path.as_deref(), Some("aspas[0]"));
-        assert_eq!(d.vrps, vec![vrp(1, "10.0.0.0/8", 8), vrp(1, "10.0.0.0/8", 16)]);
+        assert_eq!(
+            d.vrps,
+            vec![vrp(1, "10.0.0.0/8", 8), vrp(1, "10.0.0.0/8", 16)]
+        );
         assert_eq!(d.aspas.len(), 1);
     }
 

@@ -132,7 +132,7 @@ fn rpsl_real_aut_num() {
 #[test]
 fn arin_originas_dump() {
     let (routes, r) = arin();
-    clean(&r);
+    clean(r);
     // MANIFEST.md: 107,165 v4 + 10,338 v6 records.
     assert_eq!(r.records, 107_165 + 10_338);
     // Several ARIN networks share a (prefix, origin): 840 v4 and 35 v6

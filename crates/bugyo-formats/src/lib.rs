@@ -4,10 +4,10 @@
 //! number) for malformed input and never panics; where a format has records,
 //! one bad record is skipped and counted and the good ones around it are kept.
 
+pub mod as2org;
+pub mod asrel;
 pub mod input;
 pub mod report;
 pub mod rpki;
-pub mod asrel;
-pub mod as2org;
 pub mod rpsl;
 pub mod watch;

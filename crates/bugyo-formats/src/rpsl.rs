@@ -1,7 +1,7 @@
 //! IRR data: RPSL dumps (RFC 2622, RFC 4012) such as `radb.db.gz`,
 //! `ripe.db.route.gz` or `jpirr.db.gz`, and ARIN's origin-AS JSON dump.
 //!
-//! **RPSL.** Objects are separated by blank lines; an attribute is
+//! **RPSL.** Objects are separated by blank (or all-blank) lines; an attribute is
 //! `name: value`, continued on lines that start with a space, a tab or `+`.
 //! Lines starting with `#` or `%` are comments, and `#` ends a value's text.
 //! Attribute names are case-insensitive. One file may hold objects of many

@@ -381,3 +381,40 @@ fn timing_large_inputs() {
     );
     std::fs::remove_file(&p).ok();
 }
+
+/// Loads real dumps named by environment variables and prints the time:
+/// `BUGYO_BENCH_RPSL` (an IRR dump), `BUGYO_BENCH_RPKI` (a VRP export),
+/// `BUGYO_BENCH_ASREL`, `BUGYO_BENCH_AS2ORG`. Run with `--release --ignored
+/// --nocapture`.
+#[test]
+#[ignore]
+fn timing_files_from_env() {
+    let time = |var: &str, f: &dyn Fn(&std::path::Path) -> String| {
+        if let Some(p) = std::env::var_os(var) {
+            let p = PathBuf::from(p);
+            let t = Instant::now();
+            let what = f(&p);
+            eprintln!("{}: {what} in {:?}", p.display(), t.elapsed());
+        }
+    };
+    time("BUGYO_BENCH_RPSL", &|p| {
+        let (d, r) = rpsl::load(p, &rpsl::source_from_path(p)).unwrap();
+        format!(
+            "{r} -> {} routes, {} as-sets",
+            d.routes.len(),
+            d.as_sets.len()
+        )
+    });
+    time("BUGYO_BENCH_RPKI", &|p| {
+        let (d, r) = rpki::load(p).unwrap();
+        format!("{r} -> {} VRPs, {} ASPAs", d.vrps.len(), d.aspas.len())
+    });
+    time("BUGYO_BENCH_ASREL", &|p| {
+        let (d, r) = asrel::load(p).unwrap();
+        format!("{r} -> {} links", d.links.len())
+    });
+    time("BUGYO_BENCH_AS2ORG", &|p| {
+        let (d, r) = as2org::load(p).unwrap();
+        format!("{r} -> {} ASNs", d.len())
+    });
+}

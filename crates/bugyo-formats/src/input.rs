@@ -37,8 +37,14 @@ pub fn decompressed<R: Read + 'static>(reader: R) -> io::Result<Box<dyn BufRead>
     let head = buf.fill_buf()?;
     let out: Box<dyn BufRead> = match Compression::detect(head) {
         Compression::Plain => Box::new(buf),
-        Compression::Gzip => Box::new(BufReader::with_capacity(1 << 16, flate2::bufread::MultiGzDecoder::new(buf))),
-        Compression::Bzip2 => Box::new(BufReader::with_capacity(1 << 16, bzip2::bufread::MultiBzDecoder::new(buf))),
+        Compression::Gzip => Box::new(BufReader::with_capacity(
+            1 << 16,
+            flate2::bufread::MultiGzDecoder::new(buf),
+        )),
+        Compression::Bzip2 => Box::new(BufReader::with_capacity(
+            1 << 16,
+            bzip2::bufread::MultiBzDecoder::new(buf),
+        )),
     };
     Ok(out)
 }
@@ -49,7 +55,8 @@ pub fn open(path: &Path) -> io::Result<Box<dyn BufRead>> {
     if path.as_os_str() == "-" {
         return decompressed(io::stdin());
     }
-    let f = File::open(path).map_err(|e| io::Error::new(e.kind(), format!("{}: {e}", path.display())))?;
+    let f = File::open(path)
+        .map_err(|e| io::Error::new(e.kind(), format!("{}: {e}", path.display())))?;
     decompressed(f)
 }
 
@@ -73,7 +80,10 @@ mod tests {
         let gz = gz.finish().unwrap();
         assert_eq!(Compression::detect(&gz), Compression::Gzip);
         let mut s = String::new();
-        decompressed(io::Cursor::new(gz)).unwrap().read_to_string(&mut s).unwrap();
+        decompressed(io::Cursor::new(gz))
+            .unwrap()
+            .read_to_string(&mut s)
+            .unwrap();
         assert_eq!(s, "hello");
 
         let mut bz = bzip2::write::BzEncoder::new(Vec::new(), bzip2::Compression::fast());
@@ -81,11 +91,17 @@ mod tests {
         let bz = bz.finish().unwrap();
         assert_eq!(Compression::detect(&bz), Compression::Bzip2);
         let mut s = String::new();
-        decompressed(io::Cursor::new(bz)).unwrap().read_to_string(&mut s).unwrap();
+        decompressed(io::Cursor::new(bz))
+            .unwrap()
+            .read_to_string(&mut s)
+            .unwrap();
         assert_eq!(s, "world");
 
         let mut s = String::new();
-        decompressed(io::Cursor::new(b"plain".to_vec())).unwrap().read_to_string(&mut s).unwrap();
+        decompressed(io::Cursor::new(b"plain".to_vec()))
+            .unwrap()
+            .read_to_string(&mut s)
+            .unwrap();
         assert_eq!(s, "plain");
         assert_eq!(Compression::detect(b""), Compression::Plain);
     }

@@ -6,7 +6,9 @@
 
 pub mod as2org;
 pub mod asrel;
+pub mod bgp;
 pub mod input;
+pub mod mrt;
 pub mod report;
 pub mod rpki;
 pub mod rpsl;

@@ -1,0 +1,1 @@
+//! Reading `bgpdump -m` text back into entries. (filled in below)

@@ -1,0 +1,3 @@
+//! Writing MRT. (filled in below)
+/// Placeholder.
+pub struct MrtWriter;

@@ -515,7 +515,7 @@ pub fn parse_attributes(raw: &[u8], base: usize, opts: AttrOptions) -> ParsedAtt
                 )),
             },
             t::COMMUNITIES => {
-                if v.len() % 4 == 0 {
+                if v.len().is_multiple_of(4) {
                     a.communities = v
                         .chunks_exact(4)
                         .map(|c| Community(u32::from_be_bytes([c[0], c[1], c[2], c[3]])))
@@ -530,7 +530,7 @@ pub fn parse_attributes(raw: &[u8], base: usize, opts: AttrOptions) -> ParsedAtt
                 }
             }
             t::LARGE_COMMUNITIES => {
-                if v.len() % 12 == 0 {
+                if v.len().is_multiple_of(12) {
                     a.large_communities = v
                         .chunks_exact(12)
                         .map(|c| {
@@ -550,10 +550,11 @@ pub fn parse_attributes(raw: &[u8], base: usize, opts: AttrOptions) -> ParsedAtt
                     ));
                 }
             }
-            t::OTC => match u32_attr(v, ty, vpos, &mut out.errors) {
-                Some(x) => a.otc = Some(Asn(x)),
-                None => {}
-            },
+            t::OTC => {
+                if let Some(x) = u32_attr(v, ty, vpos, &mut out.errors) {
+                    a.otc = Some(Asn(x));
+                }
+            }
             t::AS4_PATH => {
                 match parse_as_path(v, 4, "AS4_PATH", vpos, ErrorAction::AttributeDiscard) {
                     Ok(path) => as4_path = Some(path),

@@ -46,10 +46,10 @@ impl Header {
         let len = self.len as usize;
         match self.ty {
             ty::BGP => self.sub <= 7 && len <= 4096 + 12,
-            ty::TABLE_DUMP => (1..=4).contains(&self.sub) && len >= 22 && len <= (1 << 20),
-            ty::TABLE_DUMP_V2 => (1..=12).contains(&self.sub) && len >= 4 && len <= (1 << 26),
-            ty::BGP4MP => self.sub <= 11 && len >= 8 && len <= 65535 + 64,
-            ty::BGP4MP_ET => self.sub <= 11 && len >= 12 && len <= 65535 + 68,
+            ty::TABLE_DUMP => (1..=4).contains(&self.sub) && (22..=(1 << 20)).contains(&len),
+            ty::TABLE_DUMP_V2 => (1..=12).contains(&self.sub) && (4..=(1 << 26)).contains(&len),
+            ty::BGP4MP => self.sub <= 11 && (8..=65535 + 64).contains(&len),
+            ty::BGP4MP_ET => self.sub <= 11 && (12..=65535 + 68).contains(&len),
             11 | 32 | 33 | 48 | 49 => len <= 65535 + 64,
             _ => false,
         }
@@ -113,6 +113,14 @@ impl<'a> Rd<'a> {
     }
 }
 
+/// One TABLE_DUMP entry: prefix address, length, originated time, peer, attributes.
+type TdEntry<'a> = (IpAddr, u8, u32, Peer, &'a [u8]);
+/// One TABLE_DUMP_V2 RIB entry: peer index, originated time, path id, attributes.
+type Td2Entry<'a> = (u16, u32, Option<u32>, &'a [u8]);
+
+/// Attributes with problems: kept ones (if RFC 7606 allows) and the errors.
+type AttrTrouble = (Option<Arc<PathAttributes>>, Vec<BgpError>);
+
 /// Reader-wide decoding state.
 pub(crate) struct Decoder {
     peers: Vec<Peer>,
@@ -137,6 +145,10 @@ impl Sink<'_> {
     }
     fn push(&mut self, e: MrtEntry) {
         self.out.push_back(Ok(e));
+    }
+    fn other(&mut self, time: Timestamp, what: &'static str) -> Result<(), String> {
+        self.push(MrtEntry::Other { time, what });
+        Ok(())
     }
 }
 
@@ -165,7 +177,7 @@ impl Decoder {
         asn4: bool,
         tag: u8,
         scan: &AttrScan,
-    ) -> Result<Arc<PathAttributes>, (Option<Arc<PathAttributes>>, Vec<BgpError>)> {
+    ) -> Result<Arc<PathAttributes>, AttrTrouble> {
         self.key.clear();
         self.key.push(u8::from(asn4) | (tag << 1));
         cache_key(raw, scan, &mut self.key);
@@ -203,15 +215,12 @@ impl Decoder {
                 self.bgp4mp(h, r.rest(), ts(h.time, us), true, sink)
             }
             ty::BGP => self.legacy(h, body, time, sink),
-            11 => Ok(sink.push(MrtEntry::Other {
-                time,
-                what: "OSPFv2",
-            })),
-            32 | 33 => Ok(sink.push(MrtEntry::Other {
-                time,
-                what: "OSPFv3",
-            })),
-            48 | 49 => Ok(sink.push(MrtEntry::Other { time, what: "ISIS" })),
+            11 => sink.other(time, "OSPFv2"),
+            32 | 33 => sink.other(time, "OSPFv3"),
+            48 | 49 => {
+                sink.push(MrtEntry::Other { time, what: "ISIS" });
+                Ok(())
+            }
             t => Err(format!("unknown record type {t}")),
         }
     }
@@ -232,7 +241,7 @@ impl Decoder {
         let mut first = true;
         while r.left() > 0 {
             let start = r.p;
-            let entry = (|| -> Result<(IpAddr, u8, u32, Peer, &[u8]), String> {
+            let entry = (|| -> Result<TdEntry<'_>, String> {
                 let prefix = r.ip(v6, "prefix")?;
                 let mask = r.u8("prefix length")?;
                 r.u8("status")?;
@@ -319,18 +328,8 @@ impl Decoder {
             10 => (Some(Afi::Ipv6), true, false),
             6 => (None, false, true),
             12 => (None, true, true),
-            3 | 5 | 9 | 11 => {
-                return Ok(sink.push(MrtEntry::Other {
-                    time,
-                    what: "RIB_MULTICAST",
-                }))
-            }
-            7 => {
-                return Ok(sink.push(MrtEntry::Other {
-                    time,
-                    what: "GEO_PEER_TABLE",
-                }))
-            }
+            3 | 5 | 9 | 11 => return sink.other(time, "RIB_MULTICAST"),
+            7 => return sink.other(time, "GEO_PEER_TABLE"),
             s => return Err(format!("TABLE_DUMP_V2: unknown subtype {s}")),
         };
         r.u32("sequence")?;
@@ -341,12 +340,7 @@ impl Decoder {
                 let safi = r.u8("SAFI")?;
                 match (afi_of(a), safi) {
                     (Some(x), 1) => x,
-                    _ => {
-                        return Ok(sink.push(MrtEntry::Other {
-                            time,
-                            what: "RIB_GENERIC",
-                        }))
-                    }
+                    _ => return sink.other(time, "RIB_GENERIC"),
                 }
             }
         };
@@ -370,7 +364,7 @@ impl Decoder {
         };
         for i in 0..count {
             let start = r.p;
-            let e = (|| -> Result<(u16, u32, Option<u32>, &[u8]), String> {
+            let e = (|| -> Result<Td2Entry<'_>, String> {
                 let idx = r.u16("peer index")?;
                 let orig = r.u32("originated time")?;
                 let pid = if add_path {
@@ -561,14 +555,8 @@ impl Decoder {
                 sink.push(MrtEntry::Other { time, what });
                 Ok(())
             }
-            2 => Ok(sink.push(MrtEntry::Other {
-                time,
-                what: "BGP4MP_ENTRY",
-            })),
-            3 => Ok(sink.push(MrtEntry::Other {
-                time,
-                what: "BGP4MP_SNAPSHOT",
-            })),
+            2 => sink.other(time, "BGP4MP_ENTRY"),
+            3 => sink.other(time, "BGP4MP_SNAPSHOT"),
             s => Err(format!("BGP4MP: unknown subtype {s}")),
         }
     }

@@ -129,6 +129,12 @@ pub fn classify(
         a == b || reference.graph.relation(a, b).is_some() || reference.graph.in_customer_cone(b, a)
     };
     let entry = rib.prefix(prefix);
+    // RPKI authorises this origin for this prefix length: history-based
+    // suspicions (new origin, new more-specific, new upstream) are answered.
+    // A leak (above) can still carry valid routes, as in 2017.
+    if rov_valid {
+        return None;
+    }
     if settled {
         if let Some(o) = origin.filter(|o| o.0 != 0) {
             match entry.filter(|e| e.routes() > 0) {
@@ -136,7 +142,6 @@ pub fn classify(
                     let others: Vec<Asn> = e.current_origins().filter(|c| *c != o).collect();
                     if !others.is_empty()
                         && !e.has_seen_origin(o)
-                        && !rov_valid
                         && !others.iter().any(|c| related(o, *c))
                     {
                         return one(AnomalyKind::OriginHijack, Some(o), None, others);
@@ -146,7 +151,7 @@ pub fn classify(
                     if let Some((_, cover)) = rib.covering(prefix).into_iter().next() {
                         let owners: Vec<Asn> = cover.current_origins().collect();
                         if !owners.contains(&o) {
-                            if !rov_valid && !owners.iter().any(|c| related(o, *c)) {
+                            if !owners.iter().any(|c| related(o, *c)) {
                                 return one(AnomalyKind::SubprefixHijack, Some(o), None, owners);
                             }
                         } else if !entry.is_some_and(|e| e.has_seen_origin(o)) {

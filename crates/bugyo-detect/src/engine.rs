@@ -104,6 +104,14 @@ pub struct Engine {
     warm_peers: BTreeSet<PeerId>,
     floods: FxHashMap<PeerId, FloodState>,
     lost: FxHashMap<Asn, Vec<(Prefix, Timestamp)>>,
+    /// Leaks (leaker, leaked-to, learned-from) present before detection
+    /// started: in the starting RIB or in a peer's initial table.
+    standing: rustc_hash::FxHashSet<(Asn, Asn, Asn)>,
+    rib_checked: rustc_hash::FxHashSet<usize>,
+    /// Prefix and origin of routes attributed to origin-based incidents
+    /// (hijacks), so that every peer's view of the same bad route joins the
+    /// same incident, whatever order the peers report it in.
+    hijacked: FxHashMap<(Prefix, Asn), usize>,
     now: Timestamp,
     last_sweep: i64,
     stats: EngineStats,
@@ -125,6 +133,9 @@ impl Engine {
             warm_peers: BTreeSet::new(),
             floods: FxHashMap::default(),
             lost: FxHashMap::default(),
+            standing: Default::default(),
+            rib_checked: Default::default(),
+            hijacked: FxHashMap::default(),
             now: Timestamp::default(),
             last_sweep: i64::MIN,
             stats: EngineStats::default(),
@@ -187,6 +198,19 @@ impl Engine {
         self.warm_peers.insert(pid);
         self.rib.announce(pid, prefix, path_id, attrs, time);
         self.stats.rib_routes += 1;
+        // The RIB holds every attribute set loaded, so addresses are stable.
+        if self.rib_checked.insert(Arc::as_ptr(attrs) as usize) {
+            let v = RouteVerdicts::judge(&self.reference, &prefix, attrs);
+            if let PathCheck::Leak(l) = v.path {
+                self.standing
+                    .insert((l.leaker, l.leaked_to, l.learned_from));
+            }
+        }
+    }
+
+    /// Call when the starting RIB is complete: frees what loading needed.
+    pub fn rib_loaded(&mut self) {
+        self.rib_checked = Default::default();
     }
 
     fn settled(&self, pid: PeerId) -> bool {
@@ -221,6 +245,7 @@ impl Engine {
         resolved.sort_by_key(|(_, i)| *i);
         for (key, i) in resolved {
             self.open.remove(&key);
+            self.hijacked.retain(|_, v| *v != i);
             let inc = &mut self.incidents[i];
             inc.status = IncidentStatus::Resolved;
             inc.resolved_at = inc.quiet_since;
@@ -270,7 +295,7 @@ impl Engine {
         self.rib.touch(pid, time);
         let settled = self.settled(pid);
         let verdicts = RouteVerdicts::judge(&self.reference, &prefix, attrs);
-        let anomaly = classify(
+        let mut anomaly = classify(
             &self.reference,
             &self.rib,
             settled,
@@ -278,6 +303,23 @@ impl Engine {
             attrs,
             &verdicts,
         );
+        if let Some(origin) = verdicts.origin {
+            let sticky = self.hijacked.get(&(prefix, origin)).copied();
+            if let Some(i) = sticky.filter(|&i| self.incidents[i].status == IncidentStatus::Open) {
+                if anomaly
+                    .as_ref()
+                    .is_none_or(|a| a.kind != AnomalyKind::RouteLeak)
+                {
+                    let inc = &self.incidents[i];
+                    anomaly = Some(Anomaly {
+                        kind: inc.kind,
+                        culprit: inc.culprit,
+                        leaked_to: inc.leaked_to,
+                        victims: inc.prefixes.get(&prefix).copied().into_iter().collect(),
+                    });
+                }
+            }
+        }
         let key = (pid, prefix, path_id);
         let new_key = anomaly.as_ref().map(|a| self.cause_key(a));
         if let Some(&old) = self.owner.get(&key) {
@@ -439,6 +481,14 @@ impl Engine {
     ) -> usize {
         let key = self.cause_key(&a);
         let i = self.incident_for(key);
+        if matches!(
+            a.kind,
+            AnomalyKind::OriginHijack | AnomalyKind::SubprefixHijack
+        ) {
+            if let Some(origin) = attrs.as_path.origin() {
+                self.hijacked.insert((prefix, origin), i);
+            }
+        }
         self.add_route(i, &a.victims, pid, prefix, path_id, attrs, v);
         i
     }
@@ -457,6 +507,16 @@ impl Engine {
         let peer = self.rib.peer(pid).peer;
         let now = self.now;
         let victim = victims.first().copied().unwrap_or(Asn(0));
+        let standing = match v.path {
+            PathCheck::Leak(l) => {
+                let triple = (l.leaker, l.leaked_to, l.learned_from);
+                if !self.settled(pid) {
+                    self.standing.insert(triple);
+                }
+                self.standing.contains(&triple)
+            }
+            _ => false,
+        };
         let mut member = None;
         if let Some(m) = self.reference.members.by_prefix(&prefix) {
             member = Some(m.id.clone());
@@ -490,6 +550,9 @@ impl Engine {
             match l.rule {
                 LeakRule::ValleyFree => e.valley_free += 1,
                 LeakRule::CustomerCone => e.cone += 1,
+            }
+            if standing {
+                e.standing += 1;
             }
         }
         if matches!(v.aspa, Some(AspaVerdict::Invalid { .. })) {

@@ -119,6 +119,9 @@ pub struct Evidence {
     pub aspa_invalid: u64,
     /// Routes with sanity problems.
     pub sanity: u64,
+    /// Leaked routes whose leak (leaker, leaked-to, learned-from) was
+    /// already present in the starting RIB or a peer's initial table.
+    pub standing: u64,
     /// Free-text findings (e.g. a peer's surge), each once.
     pub notes: Vec<String>,
 }
@@ -174,55 +177,64 @@ impl Incident {
         v
     }
 
-    /// Address space affected, in /24 (IPv4) or /48 (IPv6) units, counting
-    /// overlapping prefixes once per prefix.
-    pub fn address_units(&self) -> u64 {
-        self.prefixes.keys().map(|p| p.size_units()).sum()
+    /// Address space affected: IPv4 in /24s and IPv6 in /32s (a typical
+    /// allocation), counting overlapping prefixes once per prefix.
+    pub fn address_space(&self) -> (u64, u64) {
+        let mut v4 = 0u64;
+        let mut v6 = 0u64;
+        for p in self.prefixes.keys() {
+            match p.afi() {
+                bugyo_model::Afi::Ipv4 => v4 += 1u64 << 24u8.saturating_sub(p.len()).min(24),
+                bugyo_model::Afi::Ipv6 => v6 += 1u64 << 32u8.saturating_sub(p.len()).min(32),
+            }
+        }
+        (v4, v6)
     }
 
     /// The severity and the reasons for it.
     pub fn assess(&self) -> (Severity, Vec<String>) {
+        let e = &self.evidence;
+        let standing = e.standing > 0 && e.standing == e.routes;
         let mut score: i32 = match self.kind {
             AnomalyKind::OriginHijack | AnomalyKind::SubprefixHijack => 2,
+            AnomalyKind::RouteLeak if standing => -2,
             AnomalyKind::RouteLeak => 1,
             AnomalyKind::RpkiInvalid | AnomalyKind::RouteFlood | AnomalyKind::VisibilityLoss => 0,
             AnomalyKind::NewUpstream | AnomalyKind::MoreSpecific | AnomalyKind::Bogon => -1,
         };
         let mut why = Vec::new();
         let n = self.prefixes.len();
-        let s = match n {
+        score += match n {
             0..=9 => 0,
             10..=99 => 1,
             100..=999 => 2,
             1000..=9999 => 3,
             _ => 4,
         };
-        score += s;
         why.push(format!("{n} prefixes affected"));
         let victims = self.victims().len();
-        let s = match victims {
-            0..=1 => 0,
-            2..=9 => 1,
-            10..=99 => 2,
+        score += match victims {
+            0..=9 => 0,
+            10..=99 => 1,
+            100..=999 => 2,
             _ => 3,
         };
-        score += s;
         why.push(format!("{victims} victim ASes"));
-        let units = self.address_units();
-        if units >= 65_536 {
+        let (v4, v6) = self.address_space();
+        if v4 >= 65_536 || v6 >= 65_536 {
             score += 2;
-        } else if units >= 256 {
+        } else if v4 >= 4_096 || v6 >= 4_096 {
             score += 1;
         }
-        why.push(format!(
-            "{units} /24 (IPv4) or /48 (IPv6) blocks of address space"
-        ));
+        why.push(format!("address space: {v4} IPv4 /24s, {v6} IPv6 /32s"));
         let peers = self.peers.len();
-        if peers >= 2 {
-            score += 1;
-        }
         why.push(format!("seen by {peers} collector peers"));
-        let e = &self.evidence;
+        if standing {
+            why.push(
+                "standing: the same leak was already in the starting RIB or a peer's initial table"
+                    .to_string(),
+            );
+        }
         if e.rov_invalid > 0 {
             score += 2;
             why.push(format!("{} routes RPKI invalid", e.rov_invalid));
@@ -244,7 +256,6 @@ impl Incident {
             ));
         }
         if e.valley_free > 0 {
-            score += 1;
             why.push(format!(
                 "{} routes break the valley-free rule with both relationships known",
                 e.valley_free
@@ -266,13 +277,17 @@ impl Incident {
             why.push(format!("watched members affected: {}", m.join(", ")));
         }
         why.extend(e.notes.iter().cloned());
-        let sev = match score {
+        let mut sev = match score {
             i32::MIN..=1 => Severity::Info,
             2..=3 => Severity::Low,
             4..=5 => Severity::Medium,
             6..=8 => Severity::High,
             _ => Severity::Critical,
         };
+        if standing {
+            // A condition that predates detection is a finding, not an event.
+            sev = sev.min(Severity::Low);
+        }
         (sev, why)
     }
 

@@ -4,7 +4,7 @@
 use crate::reference::Reference;
 use crate::relations::{check_path, PathCheck};
 use crate::sanity::{self, SanityIssue};
-use bugyo_model::{Asn, PathAttributes, Prefix};
+use bugyo_model::{Afi, Asn, PathAttributes, Prefix};
 use bugyo_state::rpki::AspaVerdict;
 use bugyo_state::{IrrMatch, Rov};
 
@@ -36,7 +36,12 @@ impl RouteVerdicts {
             rov: (!reference.vrps.is_empty()).then(|| reference.vrps.validate(prefix, origin)),
             aspa: (!reference.aspa.is_empty()).then(|| reference.aspa.verify_downstream(&hops)),
             irr: (!reference.irr.is_empty()).then(|| reference.irr.check(prefix, origin)),
-            path: check_path(&reference.graph, &hops),
+            // CAIDA infers relationships from IPv4 paths; IPv6 relationships
+            // differ (open IPv6 peering), so only IPv4 routes are judged.
+            path: match prefix.afi() {
+                Afi::Ipv4 => check_path(&reference.graph, &hops),
+                Afi::Ipv6 => PathCheck::Unknown,
+            },
             sanity: sanity::check(prefix, &attrs.as_path),
         }
     }

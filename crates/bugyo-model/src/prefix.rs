@@ -107,16 +107,6 @@ impl Prefix {
             IpNet::V6(n) => 128 - n.prefix_len(),
         }
     }
-
-    /// The number of /24 (IPv4) or /48 (IPv6) blocks covered, at least 1:
-    /// the unit operators use to speak of address space.
-    pub fn size_units(&self) -> u64 {
-        let unit = match self.0 {
-            IpNet::V4(n) => 24u32.saturating_sub(u32::from(n.prefix_len())),
-            IpNet::V6(n) => 48u32.saturating_sub(u32::from(n.prefix_len())),
-        };
-        1u64 << unit.min(48)
-    }
 }
 
 impl From<IpNet> for Prefix {
@@ -182,6 +172,5 @@ mod tests {
         assert!(b.is_more_specific_of(&a));
         assert!(!a.is_more_specific_of(&b));
         assert!(a.is_within(&a));
-        assert_eq!(b.size_units(), 256);
     }
 }

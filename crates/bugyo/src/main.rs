@@ -3,7 +3,12 @@
 use clap::{Parser, Subcommand};
 use std::process::ExitCode;
 
+mod bench;
+mod demo;
 mod dump;
+mod load;
+mod replay;
+mod scenario;
 
 /// bugyo (経路奉行): Internet routing early warning for operators, their hub
 /// and the regulator.
@@ -18,11 +23,20 @@ struct Cli {
 enum Command {
     /// Print every route in MRT files, in `bgpdump -m` format or JSON.
     Dump(dump::DumpArgs),
+    /// Replay MRT archives through detection and print the incidents.
+    Replay(replay::ReplayArgs),
+    /// Generate a synthetic scenario (RIB, churn, a 2017-class leak, a hijack), replay it, print the incidents.
+    Demo(demo::DemoArgs),
+    /// Benchmark: the same MRT files through bugyo and `bgpdump -m`, side by side.
+    Bench(bench::BenchArgs),
 }
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
     match cli.command {
         Command::Dump(args) => dump::run(args),
+        Command::Replay(args) => replay::run(args),
+        Command::Bench(args) => bench::run(args),
+        Command::Demo(args) => demo::run(args),
     }
 }

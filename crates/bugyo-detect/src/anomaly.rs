@@ -126,7 +126,9 @@ pub fn classify(
     }
     let rov_valid = matches!(v.rov, Some(Rov::Valid(_)));
     let related = |a: Asn, b: Asn| {
-        a == b || reference.graph.relation(a, b).is_some() || reference.graph.in_customer_cone(b, a)
+        a == b
+            || reference.graph.relation(a, b).is_some()
+            || reference.graph.is_customer_within(b, a, 2)
     };
     let entry = rib.prefix(prefix);
     // RPKI authorises this origin for this prefix length: history-based

@@ -37,6 +37,9 @@ pub struct EngineConfig {
     pub visibility_min: usize,
     /// Example routes kept per incident.
     pub samples: usize,
+    /// Without a starting RIB, how long the data must run before a prefix
+    /// "never seen before" means anything (route-flood detection waits).
+    pub warmup_secs: i64,
 }
 
 impl Default for EngineConfig {
@@ -49,6 +52,7 @@ impl Default for EngineConfig {
             flood_fraction: 0.1,
             visibility_min: 10,
             samples: 5,
+            warmup_secs: 3600,
         }
     }
 }
@@ -113,6 +117,7 @@ pub struct Engine {
     /// same incident, whatever order the peers report it in.
     hijacked: FxHashMap<(Prefix, Asn), usize>,
     now: Timestamp,
+    started: Timestamp,
     last_sweep: i64,
     stats: EngineStats,
 }
@@ -137,6 +142,7 @@ impl Engine {
             rib_checked: Default::default(),
             hijacked: FxHashMap::default(),
             now: Timestamp::default(),
+            started: Timestamp::default(),
             last_sweep: i64::MIN,
             stats: EngineStats::default(),
         }
@@ -224,6 +230,9 @@ impl Engine {
     /// Moves data time forward, resolving incidents that have been quiet
     /// long enough.
     pub fn advance(&mut self, time: Timestamp) {
+        if self.started == Timestamp::default() {
+            self.started = time;
+        }
         if time > self.now {
             self.now = time;
         }
@@ -334,6 +343,9 @@ impl Engine {
             self.owner.remove(&(NO_PEER, prefix, 0));
             self.release_route(inc);
         }
+        // A prefix no peer has ever carried: what a leak of more-specifics
+        // brings, and what a session refresh does not.
+        let unheard_of = self.rib.prefix(&prefix).is_none();
         let change = self.rib.announce(pid, prefix, path_id, attrs, time);
         let mut attributed = None;
         if let Some(a) = anomaly {
@@ -341,7 +353,7 @@ impl Engine {
             let i = self.attach(a, pid, prefix, path_id, attrs, &verdicts);
             attributed = Some(i);
         }
-        if change.previous.is_none() && settled {
+        if change.previous.is_none() && unheard_of && settled {
             self.count_new_prefix(pid, prefix, path_id, attrs, attributed);
         }
     }
@@ -507,6 +519,13 @@ impl Engine {
         let peer = self.rib.peer(pid).peer;
         let now = self.now;
         let victim = victims.first().copied().unwrap_or(Asn(0));
+        let hijack = matches!(
+            self.incidents[i].kind,
+            AnomalyKind::OriginHijack | AnomalyKind::SubprefixHijack
+        );
+        let graph = &self.reference.graph;
+        let unverified = hijack
+            && (attrs.as_path.origin().is_none_or(|o| !graph.knows(o)) || !graph.knows(victim));
         let standing = match v.path {
             PathCheck::Leak(l) => {
                 let triple = (l.leaker, l.leaked_to, l.learned_from);
@@ -560,6 +579,9 @@ impl Engine {
         }
         if !v.sanity.is_empty() {
             e.sanity += 1;
+        }
+        if unverified {
+            e.unverified += 1;
         }
         if inc.samples.len() < samples
             && !inc
@@ -615,7 +637,7 @@ impl Engine {
         self.reported_severity[i] = sev;
     }
 
-    /// Counts a prefix new to a peer's table; a surge beyond what a
+    /// Counts a prefix new to the RIB from one peer; a surge beyond what a
     /// max-prefix limiter would allow becomes evidence on the incident that
     /// explains it, or a route-flood incident of its own.
     fn count_new_prefix(
@@ -666,12 +688,13 @@ impl Engine {
             }
             return;
         }
-        if new < threshold {
+        let warm = self.stats.rib_routes > 0 || now >= self.started.secs + self.config.warmup_secs;
+        if new < threshold || !warm {
             return;
         }
         st.flagged_until = now + window;
         let note = format!(
-            "peer {peer} received {new} new prefixes within {window} s (a max-prefix limit of {threshold} would have stopped it)"
+            "peer {peer} sent {new} prefixes never seen before within {window} s (more than a max-prefix limit of {threshold} would allow)"
         );
         if attr * 2 >= new {
             if let Some(i) = st.last_incident {

@@ -119,6 +119,10 @@ pub struct Evidence {
     pub aspa_invalid: u64,
     /// Routes with sanity problems.
     pub sanity: u64,
+    /// Hijack routes where the relationship between the new origin and the
+    /// victim could not be checked (no AS relationship data for them): a
+    /// customer or provider looks like a hijacker then.
+    pub unverified: u64,
     /// Leaked routes whose leak (leaker, leaked-to, learned-from) was
     /// already present in the starting RIB or a peer's initial table.
     pub standing: u64,
@@ -229,6 +233,10 @@ impl Incident {
         why.push(format!("address space: {v4} IPv4 /24s, {v6} IPv6 /32s"));
         let peers = self.peers.len();
         why.push(format!("seen by {peers} collector peers"));
+        if e.unverified > 0 && e.unverified == e.routes {
+            score -= 2;
+            why.push("relationship between origin and victim unknown (no AS relationship data): may be a customer or provider".to_string());
+        }
         if standing {
             why.push(
                 "standing: the same leak was already in the starting RIB or a peer's initial table"

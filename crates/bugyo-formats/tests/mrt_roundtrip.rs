@@ -19,7 +19,7 @@ fn read_back(bytes: Vec<u8>) -> Vec<MrtEntry> {
 
 fn routes(v: &[MrtEntry]) -> Vec<MrtEntry> {
     v.iter()
-        .filter(|e| !matches!(e, MrtEntry::Other { .. }))
+        .filter(|e| !matches!(e, MrtEntry::Other { .. } | MrtEntry::Message { .. }))
         .cloned()
         .collect()
 }

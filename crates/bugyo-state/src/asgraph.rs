@@ -139,6 +139,26 @@ impl AsGraph {
         cone.is_empty() || cone.binary_search(&asn).is_ok()
     }
 
+    /// True if `asn` is a customer of `of`, or a customer of one of its
+    /// customers, down to `depth` levels: the networks an AS plausibly
+    /// assigns its own address space to. (Full CAIDA cones are far wider.)
+    pub fn is_customer_within(&self, of: Asn, asn: Asn, depth: usize) -> bool {
+        let mut level = vec![of];
+        for _ in 0..depth {
+            let mut next = Vec::new();
+            for a in level {
+                for &c in self.customers.get(&a).map(|v| v.as_slice()).unwrap_or(&[]) {
+                    if c == asn {
+                        return true;
+                    }
+                    next.push(c);
+                }
+            }
+            level = next;
+        }
+        false
+    }
+
     /// Size of the customer cone of `asn` (itself included).
     pub fn cone_size(&self, asn: Asn) -> usize {
         if !self.customers.contains_key(&asn) {
@@ -211,5 +231,7 @@ mod tests {
         assert!(g.in_customer_cone(Asn(4713), Asn(65002)));
         assert!(!g.in_customer_cone(Asn(15169), Asn(4713)));
         assert_eq!(g.cone_size(Asn(4713)), 3);
+        assert!(g.is_customer_within(Asn(4713), Asn(65002), 2));
+        assert!(!g.is_customer_within(Asn(4713), Asn(65002), 1));
     }
 }

@@ -98,6 +98,18 @@ pub fn apply(engine: &mut Engine, entry: MrtEntry) -> u64 {
             }
             0
         }
+        MrtEntry::Message {
+            time, peer, what, ..
+        } => {
+            // An OPEN starts a new session (its routes are an initial table
+            // transfer); a NOTIFICATION ends one.
+            match what {
+                "OPEN" => engine.peer_state(time, peer, true),
+                "NOTIFICATION" => engine.peer_state(time, peer, false),
+                _ => engine.advance(time),
+            }
+            0
+        }
         MrtEntry::Other { time, .. } => {
             engine.advance(time);
             0
@@ -121,7 +133,7 @@ fn entry_time(e: &MrtEntry) -> Timestamp {
         MrtEntry::Rib(r) => r.time,
         MrtEntry::Update(u) => u.time,
         MrtEntry::State(s) => s.time,
-        MrtEntry::Other { time, .. } => *time,
+        MrtEntry::Other { time, .. } | MrtEntry::Message { time, .. } => *time,
     }
 }
 

@@ -285,7 +285,7 @@ impl BgpdumpFormatter {
                 push_u32(out, u32::from(s.new));
                 out.push(b'\n');
             }
-            MrtEntry::Other { .. } => {}
+            MrtEntry::Other { .. } | MrtEntry::Message { .. } => {}
         }
     }
 }

@@ -552,7 +552,12 @@ impl Decoder {
                     5 | 128 => "ROUTE-REFRESH",
                     t => return Err(format!("unknown BGP message type {t}")),
                 };
-                sink.push(MrtEntry::Other { time, what });
+                sink.push(MrtEntry::Message {
+                    time,
+                    peer,
+                    what,
+                    outgoing,
+                });
                 Ok(())
             }
             2 => sink.other(time, "BGP4MP_ENTRY"),
@@ -615,7 +620,24 @@ impl Decoder {
                     7 => "KEEPALIVE",
                     _ => "BGP",
                 };
-                sink.push(MrtEntry::Other { time, what });
+                // OPEN, NOTIFICATION and KEEPALIVE start like an UPDATE
+                // record: peer AS, peer address, local AS, local address.
+                let peer = match s {
+                    5..=7 => r
+                        .asn(false, "peer AS")
+                        .and_then(|asn| r.ip(false, "peer address").map(|addr| Peer { asn, addr }))
+                        .ok(),
+                    _ => None,
+                };
+                match peer {
+                    Some(peer) => sink.push(MrtEntry::Message {
+                        time,
+                        peer,
+                        what,
+                        outgoing: false,
+                    }),
+                    None => sink.push(MrtEntry::Other { time, what }),
+                }
                 Ok(())
             }
         }

@@ -174,7 +174,7 @@ pub fn write_json(e: &MrtEntry, out: &mut impl Write) -> io::Result<()> {
             };
             emit(&l)?;
         }
-        MrtEntry::Other { .. } => {}
+        MrtEntry::Other { .. } | MrtEntry::Message { .. } => {}
     }
     Ok(())
 }

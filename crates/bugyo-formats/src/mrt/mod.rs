@@ -150,7 +150,20 @@ pub enum MrtEntry {
     Update(UpdateEntry),
     /// A BGP session state change.
     State(StateChange),
-    /// Anything else (OPEN, KEEPALIVE, NOTIFICATION, peer index ...): counted, not routes.
+    /// A BGP message other than UPDATE (OPEN, NOTIFICATION, KEEPALIVE,
+    /// ROUTE-REFRESH) on a known session: an OPEN starts a new session, a
+    /// NOTIFICATION ends one. Not routes.
+    Message {
+        /// Time of the MRT record.
+        time: Timestamp,
+        /// The remote peer of the session.
+        peer: Peer,
+        /// `OPEN`, `NOTIFICATION`, `KEEPALIVE` or `ROUTE-REFRESH`.
+        what: &'static str,
+        /// True if the local speaker sent it (the MESSAGE_LOCAL subtypes).
+        outgoing: bool,
+    },
+    /// Anything else (peer index, ISIS, ...): counted, not routes.
     Other {
         /// Time of the MRT record.
         time: Timestamp,
@@ -166,7 +179,7 @@ impl MrtEntry {
             MrtEntry::Rib(r) => r.time,
             MrtEntry::Update(u) => u.time,
             MrtEntry::State(s) => s.time,
-            MrtEntry::Other { time, .. } => *time,
+            MrtEntry::Other { time, .. } | MrtEntry::Message { time, .. } => *time,
         }
     }
 }

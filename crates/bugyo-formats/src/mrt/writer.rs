@@ -307,7 +307,7 @@ impl<W: Write> MrtWriter<W> {
             MrtEntry::Update(u) => self.write_update(u),
             MrtEntry::State(s) => self.write_state(s),
             MrtEntry::Rib(r) => self.write_rib(r.time, r.prefix, &[r]),
-            MrtEntry::Other { .. } => Ok(()),
+            MrtEntry::Other { .. } | MrtEntry::Message { .. } => Ok(()),
         }
     }
 }

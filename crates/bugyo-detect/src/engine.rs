@@ -419,6 +419,7 @@ impl Engine {
             let inc = &mut self.incidents[i];
             inc.prefixes.insert(p, origin);
             inc.peers.insert(peer);
+            inc.collector_peers = self.rib.peers().len();
             inc.last_seen = now;
             if self.owner.insert((NO_PEER, p, 0), i).is_none() {
                 inc.active += 1;
@@ -465,6 +466,7 @@ impl Engine {
             active: 0,
             quiet_since: None,
             version: 1,
+            collector_peers: 0,
         });
         self.reported_size.push(0);
         self.reported_severity.push(Severity::Info);
@@ -546,8 +548,10 @@ impl Engine {
             member = Some(m.id.clone());
         }
         let samples = self.config.samples;
+        let collector_peers = self.rib.peers().len();
         let inc = &mut self.incidents[i];
         inc.last_seen = now;
+        inc.collector_peers = collector_peers;
         inc.prefixes.entry(prefix).or_insert(victim);
         inc.peers.insert(peer);
         if let Some(m) = member {

@@ -167,6 +167,9 @@ pub struct Incident {
     pub quiet_since: Option<Timestamp>,
     /// Incremented at every reported change.
     pub version: u32,
+    /// How many collector peers the RIB had at the last change (for judging
+    /// how widely the incident is seen).
+    pub collector_peers: usize,
 }
 
 impl Incident {
@@ -202,7 +205,7 @@ impl Incident {
         let mut score: i32 = match self.kind {
             AnomalyKind::OriginHijack | AnomalyKind::SubprefixHijack => 2,
             AnomalyKind::RouteLeak if standing => -2,
-            AnomalyKind::RouteLeak => 1,
+            AnomalyKind::RouteLeak => 2,
             AnomalyKind::RpkiInvalid | AnomalyKind::RouteFlood | AnomalyKind::VisibilityLoss => 0,
             AnomalyKind::NewUpstream | AnomalyKind::MoreSpecific | AnomalyKind::Bogon => -1,
         };
@@ -212,8 +215,8 @@ impl Incident {
             0..=9 => 0,
             10..=99 => 1,
             100..=999 => 2,
-            1000..=9999 => 3,
-            _ => 4,
+            1000..=9999 => 4,
+            _ => 5,
         };
         why.push(format!("{n} prefixes affected"));
         let victims = self.victims().len();
@@ -232,7 +235,20 @@ impl Incident {
         }
         why.push(format!("address space: {v4} IPv4 /24s, {v6} IPv6 /32s"));
         let peers = self.peers.len();
-        why.push(format!("seen by {peers} collector peers"));
+        // Relationship data is often wrong about one link; a leak only one
+        // of several peers sees is more likely such an error, or at least narrow.
+        if self.kind == AnomalyKind::RouteLeak && peers == 1 && self.collector_peers >= 3 {
+            score -= 1;
+            why.push(format!(
+                "seen by only 1 of {} collector peers",
+                self.collector_peers
+            ));
+        } else {
+            why.push(format!(
+                "seen by {peers} of {} collector peers",
+                self.collector_peers.max(peers)
+            ));
+        }
         if e.unverified > 0 && e.unverified == e.routes {
             score -= 2;
             why.push("relationship between origin and victim unknown (no AS relationship data): may be a customer or provider".to_string());

@@ -10,13 +10,13 @@ use crate::incident::{
 };
 use crate::reference::Reference;
 use crate::relations::{LeakRule, PathCheck};
-use crate::verdict::RouteVerdicts;
+use crate::verdict::{PathVerdict, RouteVerdicts};
 use bugyo_model::{Asn, PathAttributes, Peer, Prefix, Timestamp};
 use bugyo_state::rpki::AspaVerdict;
 use bugyo_state::{IrrMatch, PeerId, Rib, Rov};
 use rustc_hash::FxHashMap;
 use std::collections::{BTreeMap, BTreeSet};
-use std::sync::Arc;
+use std::sync::{Arc, Weak};
 
 /// Tunables of detection and correlation (all in data-time seconds).
 #[derive(Clone, Debug)]
@@ -83,6 +83,47 @@ struct CauseKey {
 /// A route as the correlator tracks it: peer, prefix, ADD-PATH id.
 type RouteKey = (PeerId, Prefix, u32);
 
+/// A cached path verdict: most paths have nothing to report, and those take
+/// no allocation.
+enum CachedPath {
+    /// Relationships consistent, nothing else to say.
+    Consistent,
+    /// Relationships unknown, nothing else to say.
+    Unknown,
+    /// Anything else, in full.
+    Full(Box<PathVerdict>),
+}
+
+impl CachedPath {
+    fn compact(pv: &PathVerdict) -> CachedPath {
+        if pv.aspa.is_none() && pv.sanity.is_empty() {
+            match pv.relations {
+                PathCheck::Consistent => return CachedPath::Consistent,
+                PathCheck::Unknown => return CachedPath::Unknown,
+                PathCheck::Leak(_) => {}
+            }
+        }
+        CachedPath::Full(Box::new(pv.clone()))
+    }
+
+    fn expand(&self, attrs: &PathAttributes) -> PathVerdict {
+        let bare = |relations| PathVerdict {
+            origin: attrs.as_path.origin(),
+            aspa: None,
+            relations,
+            sanity: Vec::new(),
+        };
+        match self {
+            CachedPath::Consistent => bare(PathCheck::Consistent),
+            CachedPath::Unknown => bare(PathCheck::Unknown),
+            CachedPath::Full(pv) => (**pv).clone(),
+        }
+    }
+}
+
+/// Path verdicts cached at most (the cache is emptied when full).
+const PATH_VERDICT_CACHE: usize = 1 << 20;
+
 /// The peer id used for visibility-loss entries, which belong to no peer.
 const NO_PEER: PeerId = PeerId(u16::MAX);
 
@@ -111,11 +152,15 @@ pub struct Engine {
     /// Leaks (leaker, leaked-to, learned-from) present before detection
     /// started: in the starting RIB or in a peer's initial table.
     standing: rustc_hash::FxHashSet<(Asn, Asn, Asn)>,
-    rib_checked: rustc_hash::FxHashSet<usize>,
     /// Prefix and origin of routes attributed to origin-based incidents
     /// (hijacks), so that every peer's view of the same bad route joins the
     /// same incident, whatever order the peers report it in.
     hijacked: FxHashMap<(Prefix, Asn), usize>,
+    /// Attribute sets of the starting RIB already checked for standing leaks.
+    rib_checked: rustc_hash::FxHashSet<usize>,
+    /// Path verdicts by attribute set. The `Weak` keeps the allocation, so
+    /// an address in the map cannot be reused by another attribute set.
+    path_verdicts: FxHashMap<usize, (Weak<PathAttributes>, CachedPath)>,
     now: Timestamp,
     started: Timestamp,
     last_sweep: i64,
@@ -139,8 +184,9 @@ impl Engine {
             floods: FxHashMap::default(),
             lost: FxHashMap::default(),
             standing: Default::default(),
-            rib_checked: Default::default(),
             hijacked: FxHashMap::default(),
+            rib_checked: Default::default(),
+            path_verdicts: FxHashMap::default(),
             now: Timestamp::default(),
             started: Timestamp::default(),
             last_sweep: i64::MIN,
@@ -204,17 +250,21 @@ impl Engine {
         self.warm_peers.insert(pid);
         self.rib.announce(pid, prefix, path_id, attrs, time);
         self.stats.rib_routes += 1;
-        // The RIB holds every attribute set loaded, so addresses are stable.
-        if self.rib_checked.insert(Arc::as_ptr(attrs) as usize) {
-            let v = RouteVerdicts::judge(&self.reference, &prefix, attrs);
-            if let PathCheck::Leak(l) = v.path {
+        // Each attribute set's path is checked once (the RIB keeps them all
+        // alive, so addresses are stable while loading); the path verdict
+        // cache is left to the updates.
+        if prefix.afi() == bugyo_model::Afi::Ipv4
+            && self.rib_checked.insert(Arc::as_ptr(attrs) as usize)
+        {
+            let hops = attrs.as_path.hops();
+            if let PathCheck::Leak(l) = crate::relations::check_path(&self.reference.graph, &hops) {
                 self.standing
                     .insert((l.leaker, l.leaked_to, l.learned_from));
             }
         }
     }
 
-    /// Call when the starting RIB is complete: frees what loading needed.
+    /// Call when the starting RIB is loaded: frees what loading needed.
     pub fn rib_loaded(&mut self) {
         self.rib_checked = Default::default();
     }
@@ -303,7 +353,7 @@ impl Engine {
         let pid = self.rib.peer_id(peer, time);
         self.rib.touch(pid, time);
         let settled = self.settled(pid);
-        let verdicts = RouteVerdicts::judge(&self.reference, &prefix, attrs);
+        let verdicts = self.verdicts(&prefix, attrs);
         let mut anomaly = classify(
             &self.reference,
             &self.rib,
@@ -384,7 +434,7 @@ impl Engine {
         let Some(entry) = self.rib.prefix(&prefix) else {
             return;
         };
-        let young = self.now.secs < entry.first_seen.secs + self.config.quiet_secs;
+        let young = self.now.secs < entry.first_seen_secs + self.config.quiet_secs;
         if entry.routes() > 0 || entry.max_routes < 2 || young || !self.settled(pid) {
             return;
         }
@@ -684,7 +734,7 @@ impl Engine {
             if attributed.is_none() {
                 if let Some(i) = st.flood_incident {
                     if self.incidents[i].status == IncidentStatus::Open {
-                        let v = RouteVerdicts::judge(&self.reference, &prefix, attrs);
+                        let v = self.verdicts(&prefix, attrs);
                         let victims: Vec<Asn> = attrs.as_path.origin().into_iter().collect();
                         self.add_route(i, &victims, pid, prefix, path_id, attrs, &v);
                     }
@@ -721,9 +771,30 @@ impl Engine {
             st.flood_incident = Some(i);
         }
         self.incidents[i].evidence.notes.push(note);
-        let v = RouteVerdicts::judge(&self.reference, &prefix, attrs);
+        let v = self.verdicts(&prefix, attrs);
         let victims: Vec<Asn> = attrs.as_path.origin().into_iter().collect();
         self.add_route(i, &victims, pid, prefix, path_id, attrs, &v);
+    }
+
+    /// The verdicts on a route, judging its path only once per attribute set.
+    fn verdicts(&mut self, prefix: &Prefix, attrs: &Arc<PathAttributes>) -> RouteVerdicts {
+        let pv = self.path_verdict(attrs);
+        RouteVerdicts::with_path(&self.reference, prefix, &pv)
+    }
+
+    /// The verdict on a path, from the cache if judged before.
+    fn path_verdict(&mut self, attrs: &Arc<PathAttributes>) -> PathVerdict {
+        let key = Arc::as_ptr(attrs) as usize;
+        if let Some((_, cached)) = self.path_verdicts.get(&key) {
+            return cached.expand(attrs);
+        }
+        if self.path_verdicts.len() >= PATH_VERDICT_CACHE {
+            self.path_verdicts.clear();
+        }
+        let pv = PathVerdict::judge(&self.reference, attrs);
+        self.path_verdicts
+            .insert(key, (Arc::downgrade(attrs), CachedPath::compact(&pv)));
+        pv
     }
 
     /// Incidents at or above `min`, in order of opening.

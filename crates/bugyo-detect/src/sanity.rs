@@ -77,6 +77,21 @@ fn bogons() -> &'static [Prefix] {
 
 /// True for special-purpose space, and for IPv6 outside 2000::/3.
 pub fn is_bogon_prefix(p: &Prefix) -> bool {
+    // Fast path: most routes are far from any special-purpose block.
+    let near_special = match p.addr() {
+        std::net::IpAddr::V4(a) if p.len() >= 8 => matches!(
+            a.octets()[0],
+            0 | 10 | 100 | 127 | 169 | 172 | 192 | 198 | 203 | 224..=255
+        ),
+        std::net::IpAddr::V6(a) if p.len() >= 16 => {
+            let top = a.segments()[0];
+            !(0x2000..0x4000).contains(&top) || top == 0x2001 || top == 0x3fff
+        }
+        _ => true,
+    };
+    if !near_special {
+        return false;
+    }
     if p.afi() == Afi::Ipv6 {
         let global: Prefix = match "2000::/3".parse() {
             Ok(g) => g,
@@ -94,6 +109,13 @@ pub fn is_bogon_prefix(p: &Prefix) -> bool {
 
 /// All sanity issues of a route.
 pub fn check(prefix: &Prefix, path: &AsPath) -> Vec<SanityIssue> {
+    let mut out = check_prefix(prefix);
+    out.extend(check_path(path));
+    out
+}
+
+/// The issues of the prefix alone.
+pub fn check_prefix(prefix: &Prefix) -> Vec<SanityIssue> {
     let mut out = Vec::new();
     if is_bogon_prefix(prefix) {
         out.push(SanityIssue::BogonPrefix);
@@ -105,6 +127,12 @@ pub fn check(prefix: &Prefix, path: &AsPath) -> Vec<SanityIssue> {
     if too_specific {
         out.push(SanityIssue::TooSpecific);
     }
+    out
+}
+
+/// The issues of the AS path alone.
+pub fn check_path(path: &AsPath) -> Vec<SanityIssue> {
+    let mut out = Vec::new();
     if let Some(a) = path.iter().find(|a| a.is_bogon()) {
         out.push(SanityIssue::BogonAsn(a));
     }

@@ -8,6 +8,32 @@ use bugyo_model::{Afi, Asn, PathAttributes, Prefix};
 use bugyo_state::rpki::AspaVerdict;
 use bugyo_state::{IrrMatch, Rov};
 
+/// The verdicts that depend on the path attributes alone.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct PathVerdict {
+    /// The origin AS, if the path has a single one.
+    pub origin: Option<Asn>,
+    /// ASPA path verification.
+    pub aspa: Option<AspaVerdict>,
+    /// Relationship check (applied to IPv4 routes only).
+    pub relations: PathCheck,
+    /// Path sanity problems.
+    pub sanity: Vec<SanityIssue>,
+}
+
+impl PathVerdict {
+    /// Judges a path.
+    pub fn judge(reference: &Reference, attrs: &PathAttributes) -> PathVerdict {
+        let hops = attrs.as_path.hops();
+        PathVerdict {
+            origin: attrs.as_path.origin(),
+            aspa: (!reference.aspa.is_empty()).then(|| reference.aspa.verify_downstream(&hops)),
+            relations: check_path(&reference.graph, &hops),
+            sanity: sanity::check_path(&attrs.as_path),
+        }
+    }
+}
+
 /// The stateless verdicts on one route. A check whose reference data is not
 /// loaded is `None`.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -29,20 +55,27 @@ pub struct RouteVerdicts {
 impl RouteVerdicts {
     /// Judges one route.
     pub fn judge(reference: &Reference, prefix: &Prefix, attrs: &PathAttributes) -> RouteVerdicts {
-        let origin = attrs.as_path.origin();
-        let hops = attrs.as_path.hops();
+        RouteVerdicts::with_path(reference, prefix, &PathVerdict::judge(reference, attrs))
+    }
+
+    /// Judges one route whose path has already been judged (paths are
+    /// shared by many routes, so the engine judges each once).
+    pub fn with_path(reference: &Reference, prefix: &Prefix, pv: &PathVerdict) -> RouteVerdicts {
+        let origin = pv.origin;
+        let mut sanity = sanity::check_prefix(prefix);
+        sanity.extend_from_slice(&pv.sanity);
         RouteVerdicts {
             origin,
             rov: (!reference.vrps.is_empty()).then(|| reference.vrps.validate(prefix, origin)),
-            aspa: (!reference.aspa.is_empty()).then(|| reference.aspa.verify_downstream(&hops)),
+            aspa: pv.aspa,
             irr: (!reference.irr.is_empty()).then(|| reference.irr.check(prefix, origin)),
             // CAIDA infers relationships from IPv4 paths; IPv6 relationships
             // differ (open IPv6 peering), so only IPv4 routes are judged.
             path: match prefix.afi() {
-                Afi::Ipv4 => check_path(&reference.graph, &hops),
+                Afi::Ipv4 => pv.relations,
                 Afi::Ipv6 => PathCheck::Unknown,
             },
-            sanity: sanity::check(prefix, &attrs.as_path),
+            sanity,
         }
     }
 

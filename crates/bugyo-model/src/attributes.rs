@@ -80,3 +80,31 @@ pub struct PathAttributes {
     /// Only-to-customer (RFC 9234), the AS that set it.
     pub otc: Option<Asn>,
 }
+
+impl PathAttributes {
+    /// Releases spare capacity of the lists, for attribute sets that will be
+    /// kept (interned) for a long time.
+    pub fn shrink_to_fit(&mut self) {
+        self.as_path.segments.shrink_to_fit();
+        for seg in &mut self.as_path.segments {
+            seg.asns.shrink_to_fit();
+        }
+        self.communities.shrink_to_fit();
+        self.large_communities.shrink_to_fit();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sizes_stay_small() {
+        // Interned once per distinct set, but there are hundreds of thousands.
+        assert!(
+            std::mem::size_of::<PathAttributes>() <= 160,
+            "{}",
+            std::mem::size_of::<PathAttributes>()
+        );
+    }
+}

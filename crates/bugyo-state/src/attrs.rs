@@ -29,19 +29,20 @@ pub struct AttrStore {
 }
 
 impl AttrStore {
-    /// Interns `attrs` and takes one reference to it.
-    pub fn intern(&mut self, attrs: &Arc<PathAttributes>) -> AttrId {
+    /// Interns `attrs` and takes one reference to it. The flag is true if
+    /// the set was not held before.
+    pub fn intern(&mut self, attrs: &Arc<PathAttributes>) -> (AttrId, bool) {
         let ptr = Arc::as_ptr(attrs) as usize;
         if let Some(&id) = self.by_ptr.get(&ptr) {
             if let Some(Some(slot)) = self.slots.get_mut(id as usize) {
                 slot.refs += 1;
-                return AttrId(id);
+                return (AttrId(id), false);
             }
         }
         if let Some(&id) = self.by_content.get(attrs) {
             if let Some(Some(slot)) = self.slots.get_mut(id as usize) {
                 slot.refs += 1;
-                return AttrId(id);
+                return (AttrId(id), false);
             }
         }
         let slot = Slot {
@@ -60,7 +61,7 @@ impl AttrStore {
         };
         self.by_ptr.insert(ptr, id);
         self.by_content.insert(Arc::clone(attrs), id);
-        AttrId(id)
+        (AttrId(id), true)
     }
 
     /// The attributes behind a handle.
@@ -115,15 +116,16 @@ mod tests {
             ..Default::default()
         });
         let b = Arc::new((*a).clone());
-        let ia = s.intern(&a);
-        let ib = s.intern(&b);
+        let (ia, new_a) = s.intern(&a);
+        let (ib, new_b) = s.intern(&b);
+        assert!(new_a && !new_b);
         assert_eq!(ia, ib);
         assert_eq!(s.len(), 1);
         s.release(ia);
         assert_eq!(s.len(), 1);
         s.release(ib);
         assert_eq!(s.len(), 0);
-        let ic = s.intern(&b);
+        let (ic, _) = s.intern(&b);
         assert_eq!(s.get(ic).as_path.origin(), Some(bugyo_model::Asn(3)));
     }
 }

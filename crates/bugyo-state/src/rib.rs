@@ -11,6 +11,7 @@ use bugyo_model::{Asn, PathAttributes, Peer, Prefix, Timestamp};
 use ipnet::IpNet;
 use prefix_trie::joint::JointPrefixMap;
 use rustc_hash::{FxHashMap, FxHashSet};
+use smallvec::SmallVec;
 use std::sync::Arc;
 
 /// Index of a peer in the RIB.
@@ -46,12 +47,13 @@ pub struct OriginCount {
 /// Everything the RIB remembers of one prefix across peers.
 #[derive(Clone, Debug, Default)]
 pub struct PrefixEntry {
-    /// Origins ever seen, with their current route counts.
-    pub origins: Vec<OriginCount>,
+    /// Origins ever seen, with their current route counts (inline for the
+    /// usual single origin: no allocation per prefix).
+    pub origins: SmallVec<[OriginCount; 1]>,
     /// Most routes that carried the prefix at once.
     pub max_routes: u32,
-    /// Data time the prefix was first seen.
-    pub first_seen: Timestamp,
+    /// Data time (Unix seconds) the prefix was first seen.
+    pub first_seen_secs: i64,
 }
 
 impl PrefixEntry {
@@ -83,6 +85,20 @@ impl PrefixEntry {
     }
 }
 
+/// Memory used by the RIB's structures, in bytes (heap allocations of
+/// attribute sets counted separately, as a number of sets).
+#[derive(Clone, Copy, Debug, Default)]
+pub struct RibMemory {
+    /// The per-peer route tables.
+    pub tables: usize,
+    /// The prefix index with its history.
+    pub prefix_index: usize,
+    /// The set of AS adjacencies ever seen.
+    pub adjacencies: usize,
+    /// Distinct attribute sets held.
+    pub attribute_sets: usize,
+}
+
 /// The change a new announcement makes to a peer's table.
 #[derive(Clone, Debug)]
 pub struct RouteChange {
@@ -96,9 +112,65 @@ pub fn origin_of(attrs: &PathAttributes) -> Asn {
     attrs.as_path.origin().unwrap_or(Asn(0))
 }
 
+/// One peer's routes. IPv4 routes without a large ADD-PATH id — nearly all
+/// routes — are keyed by one `u64` (address, length, path id), which halves
+/// the table's memory; the rest use the full key.
 #[derive(Default)]
 struct AdjRibIn {
-    routes: FxHashMap<(Prefix, u32), AttrId>,
+    v4: FxHashMap<u64, AttrId>,
+    other: FxHashMap<(Prefix, u32), AttrId>,
+}
+
+/// Path ids below this fit the compact IPv4 key.
+const COMPACT_PATH_ID: u32 = 1 << 24;
+
+fn compact_key(prefix: &Prefix, path_id: u32) -> Option<u64> {
+    match prefix.addr() {
+        std::net::IpAddr::V4(a) if path_id < COMPACT_PATH_ID => Some(
+            (u64::from(u32::from(a)) << 32) | (u64::from(prefix.len()) << 24) | u64::from(path_id),
+        ),
+        _ => None,
+    }
+}
+
+fn from_compact(key: u64) -> (Prefix, u32) {
+    let addr = (key >> 32) as u32;
+    let len = ((key >> 24) & 0xff) as u8;
+    // The key was built from a valid prefix, so this cannot fail.
+    let prefix =
+        Prefix::v4(addr, len).unwrap_or_else(|_| unreachable!("compact key holds a valid prefix"));
+    (prefix, (key & 0xff_ffff) as u32)
+}
+
+impl AdjRibIn {
+    fn get(&self, prefix: &Prefix, path_id: u32) -> Option<AttrId> {
+        match compact_key(prefix, path_id) {
+            Some(k) => self.v4.get(&k).copied(),
+            None => self.other.get(&(*prefix, path_id)).copied(),
+        }
+    }
+
+    fn insert(&mut self, prefix: Prefix, path_id: u32, id: AttrId) -> Option<AttrId> {
+        match compact_key(&prefix, path_id) {
+            Some(k) => self.v4.insert(k, id),
+            None => self.other.insert((prefix, path_id), id),
+        }
+    }
+
+    fn remove(&mut self, prefix: &Prefix, path_id: u32) -> Option<AttrId> {
+        match compact_key(prefix, path_id) {
+            Some(k) => self.v4.remove(&k),
+            None => self.other.remove(&(*prefix, path_id)),
+        }
+    }
+
+    fn iter(&self) -> impl Iterator<Item = (Prefix, u32, AttrId)> + '_ {
+        let v4 = self.v4.iter().map(|(&k, &a)| {
+            let (p, id) = from_compact(k);
+            (p, id, a)
+        });
+        v4.chain(self.other.iter().map(|(&(p, id), &a)| (p, id, a)))
+    }
 }
 
 /// The multi-peer RIB with history.
@@ -171,10 +243,8 @@ impl Rib {
         prefix: &Prefix,
         path_id: u32,
     ) -> Option<&Arc<PathAttributes>> {
-        let id = self.tables[peer.0 as usize]
-            .routes
-            .get(&(*prefix, path_id))?;
-        Some(self.attrs.get(*id))
+        let id = self.tables[peer.0 as usize].get(prefix, path_id)?;
+        Some(self.attrs.get(id))
     }
 
     /// Stores an announcement, replacing any route with the same key.
@@ -186,10 +256,8 @@ impl Rib {
         attrs: &Arc<PathAttributes>,
         now: Timestamp,
     ) -> RouteChange {
-        let id = self.attrs.intern(attrs);
-        let old = self.tables[peer.0 as usize]
-            .routes
-            .insert((prefix, path_id), id);
+        let (id, new_attrs) = self.attrs.intern(attrs);
+        let old = self.tables[peer.0 as usize].insert(prefix, path_id, id);
         let previous = old.map(|old| {
             let prev = Arc::clone(self.attrs.get(old));
             self.attrs.release(old);
@@ -200,7 +268,7 @@ impl Rib {
             .prefixes
             .entry(prefix.net())
             .or_insert_with(|| PrefixEntry {
-                first_seen: now,
+                first_seen_secs: now.secs,
                 ..PrefixEntry::default()
             });
         match &previous {
@@ -216,9 +284,12 @@ impl Rib {
                 self.peers[peer.0 as usize].routes += 1;
             }
         }
-        let hops = attrs.as_path.hops();
-        for w in hops.windows(2) {
-            self.adjacencies.insert(adjacency_key(w[0], w[1]));
+        // An attribute set already held has had its adjacencies recorded.
+        if new_attrs {
+            let hops = attrs.as_path.hops();
+            for w in hops.windows(2) {
+                self.adjacencies.insert(adjacency_key(w[0], w[1]));
+            }
         }
         RouteChange { previous }
     }
@@ -230,9 +301,7 @@ impl Rib {
         prefix: &Prefix,
         path_id: u32,
     ) -> Option<Arc<PathAttributes>> {
-        let id = self.tables[peer.0 as usize]
-            .routes
-            .remove(&(*prefix, path_id))?;
+        let id = self.tables[peer.0 as usize].remove(prefix, path_id)?;
         let attrs = Arc::clone(self.attrs.get(id));
         self.attrs.release(id);
         self.peers[peer.0 as usize].routes -= 1;
@@ -245,9 +314,8 @@ impl Rib {
     /// Drops every route of a peer (session down); returns them.
     pub fn clear_peer(&mut self, peer: PeerId) -> Vec<(Prefix, u32, Arc<PathAttributes>)> {
         let keys: Vec<(Prefix, u32)> = self.tables[peer.0 as usize]
-            .routes
-            .keys()
-            .copied()
+            .iter()
+            .map(|(p, id, _)| (p, id))
             .collect();
         keys.into_iter()
             .filter_map(|(p, id)| self.withdraw(peer, &p, id).map(|a| (p, id, a)))
@@ -293,15 +361,34 @@ impl Rib {
         self.attrs.len()
     }
 
+    /// An estimate of the memory the RIB's own structures use, by part.
+    pub fn memory(&self) -> RibMemory {
+        use std::mem::size_of;
+        let bucket = |cap: usize, entry: usize| cap * (entry + 1);
+        let tables = self
+            .tables
+            .iter()
+            .map(|t| {
+                bucket(t.v4.capacity(), size_of::<(u64, AttrId)>())
+                    + bucket(t.other.capacity(), size_of::<((Prefix, u32), AttrId)>())
+            })
+            .sum();
+        RibMemory {
+            tables,
+            prefix_index: self.prefixes.t1.mem_size() + self.prefixes.t2.mem_size(),
+            adjacencies: bucket(self.adjacencies.capacity(), size_of::<u64>()),
+            attribute_sets: self.attrs.len(),
+        }
+    }
+
     /// Every route of one peer (unordered).
     pub fn routes_of(
         &self,
         peer: PeerId,
     ) -> impl Iterator<Item = (Prefix, u32, &Arc<PathAttributes>)> + '_ {
         self.tables[peer.0 as usize]
-            .routes
             .iter()
-            .map(|(&(p, id), &a)| (p, id, self.attrs.get(a)))
+            .map(|(p, id, a)| (p, id, self.attrs.get(a)))
     }
 }
 

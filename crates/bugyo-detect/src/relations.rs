@@ -91,29 +91,23 @@ pub fn check_path(graph: &AsGraph, hops: &[Asn]) -> PathCheck {
             _ => continue,
         };
         let from_rel = graph.relation(x, from);
+        let leak = |rule| {
+            PathCheck::Leak(PathLeak {
+                leaker: x,
+                leaked_to: to,
+                learned_from: from,
+                to_rel,
+                from_rel,
+                rule,
+            })
+        };
         match from_rel {
-            Some(Neighbour::Provider | Neighbour::Peer) => {
-                return PathCheck::Leak(PathLeak {
-                    leaker: x,
-                    leaked_to: to,
-                    learned_from: from,
-                    to_rel,
-                    from_rel,
-                    rule: LeakRule::ValleyFree,
-                });
-            }
+            Some(Neighbour::Provider | Neighbour::Peer) => return leak(LeakRule::ValleyFree),
             Some(Neighbour::Customer | Neighbour::Sibling) => {}
             None => {
                 let judgeable = graph.knows(origin) && graph.relation(x, origin).is_none();
                 if judgeable && !graph.in_customer_cone(x, origin) {
-                    return PathCheck::Leak(PathLeak {
-                        leaker: x,
-                        leaked_to: to,
-                        learned_from: from,
-                        to_rel,
-                        from_rel,
-                        rule: LeakRule::CustomerCone,
-                    });
+                    return leak(LeakRule::CustomerCone);
                 }
             }
         }

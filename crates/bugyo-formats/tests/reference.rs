@@ -4,27 +4,12 @@
 
 use bugyo_formats::{as2org, asrel, report::ParseReport, rpki, rpsl, watch};
 use bugyo_model::{Afi, Asn, Relationship, RouteObject, Vrp};
+use bugyo_testdata::data;
 use std::collections::HashSet;
 use std::io::Write;
 use std::path::PathBuf;
 use std::sync::OnceLock;
 use std::time::Instant;
-
-/// The shared test-data directory; fails the test if it is missing.
-fn data(rel: &str) -> PathBuf {
-    let dir = match std::env::var_os("BUGYO_TESTDATA") {
-        Some(d) => PathBuf::from(d),
-        None => PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../../shared/data"),
-    };
-    assert!(
-        dir.is_dir(),
-        "test data directory {} is missing: set BUGYO_TESTDATA to the shared data directory",
-        dir.display()
-    );
-    let p = dir.join(rel);
-    assert!(p.is_file(), "test data file {} is missing", p.display());
-    p
-}
 
 /// The ARIN origin-AS dump, loaded once for the tests that use it.
 fn arin() -> &'static (Vec<RouteObject>, ParseReport) {

@@ -4,23 +4,10 @@
 //! damage — and their counts stay consistent.
 
 use bugyo_formats::{as2org, asrel, input, report::ParseReport, rpki, rpsl, watch};
+use bugyo_testdata::data_dir;
 use proptest::prelude::*;
 use std::io::Read;
-use std::path::PathBuf;
 use std::sync::OnceLock;
-
-fn data_dir() -> PathBuf {
-    let dir = match std::env::var_os("BUGYO_TESTDATA") {
-        Some(d) => PathBuf::from(d),
-        None => PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../../shared/data"),
-    };
-    assert!(
-        dir.is_dir(),
-        "test data directory {} is missing: set BUGYO_TESTDATA to the shared data directory",
-        dir.display()
-    );
-    dir
-}
 
 /// The first `max` bytes of a (decompressed) data file.
 fn head(rel: &str, max: u64) -> Vec<u8> {
@@ -74,7 +61,7 @@ fn seeds() -> &'static Seeds {
             v
         },
         arin: head("arouteserver/tests_static_data_arin-whois-originas.json.bz2", 2500),
-        watch: std::fs::read(PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../docs/watch.example.toml"))
+        watch: std::fs::read(std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../docs/watch.example.toml"))
             .expect("docs/watch.example.toml"),
     })
 }

@@ -1,22 +1,9 @@
 //! `bugyo dump` (the real binary) prints exactly bgpdump's answer keys, and
 //! behaves on damaged and missing files.
 
+use bugyo_testdata::data_dir;
 use std::io::Read;
-use std::path::PathBuf;
 use std::process::Command;
-
-fn data_dir() -> PathBuf {
-    let dir = match std::env::var_os("BUGYO_TESTDATA") {
-        Some(d) => PathBuf::from(d),
-        None => PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../../shared/data"),
-    };
-    assert!(
-        dir.join("bgpdump").is_dir(),
-        "test data not found at {} (set BUGYO_TESTDATA)",
-        dir.display()
-    );
-    dir
-}
 
 fn gunzip(p: &std::path::Path) -> Vec<u8> {
     let mut v = Vec::new();

@@ -70,6 +70,14 @@ fn hijacks_and_rpki_verdicts() {
     )
     .unwrap();
 
+    // IRR: OCN's route objects in an RPSL dump of a JPIRR-like registry.
+    let irr = dir.join("jpirr.db");
+    let objects: String = [p_exact, p_sub, p_roa]
+        .iter()
+        .map(|p| format!("route:          {p}\ndescr:          OCN\norigin:         AS4713\nmnt-by:         MAINT-AS4713\nsource:         JPIRR\n\n"))
+        .collect();
+    std::fs::write(&irr, objects).unwrap();
+
     let t = rib[0].time.plus_secs(600);
     let updates = vec![
         // AS12389 announces an OCN prefix exactly.
@@ -94,6 +102,8 @@ fn hijacks_and_rpki_verdicts() {
         caida.to_str().unwrap(),
         "--rpki",
         rpki.to_str().unwrap(),
+        "--irr",
+        irr.to_str().unwrap(),
         "--format",
         "json",
         "--min-severity",
@@ -132,6 +142,30 @@ fn hijacks_and_rpki_verdicts() {
             .unwrap()
             .starts_with("RPKI invalid: longer than maxLength")),
         "{ev:?}"
+    );
+    let evidence = |i: &serde_json::Value| {
+        i["evidence"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|e| e.as_str().unwrap().to_string())
+            .collect::<Vec<_>>()
+    };
+    for hijack in &inc[..2] {
+        assert!(
+            evidence(hijack)
+                .iter()
+                .any(|e| e.contains("without a matching IRR route object")),
+            "{:?}",
+            evidence(hijack)
+        );
+    }
+    assert!(
+        evidence(&inc[2])
+            .iter()
+            .any(|e| e.contains("match IRR route objects (origin correct)")),
+        "{:?}",
+        evidence(&inc[2])
     );
     for i in &inc {
         assert_eq!(i["status"], "open");

@@ -4,30 +4,8 @@
 
 use bugyo_formats::mrt::bgpdump::BgpdumpFormatter;
 use bugyo_formats::mrt::{MrtEntry, MrtReader, ReadStats};
+pub use bugyo_testdata::{data, data_dir};
 use std::io::Read;
-use std::path::PathBuf;
-
-/// The shared test data directory: `$BUGYO_TESTDATA`, else `../shared/data`
-/// next to the workspace. Panics (failing the test) if it is missing.
-pub fn data_dir() -> PathBuf {
-    let dir = match std::env::var_os("BUGYO_TESTDATA") {
-        Some(d) => PathBuf::from(d),
-        None => PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../../shared/data"),
-    };
-    assert!(
-        dir.join("bgpdump").is_dir(),
-        "test data not found at {} (set BUGYO_TESTDATA to the shared data directory)",
-        dir.display()
-    );
-    dir
-}
-
-/// A file in the shared data.
-pub fn data(rel: &str) -> PathBuf {
-    let p = data_dir().join(rel);
-    assert!(p.is_file(), "test data file missing: {}", p.display());
-    p
-}
 
 /// A whole (decompressed) file.
 pub fn read_text(rel: &str) -> String {

@@ -6,35 +6,13 @@
 
 use bugyo_formats::mrt::bgpdump_text::TextReader;
 use bugyo_formats::mrt::{MrtEntry, MrtWriter, RibEntry, UpdateEntry};
+#[allow(unused_imports)]
+pub use bugyo_testdata::{data_dir, scratch};
 use std::fs::File;
 use std::io::BufWriter;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::Command;
 use std::sync::OnceLock;
-
-/// The shared data directory (`$BUGYO_TESTDATA` or `../shared/data` beside
-/// the repository). Panics with a clear message if it is missing: these
-/// tests must not pass silently without their data.
-pub fn data_dir() -> PathBuf {
-    let dir = match std::env::var_os("BUGYO_TESTDATA") {
-        Some(d) => PathBuf::from(d),
-        None => Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/data"),
-    };
-    assert!(
-        dir.join("MANIFEST.md").exists(),
-        "test data not found at {} (set BUGYO_TESTDATA)",
-        dir.display()
-    );
-    dir
-}
-
-/// A fresh scratch directory for one test.
-pub fn scratch(name: &str) -> PathBuf {
-    let d = std::env::temp_dir().join(format!("bugyo-test-{}-{name}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&d);
-    std::fs::create_dir_all(&d).expect("create scratch dir");
-    d
-}
 
 /// Runs the bugyo binary; returns (stdout, stderr), asserting success.
 pub fn bugyo(args: &[&str]) -> (String, String) {

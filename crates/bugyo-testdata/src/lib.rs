@@ -1,0 +1,39 @@
+//! For tests only: where the shared test data is (`$BUGYO_TESTDATA`, else
+//! `../shared/data` beside the repository), and scratch directories.
+//!
+//! Data-driven tests must fail, not pass, when their data is missing, so
+//! these functions panic with a message that says what to set.
+
+use std::path::{Path, PathBuf};
+
+/// The shared test data directory. Panics if it is missing.
+pub fn data_dir() -> PathBuf {
+    let dir = match std::env::var_os("BUGYO_TESTDATA") {
+        Some(d) => PathBuf::from(d),
+        None => Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/data"),
+    };
+    assert!(
+        dir.join("MANIFEST.md").is_file(),
+        "test data not found at {} (set BUGYO_TESTDATA to the shared data directory)",
+        dir.display()
+    );
+    dir
+}
+
+/// A file in the shared test data (`rel` relative to it). Panics if missing.
+pub fn data(rel: &str) -> PathBuf {
+    let p = data_dir().join(rel);
+    assert!(p.is_file(), "test data file missing: {}", p.display());
+    p
+}
+
+/// A fresh, empty scratch directory for one test (under the system's
+/// temporary directory, unique per process).
+pub fn scratch(name: &str) -> PathBuf {
+    let d = std::env::temp_dir().join(format!("bugyo-test-{}-{name}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&d);
+    if let Err(e) = std::fs::create_dir_all(&d) {
+        panic!("cannot create scratch directory {}: {e}", d.display());
+    }
+    d
+}

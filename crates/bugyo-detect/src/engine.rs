@@ -10,7 +10,7 @@ use crate::incident::{
 };
 use crate::reference::Reference;
 use crate::relations::{LeakRule, PathCheck};
-use crate::verdict::{PathVerdict, RouteVerdicts};
+use crate::verdict::{History, PathVerdict, RouteVerdicts};
 use bugyo_model::{Asn, PathAttributes, Peer, Prefix, Timestamp};
 use bugyo_state::rpki::AspaVerdict;
 use bugyo_state::{IrrMatch, PeerId, Rib, Rov};
@@ -396,6 +396,11 @@ impl Engine {
         // A prefix no peer has ever carried: what a leak of more-specifics
         // brings, and what a session refresh does not.
         let unheard_of = self.rib.prefix(&prefix).is_none();
+        // History as the RIB had it before this route, for the evidence.
+        let mut verdicts = verdicts;
+        if anomaly.is_some() {
+            verdicts.history = Some(History::of(&self.rib, &prefix, attrs));
+        }
         let change = self.rib.announce(pid, prefix, path_id, attrs, time);
         let mut attributed = None;
         if let Some(a) = anomaly {

@@ -6,7 +6,7 @@ use crate::relations::{check_path, PathCheck};
 use crate::sanity::{self, SanityIssue};
 use bugyo_model::{Afi, Asn, PathAttributes, Prefix};
 use bugyo_state::rpki::AspaVerdict;
-use bugyo_state::{IrrMatch, Rov};
+use bugyo_state::{IrrMatch, Rib, Rov};
 
 /// The verdicts that depend on the path attributes alone.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -50,6 +50,66 @@ pub struct RouteVerdicts {
     pub path: PathCheck,
     /// Prefix and path sanity problems.
     pub sanity: Vec<SanityIssue>,
+    /// What the RIB's history says of the route (filled in by the engine
+    /// for anomalous routes, from the RIB as it was before the route).
+    pub history: Option<History>,
+}
+
+/// What the RIB held before a route arrived: is its prefix, its origin for
+/// that prefix, or an AS adjacency of its path new?
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct History {
+    /// No peer had ever carried the prefix.
+    pub new_prefix: bool,
+    /// The prefix was known, but never from this origin.
+    pub new_origin: bool,
+    /// For a new prefix: the routed less-specific that covers it.
+    pub covered_by: Option<Prefix>,
+    /// The first adjacency of the path (nearest the origin) never seen before.
+    pub new_adjacency: Option<(Asn, Asn)>,
+}
+
+impl History {
+    /// Looks the route up in the RIB (before it is applied).
+    pub fn of(rib: &Rib, prefix: &Prefix, attrs: &PathAttributes) -> History {
+        let entry = rib.prefix(prefix);
+        let origin = attrs.as_path.origin();
+        let hops = attrs.as_path.hops();
+        History {
+            new_prefix: entry.is_none(),
+            new_origin: match (entry, origin) {
+                (Some(e), Some(o)) => !e.has_seen_origin(o),
+                _ => false,
+            },
+            covered_by: if entry.is_none() {
+                rib.covering(prefix).first().map(|(p, _)| *p)
+            } else {
+                None
+            },
+            new_adjacency: hops
+                .windows(2)
+                .rev()
+                .find(|w| !rib.has_adjacency(w[0], w[1]))
+                .map(|w| (w[0], w[1])),
+        }
+    }
+
+    /// One line per finding.
+    pub fn explain(&self) -> Vec<String> {
+        let mut out = Vec::new();
+        match (self.new_prefix, self.covered_by) {
+            (true, Some(c)) => out.push(format!("history: new more-specific of routed {c}")),
+            (true, None) => out.push("history: prefix never seen before".to_string()),
+            _ => {}
+        }
+        if self.new_origin {
+            out.push("history: origin never seen for this prefix".to_string());
+        }
+        if let Some((a, b)) = self.new_adjacency {
+            out.push(format!("history: AS adjacency {a}-{b} never seen before"));
+        }
+        out
+    }
 }
 
 impl RouteVerdicts {
@@ -76,6 +136,7 @@ impl RouteVerdicts {
                 Afi::Ipv6 => PathCheck::Unknown,
             },
             sanity,
+            history: None,
         }
     }
 
@@ -97,6 +158,9 @@ impl RouteVerdicts {
             PathCheck::Unknown => {}
         }
         out.extend(self.sanity.iter().map(|s| s.to_string()));
+        if let Some(h) = &self.history {
+            out.extend(h.explain());
+        }
         out
     }
 }

@@ -166,3 +166,107 @@ fn rpki_valid_new_origin_is_quiet_and_invalid_fires() {
     assert_eq!(e.incidents()[0].kind.name(), "rpki-invalid");
     assert_eq!(e.incidents()[0].culprit, Some(Asn(4713)));
 }
+
+#[test]
+fn visibility_loss_opens_and_resolves_when_prefixes_return() {
+    let (mut e, p1, p2) = engine(Reference {
+        graph: graph(),
+        ..Reference::default()
+    });
+    let t = Timestamp::from_secs(1_503_631_320);
+    // 20 OCN /16s vanish from both peers...
+    for i in 0..20u32 {
+        let p = Prefix::v4((60 << 24) | (i << 16), 16).unwrap();
+        e.withdraw(t, p1, p, 0);
+        e.withdraw(t, p2, p, 0);
+    }
+    assert_eq!(e.incidents().len(), 1);
+    let inc = &e.incidents()[0];
+    assert_eq!(inc.kind.name(), "visibility-loss");
+    assert_eq!(inc.victims(), vec![(Asn(4713), 20)]);
+    assert_eq!(inc.culprit, None);
+    // ...and come back: the incident resolves after the quiet period.
+    let back = t.plus_secs(120);
+    for i in 0..20u32 {
+        let p = Prefix::v4((60 << 24) | (i << 16), 16).unwrap();
+        e.announce(back, p1, p, 0, &attrs(&[2497, 2914, 4713]));
+    }
+    e.advance(back.plus_secs(301));
+    assert_eq!(e.incidents()[0].status, IncidentStatus::Resolved);
+    assert_eq!(
+        e.incidents().len(),
+        1,
+        "returning prefixes are not anomalies"
+    );
+}
+
+#[test]
+fn flood_of_unexplained_new_prefixes_is_a_route_flood() {
+    let (mut e, p1, _) = engine(Reference::default());
+    let t = Timestamp::from_secs(1_503_631_320);
+    // 6,000 prefixes nobody has seen, outside any routed block, from one peer.
+    for i in 0..6000u32 {
+        let p = Prefix::v4((100 << 24) | (i << 8), 24).unwrap();
+        e.announce(
+            t.plus_secs(i64::from(i / 200)),
+            p1,
+            p,
+            0,
+            &attrs(&[2497, 3000 + (i % 50)]),
+        );
+    }
+    let floods: Vec<_> = e
+        .incidents()
+        .iter()
+        .filter(|i| i.kind.name() == "route-flood")
+        .collect();
+    assert_eq!(
+        floods.len(),
+        1,
+        "{:?}",
+        e.incidents()
+            .iter()
+            .map(|i| i.kind.name())
+            .collect::<Vec<_>>()
+    );
+    assert_eq!(floods[0].flood_peer, Some(p1));
+    assert!(floods[0].evidence.notes[0].contains("max-prefix"));
+}
+
+#[test]
+fn new_upstream_more_specific_and_bogon_kinds() {
+    let (mut e, p1, _) = engine(Reference::default());
+    let t = Timestamp::from_secs(1_503_631_320);
+    // An OCN more-specific through a never-seen upstream (no relationship data).
+    e.announce(t, p1, pfx("60.5.1.0/24"), 0, &attrs(&[2497, 15169, 4713]));
+    // An OCN more-specific through its usual upstream.
+    e.announce(t, p1, pfx("60.6.1.0/24"), 0, &attrs(&[2497, 2914, 4713]));
+    // A private ASN in a public path.
+    e.announce(t, p1, pfx("61.0.0.0/16"), 0, &attrs(&[2497, 64512, 7]));
+    let got: Vec<_> = e
+        .incidents()
+        .iter()
+        .map(|i| (i.kind.name(), i.culprit))
+        .collect();
+    assert_eq!(
+        got,
+        vec![
+            ("new-upstream", Some(Asn(15169))),
+            ("more-specific", Some(Asn(4713))),
+            ("bogon", Some(Asn(2497)))
+        ]
+    );
+    let lines = &e.incidents()[0].samples[0].verdicts;
+    assert!(
+        lines
+            .iter()
+            .any(|l| l == "history: new more-specific of routed 60.5.0.0/16"),
+        "{lines:?}"
+    );
+    assert!(
+        lines
+            .iter()
+            .any(|l| l == "history: AS adjacency AS15169-AS4713 never seen before"),
+        "{lines:?}"
+    );
+}

@@ -29,7 +29,7 @@ pub struct DemoArgs {
     #[arg(long, default_value_t = 2017)]
     pub seed: u64,
     /// Number of stub ASes (scales the table).
-    #[arg(long, default_value_t = 2000)]
+    #[arg(long, default_value_t = 2000, value_parser = clap::value_parser!(u32).range(10..=200_000))]
     pub stubs: u32,
 }
 

@@ -218,7 +218,7 @@ impl Incident {
             1000..=9999 => 4,
             _ => 5,
         };
-        why.push(format!("{n} prefixes affected"));
+        why.push(format!("{n} {} affected", plural(n, "prefix", "prefixes")));
         let victims = self.victims().len();
         score += match victims {
             0..=9 => 0,
@@ -226,7 +226,10 @@ impl Incident {
             100..=999 => 2,
             _ => 3,
         };
-        why.push(format!("{victims} victim ASes"));
+        why.push(format!(
+            "{victims} victim {}",
+            plural(victims, "AS", "ASes")
+        ));
         let (v4, v6) = self.address_space();
         if v4 >= 65_536 || v6 >= 65_536 {
             score += 2;
@@ -364,40 +367,46 @@ impl Incident {
             n => format!("{} and {} other ASes", label(victims[0].0), n - 1),
         };
         let n = self.prefixes.len();
+        let routes = plural(n, "route", "routes");
+        let prefixes = plural(n, "prefix", "prefixes");
+        let more_specifics = plural(n, "more-specific", "more-specifics");
         match (self.kind, self.culprit, self.leaked_to) {
             (AnomalyKind::RouteLeak, Some(c), Some(t)) => {
-                format!("{} leaked {n} routes of {vtxt} to {}", label(c), label(t))
+                format!("{} leaked {n} {routes} of {vtxt} to {}", label(c), label(t))
             }
             (AnomalyKind::OriginHijack, Some(c), _) => {
-                format!("{} announced {n} prefixes of {vtxt}", label(c))
+                format!("{} announced {n} {prefixes} of {vtxt}", label(c))
             }
             (AnomalyKind::SubprefixHijack, Some(c), _) => {
                 format!(
-                    "{} announced {n} more-specifics of prefixes of {vtxt}",
+                    "{} announced {n} {more_specifics} of prefixes of {vtxt}",
                     label(c)
                 )
             }
             (AnomalyKind::RpkiInvalid, Some(c), _) => {
-                format!("{} announced {n} RPKI-invalid routes", label(c))
+                format!("{} announced {n} RPKI-invalid {routes}", label(c))
             }
             (AnomalyKind::NewUpstream, Some(c), _) => {
                 format!(
-                    "{} appeared as a new upstream for {n} prefixes of {vtxt}",
+                    "{} appeared as a new upstream for {n} {prefixes} of {vtxt}",
                     label(c)
                 )
             }
             (AnomalyKind::MoreSpecific, Some(c), _) => {
-                format!("{} announced {n} new more-specific prefixes", label(c))
+                format!("{} announced {n} new more-specific {prefixes}", label(c))
             }
             (AnomalyKind::RouteFlood, _, _) => format!(
-                "peer {} sent a surge of {n} new prefixes",
+                "peer {} sent a surge of {n} new {prefixes}",
                 self.flood_peer.map(|p| p.to_string()).unwrap_or_default()
             ),
             (AnomalyKind::VisibilityLoss, _, _) => {
-                format!("{n} prefixes of {vtxt} are no longer seen by any peer")
+                format!(
+                    "{n} {prefixes} of {vtxt} {} no longer seen by any peer",
+                    if n == 1 { "is" } else { "are" }
+                )
             }
             (kind, c, _) => format!(
-                "{kind}: {n} prefixes{}",
+                "{kind}: {n} {prefixes}{}",
                 c.map(|c| format!(" involving {}", label(c)))
                     .unwrap_or_default()
             ),
@@ -484,4 +493,13 @@ pub struct IncidentEvent {
     pub id: u64,
     /// Data time of the change.
     pub time: Timestamp,
+}
+
+/// `one` for 1, `many` otherwise.
+fn plural(n: usize, one: &'static str, many: &'static str) -> &'static str {
+    if n == 1 {
+        one
+    } else {
+        many
+    }
 }

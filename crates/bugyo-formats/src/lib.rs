@@ -7,6 +7,7 @@
 pub mod as2org;
 pub mod asrel;
 pub mod bgp;
+pub mod bmp;
 pub mod input;
 pub mod mrt;
 pub mod report;

@@ -93,6 +93,11 @@ pub struct UpdateMessage {
     /// True if an error forced treat-as-withdraw: the announced prefixes
     /// were moved to `withdrawn`.
     pub treat_as_withdraw: bool,
+    /// (AFI, SAFI) of MP_REACH_NLRI / MP_UNREACH_NLRI attributes whose
+    /// family is not IPv4 or IPv6 unicast (e.g. SAFI 4 labeled unicast,
+    /// SAFI 128 VPN): recognised but not decoded, so their prefixes are in
+    /// neither `withdrawn` nor `announced`.
+    pub other_families: Vec<(u16, u8)>,
 }
 
 /// Decodes an UPDATE body. Errors in framing (lengths that overrun the
@@ -118,6 +123,9 @@ pub fn parse_update(body: &[u8], opts: UpdateOptions) -> Result<UpdateMessage, B
     );
     m.errors.extend(pa.errors.iter().cloned());
     if let Some(u) = &pa.mp_unreach {
+        if !matches!((afi_of(u.afi), u.safi), (Some(_), 1)) {
+            m.other_families.push((u.afi, u.safi));
+        }
         if let (Some(afi), 1) = (afi_of(u.afi), u.safi) {
             if let Err(e) = parse_nlri(
                 u.nlri,
@@ -142,6 +150,9 @@ pub fn parse_update(body: &[u8], opts: UpdateOptions) -> Result<UpdateMessage, B
         m.errors.push(e);
     }
     if let Some(r) = &pa.mp_reach {
+        if !matches!((afi_of(r.afi), r.safi), (Some(_), 1)) {
+            m.other_families.push((r.afi, r.safi));
+        }
         if let (Some(afi), 1) = (afi_of(r.afi), r.safi) {
             if let Err(e) = parse_nlri(
                 r.nlri,

@@ -13,4 +13,5 @@ pub mod mrt;
 pub mod report;
 pub mod rpki;
 pub mod rpsl;
+pub mod rtr;
 pub mod watch;

@@ -1,0 +1,7 @@
+//! Live collection: the network side of bugyo.
+//!
+//! Layer `io`: it may use the model, formats, state and detect crates. Each
+//! protocol is a module with plain tokio code around a sans-IO codec from
+//! `bugyo-formats`.
+
+pub mod rtr;

@@ -10,6 +10,7 @@ pub mod bgp;
 pub mod bmp;
 pub mod input;
 pub mod mrt;
+pub mod pcap;
 pub mod report;
 pub mod rpki;
 pub mod rpsl;

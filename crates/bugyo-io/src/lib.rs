@@ -1,7 +1,9 @@
-//! Live collection: the network side of bugyo.
+//! Live collection: the network side of bugyo, and the route archive
+//! that keeps every message it receives.
 //!
 //! Layer `io`: it may use the model, formats, state and detect crates. Each
 //! protocol is a module with plain tokio code around a sans-IO codec from
 //! `bugyo-formats`.
 
+pub mod archive;
 pub mod rtr;

@@ -514,6 +514,7 @@ impl Decoder {
                     return Err(format!("BGP message length {mlen} below 19"));
                 }
                 let want = mlen - 19;
+                let body_start = r.p;
                 let mbody = if want > r.left() {
                     sink.warn(format!(
                         "BGP message cut: {} of {want} body bytes present",
@@ -545,7 +546,7 @@ impl Decoder {
                             outgoing,
                             ..Default::default()
                         };
-                        return self.update(mbody, asn4, add_path, tmpl, r.p - mbody.len(), sink);
+                        return self.update(mbody, asn4, add_path, tmpl, body_start, sink);
                     }
                     1 => "OPEN",
                     3 => "NOTIFICATION",

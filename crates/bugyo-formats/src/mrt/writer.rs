@@ -33,6 +33,12 @@ impl<W: Write> MrtWriter<W> {
         }
     }
 
+    /// Flushes what was written to the inner writer (for a gzip encoder: a
+    /// sync point, after which a reader can decode everything so far).
+    pub fn flush(&mut self) -> io::Result<()> {
+        self.out.flush()
+    }
+
     /// Flushes and returns the inner writer.
     pub fn into_inner(mut self) -> io::Result<W> {
         self.out.flush()?;

@@ -262,6 +262,12 @@ impl Runner {
                         heard = true;
                         continue;
                     }
+                    if transfer.is_none() && self.session.is_some() {
+                        // The cache refused our serial (StayRTR does so for
+                        // another session id): start over with a Reset
+                        // Query, keeping the data until it completes.
+                        self.session = None;
+                    }
                     return fail(format!("cache reported error {code}: {text}"), synced);
                 }
                 if pdu.version() != self.version {

@@ -6,4 +6,5 @@
 //! `bugyo-formats`.
 
 pub mod archive;
+pub mod feed;
 pub mod rtr;

@@ -5,6 +5,7 @@
 use crate::load::{load_reference, ReferenceArgs};
 use bugyo_detect::{Engine, EngineConfig, Incident, Severity};
 use bugyo_formats::mrt::{MrtEntry, MrtReader};
+use bugyo_io::feed::apply;
 use bugyo_model::Timestamp;
 use clap::Args;
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
@@ -58,63 +59,6 @@ pub struct ReplaySummary {
     pub skipped: u64,
     /// Routes and withdrawals processed (RIB entries included).
     pub routes: u64,
-}
-
-/// Feeds one decoded MRT entry to the engine. RIB entries found among
-/// update files count as announcements.
-pub fn apply(engine: &mut Engine, entry: MrtEntry) -> u64 {
-    match entry {
-        MrtEntry::Rib(r) => {
-            engine.announce(r.time, r.peer, r.prefix, r.path_id.unwrap_or(0), &r.attrs);
-            1
-        }
-        MrtEntry::Update(u) if u.multicast || u.outgoing => {
-            // Not routes this collector received for the unicast RIB.
-            engine.advance(u.time);
-            0
-        }
-        MrtEntry::Update(u) => {
-            let mut n = 0;
-            for w in &u.withdrawn {
-                engine.withdraw(u.time, u.peer, w.prefix, w.path_id.unwrap_or(0));
-                n += 1;
-            }
-            if let Some(attrs) = &u.attrs {
-                for a in &u.announced {
-                    engine.announce(u.time, u.peer, a.prefix, a.path_id.unwrap_or(0), attrs);
-                    n += 1;
-                }
-            }
-            n
-        }
-        MrtEntry::State(s) => {
-            // BGP FSM: 6 = Established.
-            if s.new == 6 {
-                engine.peer_state(s.time, s.peer, true);
-            } else if s.old == 6 {
-                engine.peer_state(s.time, s.peer, false);
-            } else {
-                engine.advance(s.time);
-            }
-            0
-        }
-        MrtEntry::Message {
-            time, peer, what, ..
-        } => {
-            // An OPEN starts a new session (its routes are an initial table
-            // transfer); a NOTIFICATION ends one.
-            match what {
-                "OPEN" => engine.peer_state(time, peer, true),
-                "NOTIFICATION" => engine.peer_state(time, peer, false),
-                _ => engine.advance(time),
-            }
-            0
-        }
-        MrtEntry::Other { time, .. } => {
-            engine.advance(time);
-            0
-        }
-    }
 }
 
 fn progress() -> ProgressBar {
@@ -202,7 +146,7 @@ pub fn run_into(
         }
         let Some((i, _)) = best else { break };
         if let Some(e) = heads[i].take() {
-            summary.routes += apply(engine, e);
+            summary.routes += apply(engine, &e);
         }
         heads[i] = next_good(&mut readers[i]);
         entries += 1;

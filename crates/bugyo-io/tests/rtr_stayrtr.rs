@@ -4,11 +4,10 @@
 //!
 //! Fails (never skips) when `stayrtr` is not installed.
 
-use bugyo_io::rtr::{RpkiSnapshot, RtrClient, RtrConfig, RtrEvent};
+use bugyo_io::rtr::{RtrClient, RtrConfig, RtrEvent};
 use bugyo_model::{Asn, Prefix, Vrp};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
-use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 use tokio::sync::{broadcast, watch};
 use tokio::time::timeout;

@@ -235,7 +235,7 @@ impl Runner {
             }
 
             // Every PDU now complete; the buffer holds a bounded number.
-            while let Some(item) = dec.next() {
+            for item in dec.by_ref() {
                 let pdu = match item {
                     Ok(p) => p,
                     Err(e) => {

@@ -254,3 +254,36 @@ async fn stayrtr_load_update_outage_recovery() {
     .await;
     client.shutdown().await;
 }
+
+/// StayRTR 0.5 answers a version-2 Reset Query in version 1: the client
+/// falls back to version 1 and loads the data.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn stayrtr_version_2_falls_back() {
+    let bin = stayrtr_binary();
+    let dir = bugyo_testdata::scratch("rtr-stayrtr-v2");
+    let cache = dir.join("vrps.json");
+    let port = free_port();
+    let vrps = vec![
+        vrp("192.0.2.0/24", 24, 65001),
+        vrp("2001:db8::/32", 48, 65003),
+    ];
+    write_vrps(&cache, &vrps);
+    let _server = start_server(&bin, port, &cache, &dir.join("stayrtr.log"));
+
+    let mut cfg = RtrConfig::new(format!("127.0.0.1:{port}"));
+    cfg.version = 2;
+    cfg.connect_timeout = Duration::from_secs(1);
+    cfg.response_timeout = Duration::from_secs(3);
+    cfg.backoff_min = Duration::from_millis(200);
+    let client = RtrClient::spawn(cfg);
+    let mut snaps = client.snapshot();
+    let mut want = vrps.clone();
+    want.sort();
+    wait(&mut snaps, 10, "the full load", |s| s.vrps == want).await;
+    let version = client.status().borrow().version;
+    assert!(
+        matches!(version, Some(1 | 2)),
+        "negotiated version {version:?}"
+    );
+    client.shutdown().await;
+}

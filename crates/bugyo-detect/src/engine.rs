@@ -204,6 +204,22 @@ impl Engine {
         &self.reference
     }
 
+    /// Replaces the RPKI data (a new VRP and ASPA set from an RTR cache or
+    /// a reloaded file). Routes already judged keep their incidents; new
+    /// routes are judged with the new data.
+    pub fn set_rpki(&mut self, vrps: bugyo_state::VrpIndex, aspa: bugyo_state::AspaIndex) {
+        self.reference.vrps = vrps;
+        self.reference.aspa = aspa;
+        // ASPA verdicts are part of the cached path verdicts.
+        self.path_verdicts.clear();
+    }
+
+    /// One incident by id.
+    pub fn incident(&self, id: u64) -> Option<&Incident> {
+        let i = usize::try_from(id).ok()?.checked_sub(1)?;
+        self.incidents.get(i)
+    }
+
     /// Counters.
     pub fn stats(&self) -> &EngineStats {
         &self.stats

@@ -7,4 +7,5 @@
 
 pub mod archive;
 pub mod feed;
+pub mod live;
 pub mod rtr;

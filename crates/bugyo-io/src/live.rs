@@ -1,0 +1,162 @@
+//! The live detection loop: feed events in, each archived as it arrives and
+//! judged by the same engine as `bugyo replay`; incident changes out as JSON
+//! lines (the schema of `bugyo replay --format json` plus `event` and
+//! `event_time`). Data time is arrival time.
+
+use crate::archive::{ArchiveConfig, UpdateArchive};
+use crate::feed::{apply, now, FeedEvent};
+use crate::rtr::RpkiSnapshot;
+use bugyo_detect::incident::IncidentEventKind;
+use bugyo_detect::Engine;
+use bugyo_state::{AspaIndex, VrpIndex};
+use std::fs::{File, OpenOptions};
+use std::io::{self, BufWriter, Write};
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::sync::{mpsc, watch};
+
+/// Where the live loop writes.
+#[derive(Clone, Debug, Default)]
+pub struct LiveOptions {
+    /// The MRT archive of every received message, if any.
+    pub archive: Option<ArchiveConfig>,
+    /// The file incident changes are appended to, if any.
+    pub events: Option<PathBuf>,
+}
+
+/// What the loop did.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct LiveSummary {
+    /// Feed events received.
+    pub feed_events: u64,
+    /// Announcements and withdrawals applied.
+    pub routes: u64,
+    /// Entries written to the archive.
+    pub archived: u64,
+    /// Incident changes written.
+    pub incident_events: u64,
+    /// RPKI data sets applied.
+    pub rpki_updates: u64,
+}
+
+/// How often the archive and the events file are flushed, and quiet
+/// incidents are resolved, when no event arrives.
+const TICK: Duration = Duration::from_millis(500);
+
+fn write_incident_events(
+    engine: &mut Engine,
+    out: &mut Option<BufWriter<File>>,
+) -> io::Result<u64> {
+    let events = engine.drain_events();
+    let Some(out) = out else { return Ok(0) };
+    let names = |a| engine.as_name(a);
+    let mut n = 0;
+    for ev in events {
+        let Some(inc) = engine.incident(ev.id) else {
+            continue;
+        };
+        let mut json = inc.to_json(&names);
+        if let Some(obj) = json.as_object_mut() {
+            let kind = match ev.event {
+                IncidentEventKind::Opened => "opened",
+                IncidentEventKind::Updated => "updated",
+                IncidentEventKind::Resolved => "resolved",
+            };
+            obj.insert("event".into(), kind.into());
+            obj.insert("event_time".into(), ev.time.rfc3339().into());
+        }
+        writeln!(out, "{json}")?;
+        n += 1;
+    }
+    Ok(n)
+}
+
+/// Runs until the feed closes or `shutdown` turns true; returns the engine
+/// (for inspection) and counters. An archive or events-file write error
+/// stops the loop with that error: nothing is dropped silently.
+pub async fn run(
+    mut engine: Engine,
+    mut feed: mpsc::Receiver<FeedEvent>,
+    mut rpki: Option<watch::Receiver<Arc<RpkiSnapshot>>>,
+    options: LiveOptions,
+    mut shutdown: watch::Receiver<bool>,
+) -> io::Result<(Engine, LiveSummary)> {
+    let mut archive = options.archive.map(UpdateArchive::new);
+    let mut events = match &options.events {
+        Some(p) => Some(BufWriter::new(
+            OpenOptions::new().create(true).append(true).open(p)?,
+        )),
+        None => None,
+    };
+    let mut summary = LiveSummary::default();
+    let mut tick = tokio::time::interval(TICK);
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        tokio::select! {
+            ev = feed.recv() => {
+                let Some(ev) = ev else { break };
+                summary.feed_events += 1;
+                let entry = ev.to_mrt();
+                if let Some(a) = &mut archive {
+                    a.write(&entry)?;
+                    summary.archived += 1;
+                }
+                summary.routes += apply(&mut engine, &entry);
+                summary.incident_events += write_incident_events(&mut engine, &mut events)?;
+            }
+            _ = tick.tick() => {
+                engine.advance(now());
+                summary.incident_events += write_incident_events(&mut engine, &mut events)?;
+                if let Some(a) = &mut archive {
+                    a.flush()?;
+                }
+                if let Some(e) = &mut events {
+                    e.flush()?;
+                }
+            }
+            changed = async {
+                match &mut rpki {
+                    Some(rx) => rx.changed().await,
+                    None => std::future::pending().await,
+                }
+            } => {
+                match changed {
+                    Ok(()) => {
+                        if let Some(rx) = &rpki {
+                            let snap = Arc::clone(&rx.borrow());
+                            engine.set_rpki(VrpIndex::new(snap.vrps.iter().copied()), AspaIndex::new(snap.aspas.iter().cloned()));
+                            summary.rpki_updates += 1;
+                        }
+                    }
+                    // The RTR client is gone: keep the last data.
+                    Err(_) => rpki = None,
+                }
+            }
+            _ = shutdown.changed() => {
+                if *shutdown.borrow() {
+                    break;
+                }
+            }
+        }
+    }
+    // Drain what is already queued, so nothing acknowledged is lost.
+    while let Ok(ev) = feed.try_recv() {
+        summary.feed_events += 1;
+        let entry = ev.to_mrt();
+        if let Some(a) = &mut archive {
+            a.write(&entry)?;
+            summary.archived += 1;
+        }
+        summary.routes += apply(&mut engine, &entry);
+    }
+    summary.incident_events += write_incident_events(&mut engine, &mut events)?;
+    if let Some(mut a) = archive {
+        a.close()?;
+    }
+    if let Some(mut e) = events {
+        e.flush()?;
+        e.get_ref().sync_all()?;
+    }
+    Ok((engine, summary))
+}

@@ -34,7 +34,11 @@ pub struct ArchiveConfig {
 impl ArchiveConfig {
     /// RIS-like defaults under `dir`: 5-minute updates files, kept forever.
     pub fn new(dir: impl Into<PathBuf>) -> ArchiveConfig {
-        ArchiveConfig { dir: dir.into(), rotate_secs: 300, retention_days: None }
+        ArchiveConfig {
+            dir: dir.into(),
+            rotate_secs: 300,
+            retention_days: None,
+        }
     }
 }
 
@@ -72,14 +76,24 @@ fn create(path: &Path) -> io::Result<GzMrt> {
     }
     // Appending keeps what an earlier run wrote into the same period: a
     // gzip file may hold several members, and readers take them all.
-    let file = fs::OpenOptions::new().create(true).append(true).open(path)?;
-    Ok(MrtWriter::new(GzEncoder::new(BufWriter::new(file), flate2::Compression::default())))
+    let file = fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(path)?;
+    Ok(MrtWriter::new(GzEncoder::new(
+        BufWriter::new(file),
+        flate2::Compression::default(),
+    )))
 }
 
 impl UpdateArchive {
     /// An archive writer; no file is opened until the first entry.
     pub fn new(config: ArchiveConfig) -> UpdateArchive {
-        UpdateArchive { config, current: None, written: 0 }
+        UpdateArchive {
+            config,
+            current: None,
+            written: 0,
+        }
     }
 
     /// Entries written so far.
@@ -105,7 +119,11 @@ impl UpdateArchive {
         if self.current.as_ref().is_none_or(|f| f.start != start) {
             self.close()?;
             let path = file_path(&self.config.dir, "updates", start);
-            self.current = Some(OpenFile { start, writer: create(&path)?, path });
+            self.current = Some(OpenFile {
+                start,
+                writer: create(&path)?,
+                path,
+            });
         }
         if let Some(f) = &mut self.current {
             f.writer.write_entry(entry)?;
@@ -152,7 +170,10 @@ pub fn write_rib_snapshot(dir: &Path, time: Timestamp, routes: &[RibEntry]) -> i
         fs::create_dir_all(parent)?;
     }
     let file = File::create(&tmp)?;
-    let mut w = MrtWriter::new(GzEncoder::new(BufWriter::new(file), flate2::Compression::default()));
+    let mut w = MrtWriter::new(GzEncoder::new(
+        BufWriter::new(file),
+        flate2::Compression::default(),
+    ));
     w.write_rib_dump(time, routes)?;
     let mut out = w.into_inner()?.finish()?;
     out.flush()?;
@@ -165,17 +186,28 @@ pub fn write_rib_snapshot(dir: &Path, time: Timestamp, routes: &[RibEntry]) -> i
 /// Removes archive files older than the retention period, judged by the
 /// time in their names. Returns how many were removed.
 pub fn prune(config: &ArchiveConfig, now: Timestamp) -> io::Result<usize> {
-    let Some(days) = config.retention_days else { return Ok(0) };
+    let Some(days) = config.retention_days else {
+        return Ok(0);
+    };
     let cutoff = now.secs - i64::from(days) * 86_400;
     let (_, cutoff_stamp) = stamps(cutoff);
     let mut removed = 0;
-    let Ok(months) = fs::read_dir(&config.dir) else { return Ok(0) };
+    let Ok(months) = fs::read_dir(&config.dir) else {
+        return Ok(0);
+    };
     for month in months.flatten() {
-        let Ok(files) = fs::read_dir(month.path()) else { continue };
+        let Ok(files) = fs::read_dir(month.path()) else {
+            continue;
+        };
         for f in files.flatten() {
             let name = f.file_name().to_string_lossy().to_string();
             // updates.YYYYMMDD.HHMM.gz / bview.YYYYMMDD.HHMM.gz
-            let stamp = name.split('.').skip(1).take(2).collect::<Vec<_>>().join(".");
+            let stamp = name
+                .split('.')
+                .skip(1)
+                .take(2)
+                .collect::<Vec<_>>()
+                .join(".");
             if stamp.len() == 13 && stamp < cutoff_stamp {
                 fs::remove_file(f.path())?;
                 removed += 1;

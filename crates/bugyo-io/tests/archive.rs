@@ -9,12 +9,21 @@ use bugyo_testdata::scratch;
 use std::sync::Arc;
 
 fn update(secs: i64, i: u32) -> MrtEntry {
-    let peer = Peer { asn: Asn(2497), addr: "192.0.2.1".parse().unwrap() };
+    let peer = Peer {
+        asn: Asn(2497),
+        addr: "192.0.2.1".parse().unwrap(),
+    };
     MrtEntry::Update(UpdateEntry {
-        time: Timestamp { secs, micros: i % 1000 },
+        time: Timestamp {
+            secs,
+            micros: i % 1000,
+        },
         extended: true,
         peer,
-        announced: vec![Nlri { prefix: Prefix::v4(0x0a00_0000 | (i << 8), 24).unwrap(), path_id: None }],
+        announced: vec![Nlri {
+            prefix: Prefix::v4(0x0a00_0000 | (i << 8), 24).unwrap(),
+            path_id: None,
+        }],
         attrs: Some(Arc::new(PathAttributes {
             as_path: AsPath::from_sequence([2497, 2914, 4713]),
             next_hop: Some(peer.addr),
@@ -39,8 +48,15 @@ fn rotates_by_data_time_and_loses_nothing() {
     }
     a.close().unwrap();
     assert_eq!(a.written(), 900);
-    let files: Vec<_> = [0, 300, 600].iter().map(|d| file_path(&dir, "updates", t0 + d)).collect();
-    assert!(files[0].ends_with("2017.08/updates.20170825.0300.gz"), "{}", files[0].display());
+    let files: Vec<_> = [0, 300, 600]
+        .iter()
+        .map(|d| file_path(&dir, "updates", t0 + d))
+        .collect();
+    assert!(
+        files[0].ends_with("2017.08/updates.20170825.0300.gz"),
+        "{}",
+        files[0].display()
+    );
     let mut back = Vec::new();
     for f in &files {
         let got = read(f);
@@ -78,8 +94,14 @@ fn readable_up_to_the_last_flush_and_reopen_appends() {
 fn rib_snapshot_and_retention() {
     let dir = scratch("archive-rib");
     let t = Timestamp::from_secs(1_503_633_600);
-    let peer = Peer { asn: Asn(2497), addr: "192.0.2.1".parse().unwrap() };
-    let attrs = Arc::new(PathAttributes { as_path: AsPath::from_sequence([2497, 4713]), ..PathAttributes::default() });
+    let peer = Peer {
+        asn: Asn(2497),
+        addr: "192.0.2.1".parse().unwrap(),
+    };
+    let attrs = Arc::new(PathAttributes {
+        as_path: AsPath::from_sequence([2497, 4713]),
+        ..PathAttributes::default()
+    });
     let routes: Vec<RibEntry> = (0..100u32)
         .map(|i| RibEntry {
             time: t,
@@ -95,12 +117,22 @@ fn rib_snapshot_and_retention() {
     assert!(path.ends_with("2017.08/bview.20170825.0400.gz"));
     let back: Vec<RibEntry> = read(&path)
         .into_iter()
-        .filter_map(|e| if let MrtEntry::Rib(r) = e { Some(r) } else { None })
+        .filter_map(|e| {
+            if let MrtEntry::Rib(r) = e {
+                Some(r)
+            } else {
+                None
+            }
+        })
         .collect();
     assert_eq!(back.len(), 100);
     assert_eq!(back[5].prefix, routes[5].prefix);
     let mut cfg = ArchiveConfig::new(&dir);
-    assert_eq!(prune(&cfg, t.plus_secs(40 * 86_400)).unwrap(), 0, "no retention: keep");
+    assert_eq!(
+        prune(&cfg, t.plus_secs(40 * 86_400)).unwrap(),
+        0,
+        "no retention: keep"
+    );
     cfg.retention_days = Some(30);
     assert_eq!(prune(&cfg, t.plus_secs(10 * 86_400)).unwrap(), 0);
     assert_eq!(prune(&cfg, t.plus_secs(40 * 86_400)).unwrap(), 1);

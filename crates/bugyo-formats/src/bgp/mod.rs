@@ -9,6 +9,7 @@
 
 pub mod attrs;
 pub mod encode;
+pub mod encode_msg;
 pub mod message;
 pub mod nlri;
 pub mod update;
@@ -17,6 +18,11 @@ pub use attrs::{
     parse_attributes, scan_attributes, AttrOptions, AttrScan, MpReach, MpUnreach, ParsedAttrs,
 };
 pub use encode::{encode_attributes, encode_update, EncodeOptions, MpMode};
+pub use encode_msg::{
+    add_path_mode, cap_add_path, cap_asn4, cap_graceful_restart, cap_multiprotocol,
+    cap_route_refresh, capability, encode_end_of_rib, encode_keepalive, encode_notification,
+    encode_open, end_of_rib, GracefulRestart,
+};
 pub use message::{parse_message, BgpMessage, Notification, Open};
 pub use nlri::{parse_nlri, write_nlri, Nlri};
 pub use update::{parse_update, split_update, UpdateMessage, UpdateOptions, UpdateParts};

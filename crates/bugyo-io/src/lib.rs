@@ -6,6 +6,7 @@
 //! `bugyo-formats`.
 
 pub mod archive;
+pub mod bgp;
 pub mod feed;
 pub mod live;
 pub mod rtr;

@@ -8,134 +8,15 @@
 
 use bugyo_io::bgp::{self, BgpConfig, PeerConfig, SessionState};
 use bugyo_io::feed::FeedEvent;
+use bugyo_testdata::gobgp::{free_port, Gobgpd};
 use std::collections::BTreeMap;
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
-use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
-use std::time::Duration;
 use tokio::sync::mpsc;
 use tokio::time::{timeout, Instant};
 
-/// Every wait in this file is at most this long.
-const WAIT: Duration = Duration::from_secs(20);
+use bugyo_testdata::gobgp::WAIT;
 const BUGYO_AS: u32 = 65000;
 const GOBGP_AS: u32 = 65010;
-
-/// gobgpd, killed when dropped.
-struct Gobgpd {
-    child: Child,
-    api_port: u16,
-    dir: PathBuf,
-}
-
-impl Drop for Gobgpd {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-fn binary(name: &str) -> PathBuf {
-    let path = std::env::var_os("PATH").unwrap_or_default();
-    std::env::split_paths(&path)
-        .chain([PathBuf::from("/usr/bin"), PathBuf::from("/usr/sbin")])
-        .map(|d| d.join(name))
-        .find(|p| p.is_file())
-        .unwrap_or_else(|| {
-            panic!("{name} not found in PATH or /usr/bin: install it (apt-get install gobgpd; scripts/test.sh does this as root)")
-        })
-}
-
-fn free_port() -> u16 {
-    let l = std::net::TcpListener::bind("127.0.0.1:0").expect("bind a loopback port");
-    l.local_addr().expect("local address").port()
-}
-
-/// Starts gobgpd with one neighbour, bugyo at 127.0.0.1: either gobgpd
-/// connects to `remote_port`, or (`listen_port`) it waits passively.
-fn gobgpd(dir: &Path, remote_port: u16, listen_port: Option<u16>) -> Gobgpd {
-    let api_port = free_port();
-    let (port, passive) = match listen_port {
-        Some(p) => (i64::from(p), true),
-        None => (-1, false),
-    };
-    let config = format!(
-        r#"[global.config]
-  as = {GOBGP_AS}
-  router-id = "192.0.2.10"
-  port = {port}
-  local-address-list = ["127.0.0.1"]
-
-[[neighbors]]
-  [neighbors.config]
-    neighbor-address = "127.0.0.1"
-    peer-as = {BUGYO_AS}
-  [neighbors.transport.config]
-    remote-port = {remote_port}
-    passive-mode = {passive}
-  [neighbors.timers.config]
-    connect-retry = 1
-    hold-time = 9
-    keepalive-interval = 3
-  [neighbors.add-paths.config]
-    send-max = 4
-  [[neighbors.afi-safis]]
-    [neighbors.afi-safis.config]
-      afi-safi-name = "ipv4-unicast"
-  [[neighbors.afi-safis]]
-    [neighbors.afi-safis.config]
-      afi-safi-name = "ipv6-unicast"
-"#
-    );
-    let cfg = dir.join("gobgpd.toml");
-    std::fs::write(&cfg, config).expect("write gobgpd config");
-    let log = std::fs::File::create(dir.join("gobgpd.log")).expect("create log");
-    let child = Command::new(binary("gobgpd"))
-        .args(["-t", "toml", "-f"])
-        .arg(&cfg)
-        .arg(format!("--api-hosts=127.0.0.1:{api_port}"))
-        .arg("--pprof-disable")
-        .stdin(Stdio::null())
-        .stdout(log.try_clone().expect("log handle"))
-        .stderr(log)
-        .spawn()
-        .expect("start gobgpd");
-    Gobgpd {
-        child,
-        api_port,
-        dir: dir.to_path_buf(),
-    }
-}
-
-impl Gobgpd {
-    /// Runs `gobgp -p API ARGS`, retrying for a while until the API answers.
-    fn cli(&self, args: &[&str]) {
-        let deadline = std::time::Instant::now() + WAIT;
-        loop {
-            let out = Command::new(binary("gobgp"))
-                .args(["-p", &self.api_port.to_string()])
-                .args(args)
-                .output()
-                .expect("run gobgp");
-            if out.status.success() {
-                return;
-            }
-            if std::time::Instant::now() > deadline {
-                panic!(
-                    "gobgp {args:?} failed: {}{}\ngobgpd log:\n{}",
-                    String::from_utf8_lossy(&out.stdout),
-                    String::from_utf8_lossy(&out.stderr),
-                    std::fs::read_to_string(self.dir.join("gobgpd.log")).unwrap_or_default()
-                );
-            }
-            std::thread::sleep(Duration::from_millis(200));
-        }
-    }
-
-    fn log(&self) -> String {
-        std::fs::read_to_string(self.dir.join("gobgpd.log")).unwrap_or_default()
-    }
-}
 
 /// Applies events to a prefix → AS path table until `done` holds for it.
 async fn table_until(
@@ -276,7 +157,7 @@ async fn gobgpd_connects_to_our_listener() {
     .await
     .expect("start speaker");
     let port = handle.local_addr().expect("listener").port();
-    let mut g = gobgpd(&dir, port, None);
+    let mut g = bugyo_testdata::gobgp::gobgpd(&dir, GOBGP_AS, BUGYO_AS, port, None);
     wait_event(&mut rx, "SessionUp", |e| {
         matches!(e, FeedEvent::SessionUp { .. })
     })
@@ -306,7 +187,7 @@ async fn gobgpd_connects_to_our_listener() {
 async fn we_connect_to_gobgpd() {
     let dir = bugyo_testdata::scratch("bgp-gobgp-active");
     let gport = free_port();
-    let g = gobgpd(&dir, 179, Some(gport));
+    let g = bugyo_testdata::gobgp::gobgpd(&dir, GOBGP_AS, BUGYO_AS, 179, Some(gport));
     let (tx, mut rx) = mpsc::channel(1024);
     let handle = bgp::start(config(None, Some(gport), true), tx)
         .await

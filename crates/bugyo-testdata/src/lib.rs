@@ -4,6 +4,8 @@
 //! Data-driven tests must fail, not pass, when their data is missing, so
 //! these functions panic with a message that says what to set.
 
+pub mod gobgp;
+
 use std::path::{Path, PathBuf};
 
 /// The shared test data directory. Panics if it is missing.

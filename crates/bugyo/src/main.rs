@@ -9,6 +9,7 @@ mod dump;
 mod load;
 mod replay;
 mod scenario;
+mod serve;
 
 /// bugyo (経路奉行): Internet routing early warning for operators, their hub
 /// and the regulator.
@@ -27,6 +28,8 @@ enum Command {
     Replay(replay::ReplayArgs),
     /// Generate a synthetic scenario (RIB, churn, a 2017-class leak, a hijack), replay it, print the incidents.
     Demo(demo::DemoArgs),
+    /// Watch live BGP feeds: detect, archive every message, report incident changes.
+    Serve(serve::ServeArgs),
     /// Benchmark: the same MRT files through bugyo and `bgpdump -m`, side by side.
     Bench(bench::BenchArgs),
 }
@@ -38,5 +41,6 @@ fn main() -> ExitCode {
         Command::Replay(args) => replay::run(args),
         Command::Bench(args) => bench::run(args),
         Command::Demo(args) => demo::run(args),
+        Command::Serve(args) => serve::run(args),
     }
 }

@@ -7,6 +7,7 @@
 
 pub mod archive;
 pub mod bgp;
+pub mod bmp;
 pub mod feed;
 pub mod live;
 pub mod rtr;

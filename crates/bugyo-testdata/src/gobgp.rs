@@ -53,6 +53,19 @@ pub fn gobgpd(
     remote_port: u16,
     listen_port: Option<u16>,
 ) -> Gobgpd {
+    gobgpd_with(dir, asn, peer_asn, remote_port, listen_port, "")
+}
+
+/// [`gobgpd`] with `extra` appended to its TOML configuration (e.g. a
+/// `[[bmp-servers]]` section).
+pub fn gobgpd_with(
+    dir: &Path,
+    asn: u32,
+    peer_asn: u32,
+    remote_port: u16,
+    listen_port: Option<u16>,
+    extra: &str,
+) -> Gobgpd {
     let api_port = free_port();
     let (port, passive) = match listen_port {
         Some(p) => (i64::from(p), true),
@@ -87,7 +100,7 @@ pub fn gobgpd(
 "#
     );
     let cfg = dir.join("gobgpd.toml");
-    std::fs::write(&cfg, config).expect("write gobgpd config");
+    std::fs::write(&cfg, format!("{config}{extra}")).expect("write gobgpd config");
     let log = std::fs::File::create(dir.join("gobgpd.log")).expect("create log");
     let child = Command::new(binary("gobgpd"))
         .args(["-t", "toml", "-f"])

@@ -55,6 +55,9 @@ pub struct ServeArgs {
     /// Where to accept BGP sessions (an unprivileged port by default).
     #[arg(long, value_name = "ADDR", default_value = "127.0.0.1:1179")]
     pub bgp_listen: SocketAddr,
+    /// Where to accept BMP connections from monitored routers, if anywhere.
+    #[arg(long, value_name = "ADDR")]
+    pub bmp_listen: Option<SocketAddr>,
     /// A BGP peer allowed to connect, `ASN@IP` (repeatable).
     #[arg(long = "peer", value_name = "ASN@IP")]
     pub peers: Vec<PeerArg>,
@@ -140,7 +143,14 @@ async fn serve(args: ServeArgs) -> std::io::Result<()> {
             .collect(),
         hold_time: 90,
     };
+    let bmp = match args.bmp_listen {
+        Some(addr) => Some(bugyo_io::bmp::start(addr, feed_tx.clone()).await?),
+        None => None,
+    };
     let bgp = bugyo_io::bgp::start(bgp, feed_tx).await?;
+    if let Some(b) = &bmp {
+        eprintln!("bugyo serve: BMP on {} / BMP 待ち受け", b.local_addr());
+    }
     eprintln!(
         "bugyo serve: BGP on {}, archive in {}, incident events to {} (SIGTERM or Ctrl-C to stop)",
         bgp.local_addr().map(|a| a.to_string()).unwrap_or_default(),
@@ -155,6 +165,9 @@ async fn serve(args: ServeArgs) -> std::io::Result<()> {
     eprintln!("stopping / 停止しています…");
     // Close the sessions first (their queued updates still reach the engine),
     // then stop the loop, which drains the queue and closes the files.
+    if let Some(b) = bmp {
+        b.shutdown();
+    }
     bgp.shutdown().await;
     let _ = stop_tx.send(true);
     let (_, summary) = live_task.await.map_err(std::io::Error::other)??;

@@ -7,7 +7,7 @@
 
 mod common;
 
-use bugyo_testdata::gobgp::{binary, free_port, gobgpd, WAIT};
+use bugyo_testdata::gobgp::{binary, free_port, gobgpd, gobgpd_with, WAIT};
 use common::*;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
@@ -160,5 +160,109 @@ fn live_leak_is_reported_archived_and_replayable() {
     ] {
         assert_eq!(replayed[0][field], opened[field], "{field}");
     }
+    let _ = std::fs::remove_dir_all(dir);
+}
+
+/// gobgpd as a BMP client of bugyo: its Loc-RIB routes (RFC 9069) reach
+/// detection; a leak path among them is reported, and the routes are archived.
+#[test]
+fn bmp_from_gobgpd_feeds_detection() {
+    let dir = scratch("serve-bmp");
+    let asrel = dir.join("as-rel.txt");
+    std::fs::write(&asrel, "701|15169|-1\n2914|4713|-1\n701|2914|0\n").unwrap();
+    let (bgp_port, bmp_port) = (free_port(), free_port());
+    let data = dir.join("data");
+    let mut server = Command::new(env!("CARGO_BIN_EXE_bugyo"))
+        .args(["serve", "--learning-secs", "0"])
+        .arg("--bgp-listen")
+        .arg(format!("127.0.0.1:{bgp_port}"))
+        .arg("--bmp-listen")
+        .arg(format!("127.0.0.1:{bmp_port}"))
+        .arg("--data-dir")
+        .arg(&data)
+        .arg("--as-rel")
+        .arg(&asrel)
+        .stdin(Stdio::null())
+        .stderr(std::fs::File::create(dir.join("bugyo.log")).unwrap())
+        .spawn()
+        .expect("start bugyo serve");
+    std::thread::sleep(Duration::from_millis(300));
+    let bmp = format!(
+        "\n[[bmp-servers]]\n  [bmp-servers.config]\n    address = \"127.0.0.1\"\n    port = {bmp_port}\n    route-monitoring-policy = \"local-rib\"\n"
+    );
+    // The BGP neighbour points at a port nobody accepts from; only BMP matters.
+    let g = gobgpd_with(&dir, 2497, 65000, free_port(), None, &bmp);
+    g.cli(&[
+        "global",
+        "rib",
+        "add",
+        "-a",
+        "ipv4",
+        "60.1.0.0/16",
+        "aspath",
+        "2914,4713",
+    ]);
+    g.cli(&[
+        "global",
+        "rib",
+        "add",
+        "-a",
+        "ipv4",
+        "60.1.1.0/24",
+        "aspath",
+        "701,15169,4713",
+    ]);
+    let events = data.join("events.jsonl");
+    let deadline = Instant::now() + WAIT;
+    let opened = loop {
+        let lines = json_lines(&std::fs::read_to_string(&events).unwrap_or_default());
+        if let Some(l) = lines.into_iter().find(|l| l["event"] == "opened") {
+            break l;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "no incident from BMP within {WAIT:?}\nbugyo log:\n{}\ngobgpd log:\n{}",
+            std::fs::read_to_string(dir.join("bugyo.log")).unwrap_or_default(),
+            g.log()
+        );
+        std::thread::sleep(Duration::from_millis(200));
+    };
+    assert_eq!(opened["kind"], "route-leak");
+    assert_eq!(opened["culprit_asn"], 15169);
+    assert_eq!(opened["prefixes"][0], "60.1.1.0/24");
+    let status = Command::new(binary("kill"))
+        .arg("-TERM")
+        .arg(server.id().to_string())
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let deadline = Instant::now() + WAIT;
+    while server.try_wait().unwrap().is_none() {
+        assert!(
+            Instant::now() < deadline,
+            "bugyo serve did not stop on SIGTERM"
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    drop(g);
+    let mut files = Vec::new();
+    for month in std::fs::read_dir(data.join("archive")).unwrap().flatten() {
+        for f in std::fs::read_dir(month.path()).unwrap().flatten() {
+            files.push(f.path().to_string_lossy().to_string());
+        }
+    }
+    let mut args = vec!["dump"];
+    args.extend(files.iter().map(|s| s.as_str()));
+    let (dump, _) = bugyo(&args);
+    assert!(
+        dump.lines()
+            .any(|l| l.contains("|60.1.0.0/16|") && l.contains("|2914 4713|")),
+        "{dump}"
+    );
+    assert!(
+        dump.lines()
+            .any(|l| l.contains("|60.1.1.0/24|") && l.contains("|701 15169 4713|")),
+        "{dump}"
+    );
     let _ = std::fs::remove_dir_all(dir);
 }

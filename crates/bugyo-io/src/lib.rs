@@ -10,4 +10,5 @@ pub mod bgp;
 pub mod bmp;
 pub mod feed;
 pub mod live;
+pub mod metrics;
 pub mod rtr;

@@ -55,6 +55,9 @@ pub struct ServeArgs {
     /// Where to accept BGP sessions (an unprivileged port by default).
     #[arg(long, value_name = "ADDR", default_value = "127.0.0.1:1179")]
     pub bgp_listen: SocketAddr,
+    /// Where to serve `/metrics` (OpenMetrics feed health).
+    #[arg(long, value_name = "ADDR", default_value = "127.0.0.1:8080")]
+    pub http: SocketAddr,
     /// Where to accept BMP connections from monitored routers, if anywhere.
     #[arg(long, value_name = "ADDR")]
     pub bmp_listen: Option<SocketAddr>,
@@ -151,6 +154,13 @@ async fn serve(args: ServeArgs) -> std::io::Result<()> {
     if let Some(b) = &bmp {
         eprintln!("bugyo serve: BMP on {} / BMP 待ち受け", b.local_addr());
     }
+    let sources = bugyo_io::metrics::MetricSources {
+        bgp: Some(bgp.stats()),
+        bmp: bmp.as_ref().map(|b| b.stats()),
+        rtr: rtr.as_ref().map(|c| c.status()),
+    };
+    let (http_addr, http_task) = bugyo_io::metrics::serve(args.http, sources).await?;
+    eprintln!("bugyo serve: metrics at http://{http_addr}/metrics");
     eprintln!(
         "bugyo serve: BGP on {}, archive in {}, incident events to {} (SIGTERM or Ctrl-C to stop)",
         bgp.local_addr().map(|a| a.to_string()).unwrap_or_default(),
@@ -165,6 +175,7 @@ async fn serve(args: ServeArgs) -> std::io::Result<()> {
     eprintln!("stopping / 停止しています…");
     // Close the sessions first (their queued updates still reach the engine),
     // then stop the loop, which drains the queue and closes the files.
+    http_task.abort();
     if let Some(b) = bmp {
         b.shutdown();
     }

@@ -21,7 +21,7 @@ fn live_leak_is_reported_archived_and_replayable() {
         "# test relationships\n701|15169|-1\n2914|4713|-1\n2497|2914|0\n2497|701|0\n701|2914|0\n",
     )
     .unwrap();
-    let port = free_port();
+    let (port, http_port) = (free_port(), free_port());
     let data = dir.join("data");
     let mut server = Command::new(env!("CARGO_BIN_EXE_bugyo"))
         .args([
@@ -33,6 +33,8 @@ fn live_leak_is_reported_archived_and_replayable() {
             "--learning-secs",
             "0",
         ])
+        .arg("--http")
+        .arg(format!("127.0.0.1:{http_port}"))
         .arg("--bgp-listen")
         .arg(format!("127.0.0.1:{port}"))
         .arg("--data-dir")
@@ -86,6 +88,20 @@ fn live_leak_is_reported_archived_and_replayable() {
     assert_eq!(opened["leaked_to_asn"], 701);
     assert_eq!(opened["prefixes"][0], "60.1.1.0/24");
     assert_eq!(opened["samples"][0]["as_path"], "2497 701 15169 4713");
+
+    // Feed health at /metrics.
+    let metrics = http_get(http_port, "/metrics");
+    assert!(metrics.starts_with("HTTP/1.1 200"), "{metrics}");
+    assert!(
+        metrics.contains("bugyo_bgp_session_up{peer=\"AS2497@127.0.0.1\"} 1"),
+        "{metrics}"
+    );
+    assert!(
+        metrics.contains("bugyo_bgp_prefixes_announced_total{peer=\"AS2497@127.0.0.1\"} 2"),
+        "{metrics}"
+    );
+    assert!(metrics.trim_end().ends_with("# EOF"), "{metrics}");
+    assert!(http_get(http_port, "/nothing").starts_with("HTTP/1.1 404"));
 
     // SIGTERM: a clean stop that closes the archive.
     let status = Command::new(binary("kill"))
@@ -174,6 +190,8 @@ fn bmp_from_gobgpd_feeds_detection() {
     let data = dir.join("data");
     let mut server = Command::new(env!("CARGO_BIN_EXE_bugyo"))
         .args(["serve", "--learning-secs", "0"])
+        .arg("--http")
+        .arg(format!("127.0.0.1:{}", free_port()))
         .arg("--bgp-listen")
         .arg(format!("127.0.0.1:{bgp_port}"))
         .arg("--bmp-listen")
@@ -265,4 +283,15 @@ fn bmp_from_gobgpd_feeds_detection() {
         "{dump}"
     );
     let _ = std::fs::remove_dir_all(dir);
+}
+
+/// A plain HTTP GET on loopback; the whole response as text.
+fn http_get(port: u16, path: &str) -> String {
+    use std::io::{Read, Write};
+    let mut s = std::net::TcpStream::connect(("127.0.0.1", port)).expect("connect to /metrics");
+    s.set_read_timeout(Some(WAIT)).unwrap();
+    write!(s, "GET {path} HTTP/1.1\r\nHost: localhost\r\n\r\n").unwrap();
+    let mut out = String::new();
+    s.read_to_string(&mut out).unwrap();
+    out
 }

@@ -1,0 +1,217 @@
+//! Feed health as OpenMetrics text, served at `GET /metrics`: per BGP peer
+//! its session state and counters, per BMP router its connection and
+//! counters, the RTR cache's freshness. A deliberately tiny HTTP server
+//! (one request per connection, bounded reads and time) until the API
+//! server arrives.
+
+use crate::bgp::{BgpStats, SessionState};
+use crate::bmp::BmpStats;
+use crate::rtr::RtrStatus;
+use std::fmt::Write as _;
+use std::io;
+use std::net::SocketAddr;
+use std::time::{Duration, UNIX_EPOCH};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::TcpListener;
+use tokio::sync::watch;
+use tokio::task::JoinHandle;
+
+/// Where the numbers come from; each part is optional.
+#[derive(Clone, Default)]
+pub struct MetricSources {
+    /// BGP sessions.
+    pub bgp: Option<BgpStats>,
+    /// BMP routers.
+    pub bmp: Option<BmpStats>,
+    /// The RTR client.
+    pub rtr: Option<watch::Receiver<RtrStatus>>,
+}
+
+fn label(s: &str) -> String {
+    s.replace('\\', "\\\\")
+        .replace('"', "\\\"")
+        .replace('\n', "\\n")
+}
+
+impl MetricSources {
+    /// The current values in the OpenMetrics text format.
+    pub fn render(&self) -> String {
+        let mut o = String::new();
+        if let Some(bgp) = &self.bgp {
+            let peers = bgp.snapshot();
+            let _ = writeln!(o, "# TYPE bugyo_bgp_session_up gauge\n# HELP bugyo_bgp_session_up 1 if the session is Established.");
+            for (p, s) in &peers {
+                let _ = writeln!(
+                    o,
+                    "bugyo_bgp_session_up{{peer=\"{}\"}} {}",
+                    label(&p.to_string()),
+                    u8::from(s.state == SessionState::Established)
+                );
+            }
+            for (name, help, get) in [
+                (
+                    "messages",
+                    "BGP messages received.",
+                    (|s: &crate::bgp::PeerStats| s.messages) as fn(&crate::bgp::PeerStats) -> u64,
+                ),
+                ("updates", "UPDATE messages received.", |s| s.updates),
+                ("prefixes_announced", "Prefixes announced.", |s| s.announced),
+                ("prefixes_withdrawn", "Prefixes withdrawn.", |s| s.withdrawn),
+                ("sessions", "Sessions that reached Established.", |s| {
+                    s.sessions
+                }),
+            ] {
+                let _ = writeln!(
+                    o,
+                    "# TYPE bugyo_bgp_{name} counter\n# HELP bugyo_bgp_{name} {help}"
+                );
+                for (p, s) in &peers {
+                    let _ = writeln!(
+                        o,
+                        "bugyo_bgp_{name}_total{{peer=\"{}\"}} {}",
+                        label(&p.to_string()),
+                        get(s)
+                    );
+                }
+            }
+            let _ = writeln!(
+                o,
+                "# TYPE bugyo_bgp_errors counter\n# HELP bugyo_bgp_errors Errors by kind."
+            );
+            for (p, s) in &peers {
+                for (kind, n) in &s.errors {
+                    let _ = writeln!(
+                        o,
+                        "bugyo_bgp_errors_total{{peer=\"{}\",kind=\"{}\"}} {n}",
+                        label(&p.to_string()),
+                        label(kind)
+                    );
+                }
+            }
+            let _ = writeln!(o, "# TYPE bugyo_bgp_last_message_seconds gauge\n# HELP bugyo_bgp_last_message_seconds Unix time of the last message.");
+            for (p, s) in &peers {
+                if let Some(t) = s.last_message {
+                    let _ = writeln!(
+                        o,
+                        "bugyo_bgp_last_message_seconds{{peer=\"{}\"}} {}.{:06}",
+                        label(&p.to_string()),
+                        t.secs,
+                        t.micros
+                    );
+                }
+            }
+        }
+        if let Some(bmp) = &self.bmp {
+            let routers = bmp.snapshot();
+            let _ = writeln!(o, "# TYPE bugyo_bmp_router_connected gauge\n# HELP bugyo_bmp_router_connected 1 while the router is connected.");
+            for (r, s) in &routers {
+                let _ = writeln!(
+                    o,
+                    "bugyo_bmp_router_connected{{router=\"{r}\"}} {}",
+                    u8::from(s.connected)
+                );
+            }
+            for (name, help, get) in [
+                (
+                    "messages",
+                    "BMP messages decoded.",
+                    (|s: &crate::bmp::RouterStats| s.messages)
+                        as fn(&crate::bmp::RouterStats) -> u64,
+                ),
+                (
+                    "route_monitoring_fed",
+                    "Route Monitoring messages fed to detection.",
+                    |s| s.fed,
+                ),
+                ("errors", "Malformed BMP messages skipped.", |s| s.errors),
+            ] {
+                let _ = writeln!(
+                    o,
+                    "# TYPE bugyo_bmp_{name} counter\n# HELP bugyo_bmp_{name} {help}"
+                );
+                for (r, s) in &routers {
+                    let _ = writeln!(o, "bugyo_bmp_{name}_total{{router=\"{r}\"}} {}", get(s));
+                }
+            }
+        }
+        if let Some(rtr) = &self.rtr {
+            let s = rtr.borrow().clone();
+            let _ = writeln!(o, "# TYPE bugyo_rtr_connected gauge\n# HELP bugyo_rtr_connected 1 while connected to the RTR cache.");
+            let _ = writeln!(o, "bugyo_rtr_connected {}", u8::from(s.connected));
+            let _ = writeln!(o, "# TYPE bugyo_rtr_stale gauge\n# HELP bugyo_rtr_stale 1 when RPKI data is older than the expire interval.");
+            let _ = writeln!(o, "bugyo_rtr_stale {}", u8::from(s.stale));
+            if let Some(t) = s.last_sync.and_then(|t| t.duration_since(UNIX_EPOCH).ok()) {
+                let _ = writeln!(o, "# TYPE bugyo_rtr_last_sync_seconds gauge\n# HELP bugyo_rtr_last_sync_seconds Unix time of the last completed transfer.");
+                let _ = writeln!(o, "bugyo_rtr_last_sync_seconds {}", t.as_secs());
+            }
+        }
+        o.push_str("# EOF\n");
+        o
+    }
+}
+
+/// Longest request head read, and the time allowed to send it.
+const MAX_REQUEST: usize = 8192;
+const REQUEST_TIME: Duration = Duration::from_secs(5);
+
+/// Serves `GET /metrics` on `addr`; other paths get 404.
+pub async fn serve(
+    addr: SocketAddr,
+    sources: MetricSources,
+) -> io::Result<(SocketAddr, JoinHandle<()>)> {
+    let listener = TcpListener::bind(addr).await?;
+    let local = listener.local_addr()?;
+    let task = tokio::spawn(async move {
+        loop {
+            let Ok((mut stream, _)) = listener.accept().await else {
+                continue;
+            };
+            let sources = sources.clone();
+            tokio::spawn(async move {
+                let mut buf = vec![0u8; MAX_REQUEST];
+                let mut n = 0;
+                let head = tokio::time::timeout(REQUEST_TIME, async {
+                    while n < buf.len() {
+                        match stream.read(&mut buf[n..]).await {
+                            Ok(0) | Err(_) => return false,
+                            Ok(k) => n += k,
+                        }
+                        if buf[..n].windows(4).any(|w| w == b"\r\n\r\n") {
+                            return true;
+                        }
+                    }
+                    false
+                })
+                .await;
+                if head != Ok(true) {
+                    return;
+                }
+                let first = String::from_utf8_lossy(&buf[..n])
+                    .lines()
+                    .next()
+                    .unwrap_or_default()
+                    .to_string();
+                let (status, ctype, body) = if first.starts_with("GET /metrics ") {
+                    (
+                        "200 OK",
+                        "application/openmetrics-text; version=1.0.0; charset=utf-8",
+                        sources.render(),
+                    )
+                } else {
+                    (
+                        "404 Not Found",
+                        "text/plain; charset=utf-8",
+                        "not found\n".to_string(),
+                    )
+                };
+                let resp = format!(
+                    "HTTP/1.1 {status}\r\nContent-Type: {ctype}\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+                    body.len()
+                );
+                let _ = stream.write_all(resp.as_bytes()).await;
+                let _ = stream.shutdown().await;
+            });
+        }
+    });
+    Ok((local, task))
+}

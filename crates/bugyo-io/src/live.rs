@@ -72,6 +72,24 @@ fn write_incident_events(
     Ok(n)
 }
 
+/// Archives one feed event, then judges it: archived first, so that what
+/// detection saw is always in the archive.
+fn ingest(
+    ev: &FeedEvent,
+    engine: &mut Engine,
+    archive: &mut Option<UpdateArchive>,
+    summary: &mut LiveSummary,
+) -> io::Result<()> {
+    summary.feed_events += 1;
+    let entry = ev.to_mrt();
+    if let Some(a) = archive {
+        a.write(&entry)?;
+        summary.archived += 1;
+    }
+    summary.routes += apply(engine, &entry);
+    Ok(())
+}
+
 /// Runs until the feed closes or `shutdown` turns true; returns the engine
 /// (for inspection) and counters. An archive or events-file write error
 /// stops the loop with that error: nothing is dropped silently.
@@ -96,13 +114,7 @@ pub async fn run(
         tokio::select! {
             ev = feed.recv() => {
                 let Some(ev) = ev else { break };
-                summary.feed_events += 1;
-                let entry = ev.to_mrt();
-                if let Some(a) = &mut archive {
-                    a.write(&entry)?;
-                    summary.archived += 1;
-                }
-                summary.routes += apply(&mut engine, &entry);
+                ingest(&ev, &mut engine, &mut archive, &mut summary)?;
                 summary.incident_events += write_incident_events(&mut engine, &mut events)?;
             }
             _ = tick.tick() => {
@@ -142,13 +154,7 @@ pub async fn run(
     }
     // Drain what is already queued, so nothing acknowledged is lost.
     while let Ok(ev) = feed.try_recv() {
-        summary.feed_events += 1;
-        let entry = ev.to_mrt();
-        if let Some(a) = &mut archive {
-            a.write(&entry)?;
-            summary.archived += 1;
-        }
-        summary.routes += apply(&mut engine, &entry);
+        ingest(&ev, &mut engine, &mut archive, &mut summary)?;
     }
     summary.incident_events += write_incident_events(&mut engine, &mut events)?;
     if let Some(mut a) = archive {

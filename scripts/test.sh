@@ -36,7 +36,8 @@ echo "== cargo clippy"
 cargo clippy -j2 --workspace --all-targets -- -D warnings
 echo "== cargo doc"
 RUSTDOCFLAGS="-D warnings" cargo doc -j2 --workspace --no-deps --quiet
-echo "== cargo test (release build: the data-driven tests replay real archives)"
-cargo test -j2 --workspace --release 2>&1 | tee target/test.log
+echo "== cargo test (optimised build: the data-driven tests replay real archives)"
+mkdir -p target
+cargo test -j2 --workspace --profile test-release 2>&1 | tee target/test.log
 # One closing line for CI, counted over every test binary.
 awk '/^test result:/ {p+=$4; f+=$6; i+=$8} END {printf "%d passed, %d failed, %d skipped\n", p, f, i}' target/test.log

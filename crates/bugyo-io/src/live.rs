@@ -23,6 +23,10 @@ pub struct LiveOptions {
     pub archive: Option<ArchiveConfig>,
     /// The file incident changes are appended to, if any.
     pub events: Option<PathBuf>,
+    /// Write a RIB snapshot (TABLE_DUMP_V2) into the archive this often, in
+    /// seconds, at multiples of the period (RIS: every 8 hours, RouteViews:
+    /// every 2; 3600 is a good default). `None`: no snapshots.
+    pub rib_snapshot_secs: Option<i64>,
 }
 
 /// What the loop did.
@@ -38,6 +42,38 @@ pub struct LiveSummary {
     pub incident_events: u64,
     /// RPKI data sets applied.
     pub rpki_updates: u64,
+    /// RIB snapshots written.
+    pub rib_snapshots: u64,
+}
+
+/// Writes the RIB as it is now into the archive as a TABLE_DUMP_V2 file.
+/// (It runs on the loop's task: a full table takes a few seconds.)
+fn snapshot(
+    engine: &Engine,
+    dir: &std::path::Path,
+    time: bugyo_model::Timestamp,
+) -> io::Result<PathBuf> {
+    use bugyo_formats::mrt::{RibEntry, RibKind};
+    let rib = engine.rib();
+    let mut routes = Vec::with_capacity(rib.route_count() as usize);
+    for (i, info) in rib.peers().iter().enumerate() {
+        for (prefix, path_id, attrs) in rib.routes_of(bugyo_state::PeerId(i as u16)) {
+            routes.push(RibEntry {
+                time,
+                kind: if path_id == 0 {
+                    RibKind::TableDumpV2
+                } else {
+                    RibKind::TableDumpV2AddPath
+                },
+                peer: info.peer,
+                prefix,
+                path_id: (path_id != 0).then_some(path_id),
+                attrs: Arc::clone(attrs),
+                originated: time,
+            });
+        }
+    }
+    crate::archive::write_rib_snapshot(dir, time, &routes)
 }
 
 /// How often the archive and the events file are flushed, and quiet
@@ -100,7 +136,13 @@ pub async fn run(
     options: LiveOptions,
     mut shutdown: watch::Receiver<bool>,
 ) -> io::Result<(Engine, LiveSummary)> {
+    let archive_dir = options.archive.as_ref().map(|a| a.dir.clone());
     let mut archive = options.archive.map(UpdateArchive::new);
+    let period = options.rib_snapshot_secs.filter(|p| *p > 0);
+    let mut next_snapshot = period.map(|p| {
+        let t = now().secs;
+        t - t.rem_euclid(p) + p
+    });
     let mut events = match &options.events {
         Some(p) => Some(BufWriter::new(
             OpenOptions::new().create(true).append(true).open(p)?,
@@ -118,7 +160,17 @@ pub async fn run(
                 summary.incident_events += write_incident_events(&mut engine, &mut events)?;
             }
             _ = tick.tick() => {
-                engine.advance(now());
+                let t = now();
+                engine.advance(t);
+                if let (Some(due), Some(p), Some(dir)) = (next_snapshot, period, &archive_dir) {
+                    if t.secs >= due {
+                        let at = bugyo_model::Timestamp::from_secs(due);
+                        let path = snapshot(&engine, dir, at)?;
+                        tracing::info!(path = %path.display(), "RIB snapshot written");
+                        summary.rib_snapshots += 1;
+                        next_snapshot = Some(due + p);
+                    }
+                }
                 summary.incident_events += write_incident_events(&mut engine, &mut events)?;
                 if let Some(a) = &mut archive {
                     a.flush()?;

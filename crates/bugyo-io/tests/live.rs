@@ -71,6 +71,7 @@ async fn archives_reports_and_replays_identically() {
     let options = LiveOptions {
         archive: Some(ArchiveConfig::new(dir.join("archive"))),
         events: Some(events_path.clone()),
+        rib_snapshot_secs: None,
     };
     let (tx, rx) = mpsc::channel(1024);
     let (stop_tx, stop_rx) = watch::channel(false);
@@ -158,4 +159,52 @@ fn walk(dir: &std::path::Path) -> Vec<std::path::PathBuf> {
         }
     }
     out
+}
+
+#[tokio::test]
+async fn writes_rib_snapshots_into_the_archive() {
+    let dir = scratch("live-rib");
+    let options = LiveOptions {
+        archive: Some(ArchiveConfig::new(dir.join("archive"))),
+        events: None,
+        rib_snapshot_secs: Some(1),
+    };
+    let (tx, rx) = mpsc::channel(16);
+    let (stop_tx, stop_rx) = watch::channel(false);
+    let task = tokio::spawn(run(engine(), rx, None, options, stop_rx));
+    let peer = Peer {
+        asn: Asn(2497),
+        addr: "127.0.0.2".parse().unwrap(),
+    };
+    tx.send(FeedEvent::SessionUp { time: now(), peer })
+        .await
+        .unwrap();
+    let ocn: Vec<Prefix> = (0..10u32)
+        .map(|i| Prefix::v4((60 << 24) | (i << 16), 16).unwrap())
+        .collect();
+    tx.send(update(peer, &[2497, 2914, 4713], ocn, vec![]))
+        .await
+        .unwrap();
+    // Bounded: a snapshot is due within a second; allow three.
+    tokio::time::sleep(std::time::Duration::from_millis(3000)).await;
+    stop_tx.send(true).unwrap();
+    let (_, summary) = task.await.unwrap().unwrap();
+    assert!(summary.rib_snapshots >= 1, "{summary:?}");
+    let bviews: Vec<_> = walk(&dir.join("archive"))
+        .into_iter()
+        .filter(|p| {
+            p.file_name()
+                .unwrap()
+                .to_string_lossy()
+                .starts_with("bview.")
+        })
+        .collect();
+    assert!(!bviews.is_empty());
+    let routes: Vec<_> = MrtReader::open(&bviews[bviews.len() - 1])
+        .unwrap()
+        .flatten()
+        .filter(|e| matches!(e, bugyo_formats::mrt::MrtEntry::Rib(_)))
+        .collect();
+    assert_eq!(routes.len(), 10, "the snapshot holds the peer's 10 routes");
+    let _ = std::fs::remove_dir_all(dir);
 }

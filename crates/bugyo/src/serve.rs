@@ -114,6 +114,7 @@ async fn serve(args: ServeArgs) -> std::io::Result<()> {
     let options = LiveOptions {
         archive: Some(ArchiveConfig::new(args.data_dir.join("archive"))),
         events: Some(events.clone()),
+        rib_snapshot_secs: Some(3600),
     };
     let (feed_tx, feed_rx) = mpsc::channel(65_536);
     let (stop_tx, stop_rx) = watch::channel(false);

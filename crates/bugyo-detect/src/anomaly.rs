@@ -35,6 +35,8 @@ pub enum AnomalyKind {
     RouteFlood,
     /// Prefixes that several peers saw are now seen by none.
     VisibilityLoss,
+    /// A collector peer's session went down: its view is missing.
+    FeedDown,
 }
 
 impl AnomalyKind {
@@ -50,6 +52,7 @@ impl AnomalyKind {
             AnomalyKind::Bogon => "bogon",
             AnomalyKind::RouteFlood => "route-flood",
             AnomalyKind::VisibilityLoss => "visibility-loss",
+            AnomalyKind::FeedDown => "feed-down",
         }
     }
 
@@ -65,6 +68,7 @@ impl AnomalyKind {
             AnomalyKind::Bogon => "ボゴン",
             AnomalyKind::RouteFlood => "経路の急増",
             AnomalyKind::VisibilityLoss => "可視性の喪失",
+            AnomalyKind::FeedDown => "フィード停止",
         }
     }
 }

@@ -156,6 +156,8 @@ pub struct Engine {
     /// (hijacks), so that every peer's view of the same bad route joins the
     /// same incident, whatever order the peers report it in.
     hijacked: FxHashMap<(Prefix, Asn), usize>,
+    /// Peers whose session is down, and their open feed-down incident.
+    feed_down: FxHashMap<PeerId, usize>,
     /// Attribute sets of the starting RIB already checked for standing leaks.
     rib_checked: rustc_hash::FxHashSet<usize>,
     /// Path verdicts by attribute set. The `Weak` keeps the allocation, so
@@ -185,6 +187,7 @@ impl Engine {
             lost: FxHashMap::default(),
             standing: Default::default(),
             hijacked: FxHashMap::default(),
+            feed_down: FxHashMap::default(),
             rib_checked: Default::default(),
             path_verdicts: FxHashMap::default(),
             now: Timestamp::default(),
@@ -348,9 +351,34 @@ impl Engine {
         if established {
             self.rib.session_up(pid, time);
             self.warm_peers.remove(&pid);
+            // The feed is back: its feed-down incident can resolve.
+            if let Some(i) = self.feed_down.remove(&pid) {
+                self.release_route(i);
+            }
         } else {
+            let routes = self.rib.peer(pid).routes;
             for (prefix, path_id, attrs) in self.rib.clear_peer(pid) {
                 self.after_withdraw(pid, prefix, path_id, &attrs);
+            }
+            if !self.feed_down.contains_key(&pid) {
+                let key = CauseKey {
+                    kind: AnomalyKind::FeedDown,
+                    culprit: Some(peer.asn),
+                    leaked_to: None,
+                    peer: Some(peer),
+                };
+                let i = self.incident_for(key);
+                let collector_peers = self.rib.peers().len();
+                let inc = &mut self.incidents[i];
+                inc.peers.insert(peer);
+                inc.last_seen = time;
+                inc.collector_peers = collector_peers;
+                inc.active += 1;
+                inc.quiet_since = None;
+                inc.evidence.notes.push(format!(
+                    "session with {peer} went down at {time}, {routes} routes withdrawn"
+                ));
+                self.feed_down.insert(pid, i);
             }
         }
     }
@@ -528,7 +556,7 @@ impl Engine {
             } else {
                 key.leaked_to
             },
-            flood_peer: key.peer,
+            feed_peer: key.peer,
             prefixes: BTreeMap::new(),
             peers: BTreeSet::new(),
             samples: Vec::new(),

@@ -150,7 +150,7 @@ pub struct Incident {
     /// Where a leak went.
     pub leaked_to: Option<Asn>,
     /// The flooding peer, for route floods.
-    pub flood_peer: Option<Peer>,
+    pub feed_peer: Option<Peer>,
     /// Affected prefixes and the victim each belongs to.
     pub prefixes: BTreeMap<Prefix, Asn>,
     /// Observing collector peers.
@@ -207,6 +207,8 @@ impl Incident {
             AnomalyKind::RouteLeak if standing => -2,
             AnomalyKind::RouteLeak => 2,
             AnomalyKind::RpkiInvalid | AnomalyKind::RouteFlood | AnomalyKind::VisibilityLoss => 0,
+            // Feed health, not routing: recorded and reported, not alarming.
+            AnomalyKind::FeedDown => -1,
             AnomalyKind::NewUpstream | AnomalyKind::MoreSpecific | AnomalyKind::Bogon => -1,
         };
         let mut why = Vec::new();
@@ -339,7 +341,7 @@ impl Incident {
             "culprit_name": self.culprit.and_then(names),
             "leaked_to_asn": self.leaked_to.map(|a| a.0),
             "leaked_to_name": self.leaked_to.and_then(names),
-            "flood_peer": self.flood_peer.map(|p| p.to_string()),
+            "feed_peer": self.feed_peer.map(|p| p.to_string()),
             "victims": victims,
             "prefix_count": self.prefixes.len(),
             "prefixes": self.prefixes.keys().collect::<Vec<_>>(),
@@ -397,7 +399,11 @@ impl Incident {
             }
             (AnomalyKind::RouteFlood, _, _) => format!(
                 "peer {} sent a surge of {n} new {prefixes}",
-                self.flood_peer.map(|p| p.to_string()).unwrap_or_default()
+                self.feed_peer.map(|p| p.to_string()).unwrap_or_default()
+            ),
+            (AnomalyKind::FeedDown, _, _) => format!(
+                "the feed from peer {} is down",
+                self.feed_peer.map(|p| p.to_string()).unwrap_or_default()
             ),
             (AnomalyKind::VisibilityLoss, _, _) => {
                 format!(
@@ -462,7 +468,11 @@ impl Incident {
             }
             (AnomalyKind::RouteFlood, _, _) => format!(
                 "ピア{}から新しいプレフィックス{n}件が急増しました",
-                self.flood_peer.map(|p| p.to_string()).unwrap_or_default()
+                self.feed_peer.map(|p| p.to_string()).unwrap_or_default()
+            ),
+            (AnomalyKind::FeedDown, _, _) => format!(
+                "ピア{}からのフィードが停止しています",
+                self.feed_peer.map(|p| p.to_string()).unwrap_or_default()
             ),
             (AnomalyKind::VisibilityLoss, _, _) => {
                 format!("{vtxt}のプレフィックス{n}件がどのピアからも見えなくなりました")

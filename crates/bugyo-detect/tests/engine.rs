@@ -229,7 +229,7 @@ fn flood_of_unexplained_new_prefixes_is_a_route_flood() {
             .map(|i| i.kind.name())
             .collect::<Vec<_>>()
     );
-    assert_eq!(floods[0].flood_peer, Some(p1));
+    assert_eq!(floods[0].feed_peer, Some(p1));
     assert!(floods[0].evidence.notes[0].contains("max-prefix"));
 }
 
@@ -269,4 +269,41 @@ fn new_upstream_more_specific_and_bogon_kinds() {
             .any(|l| l == "history: AS adjacency AS15169-AS4713 never seen before"),
         "{lines:?}"
     );
+}
+
+#[test]
+fn session_down_is_a_feed_down_incident_until_it_returns() {
+    let (mut e, p1, _) = engine(Reference {
+        graph: graph(),
+        ..Reference::default()
+    });
+    let t = Timestamp::from_secs(1_503_631_320);
+    e.peer_state(t, p1, false);
+    e.peer_state(t.plus_secs(5), p1, false); // a second "down" adds nothing
+    let feed: Vec<_> = e
+        .incidents()
+        .iter()
+        .filter(|i| i.kind.name() == "feed-down")
+        .collect();
+    assert_eq!(feed.len(), 1);
+    assert_eq!(feed[0].feed_peer, Some(p1));
+    assert!(
+        feed[0].evidence.notes[0].contains("256 routes withdrawn"),
+        "{:?}",
+        feed[0].evidence.notes
+    );
+    assert_eq!(
+        feed[0].assess().0,
+        Severity::Info,
+        "feed health, not a routing alarm"
+    );
+    e.peer_state(t.plus_secs(60), p1, true);
+    e.advance(t.plus_secs(60 + 301));
+    let inc = e
+        .incidents()
+        .iter()
+        .find(|i| i.kind.name() == "feed-down")
+        .unwrap();
+    assert_eq!(inc.status, IncidentStatus::Resolved);
+    assert_eq!(inc.resolved_at, Some(t.plus_secs(60)));
 }

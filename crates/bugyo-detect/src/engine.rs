@@ -80,6 +80,18 @@ struct CauseKey {
     peer: Option<Peer>,
 }
 
+impl CauseKey {
+    /// The cause of an incident about one collector peer (a flood, a feed down).
+    fn of_peer(kind: AnomalyKind, peer: Peer) -> CauseKey {
+        CauseKey {
+            kind,
+            culprit: Some(peer.asn),
+            leaked_to: None,
+            peer: Some(peer),
+        }
+    }
+}
+
 /// A route as the correlator tracks it: peer, prefix, ADD-PATH id.
 type RouteKey = (PeerId, Prefix, u32);
 
@@ -361,13 +373,7 @@ impl Engine {
                 self.after_withdraw(pid, prefix, path_id, &attrs);
             }
             if !self.feed_down.contains_key(&pid) {
-                let key = CauseKey {
-                    kind: AnomalyKind::FeedDown,
-                    culprit: Some(peer.asn),
-                    leaked_to: None,
-                    peer: Some(peer),
-                };
-                let i = self.incident_for(key);
+                let i = self.incident_for(CauseKey::of_peer(AnomalyKind::FeedDown, peer));
                 let collector_peers = self.rib.peers().len();
                 let inc = &mut self.incidents[i];
                 inc.peers.insert(peer);
@@ -809,13 +815,7 @@ impl Engine {
                 return;
             }
         }
-        let key = CauseKey {
-            kind: AnomalyKind::RouteFlood,
-            culprit: Some(peer.asn),
-            leaked_to: None,
-            peer: Some(peer),
-        };
-        let i = self.incident_for(key);
+        let i = self.incident_for(CauseKey::of_peer(AnomalyKind::RouteFlood, peer));
         if let Some(st) = self.floods.get_mut(&pid) {
             st.flood_incident = Some(i);
         }

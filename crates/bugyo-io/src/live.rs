@@ -137,6 +137,11 @@ pub async fn run(
     mut shutdown: watch::Receiver<bool>,
 ) -> io::Result<(Engine, LiveSummary)> {
     let archive_dir = options.archive.as_ref().map(|a| a.dir.clone());
+    let retention = options
+        .archive
+        .clone()
+        .filter(|a| a.retention_days.is_some());
+    let mut next_prune = now().secs;
     let mut archive = options.archive.map(UpdateArchive::new);
     let period = options.rib_snapshot_secs.filter(|p| *p > 0);
     let mut next_snapshot = period.map(|p| {
@@ -169,6 +174,16 @@ pub async fn run(
                         tracing::info!(path = %path.display(), "RIB snapshot written");
                         summary.rib_snapshots += 1;
                         next_snapshot = Some(due + p);
+                    }
+                }
+                // Retention: old archive files are removed once an hour.
+                if let Some(cfg) = &retention {
+                    if t.secs >= next_prune {
+                        let removed = crate::archive::prune(cfg, t)?;
+                        if removed > 0 {
+                            tracing::info!(removed, "archive files past retention removed");
+                        }
+                        next_prune = t.secs + 3600;
                     }
                 }
                 summary.incident_events += write_incident_events(&mut engine, &mut events)?;

@@ -208,3 +208,41 @@ async fn writes_rib_snapshots_into_the_archive() {
     assert_eq!(routes.len(), 10, "the snapshot holds the peer's 10 routes");
     let _ = std::fs::remove_dir_all(dir);
 }
+
+#[tokio::test]
+async fn prunes_archive_files_past_retention() {
+    let dir = scratch("live-prune");
+    let archive = dir.join("archive");
+    // A file from 100 days ago, and one from today's loop.
+    let old = bugyo_io::archive::file_path(&archive, "updates", now().secs - 100 * 86_400);
+    std::fs::create_dir_all(old.parent().unwrap()).unwrap();
+    std::fs::write(&old, b"").unwrap();
+    let options = LiveOptions {
+        archive: Some(ArchiveConfig {
+            retention_days: Some(30),
+            ..ArchiveConfig::new(&archive)
+        }),
+        events: None,
+        rib_snapshot_secs: None,
+    };
+    let (tx, rx) = mpsc::channel(16);
+    let (stop_tx, stop_rx) = watch::channel(false);
+    let task = tokio::spawn(run(engine(), rx, None, options, stop_rx));
+    let peer = Peer {
+        asn: Asn(2497),
+        addr: "127.0.0.2".parse().unwrap(),
+    };
+    tx.send(FeedEvent::SessionUp { time: now(), peer })
+        .await
+        .unwrap();
+    tokio::time::sleep(std::time::Duration::from_millis(1200)).await;
+    stop_tx.send(true).unwrap();
+    task.await.unwrap().unwrap();
+    assert!(!old.exists(), "a file past retention is removed");
+    let current: Vec<_> = walk(&archive)
+        .into_iter()
+        .filter(|p| p.to_string_lossy().contains("updates."))
+        .collect();
+    assert_eq!(current.len(), 1, "today's file stays: {current:?}");
+    let _ = std::fs::remove_dir_all(dir);
+}

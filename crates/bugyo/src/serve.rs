@@ -73,6 +73,9 @@ pub struct ServeArgs {
     /// Append incident changes here (default: DATA_DIR/events.jsonl).
     #[arg(long, value_name = "FILE")]
     pub events: Option<PathBuf>,
+    /// Remove archive files older than this many days (default: keep all).
+    #[arg(long, value_name = "DAYS", value_parser = clap::value_parser!(u32).range(1..))]
+    pub retention_days: Option<u32>,
     /// Seconds an incident's routes must be gone before it resolves.
     #[arg(long, default_value_t = 300)]
     pub quiet_secs: i64,
@@ -112,7 +115,10 @@ async fn serve(args: ServeArgs) -> std::io::Result<()> {
         .clone()
         .unwrap_or_else(|| args.data_dir.join("events.jsonl"));
     let options = LiveOptions {
-        archive: Some(ArchiveConfig::new(args.data_dir.join("archive"))),
+        archive: Some(ArchiveConfig {
+            retention_days: args.retention_days,
+            ..ArchiveConfig::new(args.data_dir.join("archive"))
+        }),
         events: Some(events.clone()),
         rib_snapshot_secs: Some(3600),
     };

@@ -38,6 +38,34 @@ fn engine() -> Engine {
     )
 }
 
+type LoopTask = tokio::task::JoinHandle<std::io::Result<(Engine, bugyo_io::live::LiveSummary)>>;
+
+/// Starts the live loop; returns the feed, the stop switch and the task.
+fn start(options: LiveOptions) -> (mpsc::Sender<FeedEvent>, watch::Sender<bool>, LoopTask) {
+    let (tx, rx) = mpsc::channel(1024);
+    let (stop_tx, stop_rx) = watch::channel(false);
+    (
+        tx,
+        stop_tx,
+        tokio::spawn(run(engine(), rx, None, options, stop_rx)),
+    )
+}
+
+/// The collector peer of these tests.
+fn peer() -> Peer {
+    Peer {
+        asn: Asn(2497),
+        addr: "127.0.0.2".parse().unwrap(),
+    }
+}
+
+/// `n` OCN /16s.
+fn ocn(n: u32) -> Vec<Prefix> {
+    (0..n)
+        .map(|i| Prefix::v4((60 << 24) | (i << 16), 16).unwrap())
+        .collect()
+}
+
 fn update(peer: Peer, path: &[u32], announced: Vec<Prefix>, withdrawn: Vec<Prefix>) -> FeedEvent {
     let nlri = |v: Vec<Prefix>| {
         v.into_iter()
@@ -73,20 +101,13 @@ async fn archives_reports_and_replays_identically() {
         events: Some(events_path.clone()),
         rib_snapshot_secs: None,
     };
-    let (tx, rx) = mpsc::channel(1024);
-    let (stop_tx, stop_rx) = watch::channel(false);
-    let task = tokio::spawn(run(engine(), rx, None, options, stop_rx));
+    let (tx, stop_tx, task) = start(options);
 
-    let peer = Peer {
-        asn: Asn(2497),
-        addr: "127.0.0.2".parse().unwrap(),
-    };
+    let peer = peer();
     tx.send(FeedEvent::SessionUp { time: now(), peer })
         .await
         .unwrap();
-    let ocn: Vec<Prefix> = (0..64u32)
-        .map(|i| Prefix::v4((60 << 24) | (i << 16), 16).unwrap())
-        .collect();
+    let ocn = ocn(64);
     tx.send(update(peer, &[2497, 2914, 4713], ocn.clone(), vec![]))
         .await
         .unwrap();
@@ -169,19 +190,12 @@ async fn writes_rib_snapshots_into_the_archive() {
         events: None,
         rib_snapshot_secs: Some(1),
     };
-    let (tx, rx) = mpsc::channel(16);
-    let (stop_tx, stop_rx) = watch::channel(false);
-    let task = tokio::spawn(run(engine(), rx, None, options, stop_rx));
-    let peer = Peer {
-        asn: Asn(2497),
-        addr: "127.0.0.2".parse().unwrap(),
-    };
+    let (tx, stop_tx, task) = start(options);
+    let peer = peer();
     tx.send(FeedEvent::SessionUp { time: now(), peer })
         .await
         .unwrap();
-    let ocn: Vec<Prefix> = (0..10u32)
-        .map(|i| Prefix::v4((60 << 24) | (i << 16), 16).unwrap())
-        .collect();
+    let ocn = ocn(10);
     tx.send(update(peer, &[2497, 2914, 4713], ocn, vec![]))
         .await
         .unwrap();
@@ -225,13 +239,8 @@ async fn prunes_archive_files_past_retention() {
         events: None,
         rib_snapshot_secs: None,
     };
-    let (tx, rx) = mpsc::channel(16);
-    let (stop_tx, stop_rx) = watch::channel(false);
-    let task = tokio::spawn(run(engine(), rx, None, options, stop_rx));
-    let peer = Peer {
-        asn: Asn(2497),
-        addr: "127.0.0.2".parse().unwrap(),
-    };
+    let (tx, stop_tx, task) = start(options);
+    let peer = peer();
     tx.send(FeedEvent::SessionUp { time: now(), peer })
         .await
         .unwrap();

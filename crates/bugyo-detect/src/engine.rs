@@ -40,6 +40,10 @@ pub struct EngineConfig {
     /// Without a starting RIB, how long the data must run before a prefix
     /// "never seen before" means anything (route-flood detection waits).
     pub warmup_secs: i64,
+    /// An incident that grew since its last reported change is reported
+    /// again (`updated`) once it has not grown for this long, so a burst's
+    /// final size is published within seconds of its last route.
+    pub settle_secs: i64,
 }
 
 impl Default for EngineConfig {
@@ -53,6 +57,7 @@ impl Default for EngineConfig {
             visibility_min: 10,
             samples: 5,
             warmup_secs: 3600,
+            settle_secs: 1,
         }
     }
 }
@@ -350,6 +355,36 @@ impl Engine {
             v.retain(|(_, t)| now.secs < t.secs + quiet);
             !v.is_empty()
         });
+        self.report_settled();
+    }
+
+    /// Reports open incidents that grew since their last event and have
+    /// since been still for `settle_secs` (see [`EngineConfig::settle_secs`]).
+    fn report_settled(&mut self) {
+        let now = self.now;
+        let settle = self.config.settle_secs;
+        let mut settled: Vec<usize> = self
+            .open
+            .values()
+            .copied()
+            .filter(|&i| {
+                let inc = &self.incidents[i];
+                self.reported_size[i] != 0
+                    && inc.prefixes.len() != self.reported_size[i]
+                    && now.secs >= inc.last_seen.secs + settle
+            })
+            .collect();
+        settled.sort_unstable();
+        for i in settled {
+            self.reported_size[i] = self.incidents[i].prefixes.len();
+            self.reported_severity[i] = self.incidents[i].assess().0;
+            self.incidents[i].version += 1;
+            self.events.push(IncidentEvent {
+                event: IncidentEventKind::Updated,
+                id: self.incidents[i].id,
+                time: now,
+            });
+        }
     }
 
     /// A BGP session state change. Leaving Established drops the peer's

@@ -307,3 +307,40 @@ fn session_down_is_a_feed_down_incident_until_it_returns() {
     assert_eq!(inc.status, IncidentStatus::Resolved);
     assert_eq!(inc.resolved_at, Some(t.plus_secs(60)));
 }
+
+/// A burst that stops growing between doublings is reported once more after
+/// `settle_secs`, with its final size; a still incident is not re-reported.
+#[test]
+fn burst_final_size_is_reported_after_it_settles() {
+    let (mut e, _p1, p2) = engine(Reference {
+        graph: graph(),
+        ..Reference::default()
+    });
+    let t = Timestamp::from_secs(1_503_631_320);
+    let leak = attrs(&[2516, 701, 15169, 4713]);
+    // 300 routes: events at 1 (opened), 2, 4, ..., 256 (doublings); 300 is not one.
+    for i in 0..300u32 {
+        let p = Prefix::v4((60 << 24) | ((i / 4) << 16) | ((i % 4) << 8), 24).unwrap();
+        e.announce(t, p2, p, 0, &leak);
+    }
+    let sizes = |e: &mut Engine| -> Vec<(String, usize)> {
+        e.drain_events()
+            .into_iter()
+            .map(|ev| {
+                let inc = e.incident(ev.id).unwrap();
+                (format!("{:?}", ev.event), inc.prefixes.len())
+            })
+            .collect()
+    };
+    let burst = sizes(&mut e);
+    assert_eq!(burst.first().map(|s| s.0.as_str()), Some("Opened"));
+    assert!(burst.iter().all(|(_, n)| *n == 300));
+    // Not yet still long enough: nothing.
+    e.advance(t);
+    assert!(sizes(&mut e).is_empty());
+    e.advance(t.plus_secs(1));
+    assert_eq!(sizes(&mut e), vec![("Updated".to_string(), 300)]);
+    // Reported once; nothing more while it stays the same.
+    e.advance(t.plus_secs(5));
+    assert!(sizes(&mut e).is_empty());
+}

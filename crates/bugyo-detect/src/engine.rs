@@ -44,6 +44,21 @@ pub struct EngineConfig {
     /// again (`updated`) once it has not grown for this long, so a burst's
     /// final size is published within seconds of its last route.
     pub settle_secs: i64,
+    /// A peer from which no UPDATE (nor any other message) arrived for this
+    /// long opens a feed-down incident (a stuck session or a silent BMP
+    /// router), resolved by its next message. `None`: never (the default,
+    /// as a member that only feeds its own few prefixes can be quiet for
+    /// days; full-table feeds never are).
+    pub feed_quiet_secs: Option<i64>,
+}
+
+/// Why a feed is down.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum FeedLoss {
+    /// The session left Established: only its return resolves it.
+    SessionDown,
+    /// Nothing arrived for `feed_quiet_secs`: any message resolves it.
+    Quiet,
 }
 
 impl Default for EngineConfig {
@@ -58,6 +73,7 @@ impl Default for EngineConfig {
             samples: 5,
             warmup_secs: 3600,
             settle_secs: 1,
+            feed_quiet_secs: None,
         }
     }
 }
@@ -173,8 +189,9 @@ pub struct Engine {
     /// (hijacks), so that every peer's view of the same bad route joins the
     /// same incident, whatever order the peers report it in.
     hijacked: FxHashMap<(Prefix, Asn), usize>,
-    /// Peers whose session is down, and their open feed-down incident.
-    feed_down: FxHashMap<PeerId, usize>,
+    /// Peers whose feed is down (session down, or silent too long), and
+    /// their open feed-down incident.
+    feed_down: FxHashMap<PeerId, (usize, FeedLoss)>,
     /// Attribute sets of the starting RIB already checked for standing leaks.
     rib_checked: rustc_hash::FxHashSet<usize>,
     /// Path verdicts by attribute set. The `Weak` keeps the allocation, so
@@ -355,6 +372,7 @@ impl Engine {
             v.retain(|(_, t)| now.secs < t.secs + quiet);
             !v.is_empty()
         });
+        self.check_quiet_feeds();
         self.report_settled();
     }
 
@@ -399,7 +417,7 @@ impl Engine {
             self.rib.session_up(pid, time);
             self.warm_peers.remove(&pid);
             // The feed is back: its feed-down incident can resolve.
-            if let Some(i) = self.feed_down.remove(&pid) {
+            if let Some((i, _)) = self.feed_down.remove(&pid) {
                 self.release_route(i);
             }
         } else {
@@ -407,20 +425,75 @@ impl Engine {
             for (prefix, path_id, attrs) in self.rib.clear_peer(pid) {
                 self.after_withdraw(pid, prefix, path_id, &attrs);
             }
-            if !self.feed_down.contains_key(&pid) {
-                let i = self.incident_for(CauseKey::of_peer(AnomalyKind::FeedDown, peer));
-                let collector_peers = self.rib.peers().len();
-                let inc = &mut self.incidents[i];
-                inc.peers.insert(peer);
-                inc.last_seen = time;
-                inc.collector_peers = collector_peers;
-                inc.active += 1;
-                inc.quiet_since = None;
-                inc.evidence.notes.push(format!(
-                    "session with {peer} went down at {time}, {routes} routes withdrawn"
-                ));
-                self.feed_down.insert(pid, i);
+            match self.feed_down.get(&pid) {
+                Some((_, FeedLoss::SessionDown)) => {}
+                // Silent, then down: the same incident, now needing the session back.
+                Some(&(i, FeedLoss::Quiet)) => {
+                    self.feed_down.insert(pid, (i, FeedLoss::SessionDown));
+                    self.incidents[i].evidence.notes.push(format!(
+                        "session with {peer} went down at {time}, {routes} routes withdrawn"
+                    ));
+                }
+                None => self.open_feed_down(
+                    pid,
+                    FeedLoss::SessionDown,
+                    format!("session with {peer} went down at {time}, {routes} routes withdrawn"),
+                ),
             }
+        }
+    }
+
+    /// Opens (or joins) the feed-down incident of a peer.
+    fn open_feed_down(&mut self, pid: PeerId, why: FeedLoss, note: String) {
+        let peer = self.rib.peer(pid).peer;
+        let i = self.incident_for(CauseKey::of_peer(AnomalyKind::FeedDown, peer));
+        let collector_peers = self.rib.peers().len();
+        let inc = &mut self.incidents[i];
+        inc.peers.insert(peer);
+        inc.last_seen = self.now;
+        inc.collector_peers = collector_peers;
+        inc.active += 1;
+        inc.quiet_since = None;
+        inc.evidence.notes.push(note);
+        self.feed_down.insert(pid, (i, why));
+    }
+
+    /// Records that a message arrived from a peer; a feed that was down for
+    /// silence is back.
+    fn heard_from(&mut self, pid: PeerId, time: Timestamp) {
+        self.rib.touch(pid, time);
+        if !self.feed_down.is_empty() {
+            if let Some(&(i, FeedLoss::Quiet)) = self.feed_down.get(&pid) {
+                self.feed_down.remove(&pid);
+                self.release_route(i);
+            }
+        }
+    }
+
+    /// Opens feed-down incidents for peers silent for `feed_quiet_secs`.
+    fn check_quiet_feeds(&mut self) {
+        let Some(limit) = self.config.feed_quiet_secs else {
+            return;
+        };
+        let now = self.now;
+        let silent: Vec<(PeerId, Timestamp, u64)> = self
+            .rib
+            .peers()
+            .iter()
+            .enumerate()
+            .map(|(i, p)| (PeerId(i as u16), p))
+            .filter(|(pid, p)| {
+                !self.feed_down.contains_key(pid) && now.secs >= p.last_seen.secs + limit
+            })
+            .map(|(pid, p)| (pid, p.last_seen, p.routes))
+            .collect();
+        for (pid, last, routes) in silent {
+            let peer = self.rib.peer(pid).peer;
+            self.open_feed_down(
+                pid,
+                FeedLoss::Quiet,
+                format!("no message from {peer} since {last} ({limit} s or more); its {routes} routes are kept but may be stale"),
+            );
         }
     }
 
@@ -436,7 +509,7 @@ impl Engine {
         self.advance(time);
         self.stats.announcements += 1;
         let pid = self.rib.peer_id(peer, time);
-        self.rib.touch(pid, time);
+        self.heard_from(pid, time);
         let settled = self.settled(pid);
         let verdicts = self.verdicts(&prefix, attrs);
         let mut anomaly = classify(
@@ -503,7 +576,7 @@ impl Engine {
         self.advance(time);
         self.stats.withdrawals += 1;
         let pid = self.rib.peer_id(peer, time);
-        self.rib.touch(pid, time);
+        self.heard_from(pid, time);
         if let Some(attrs) = self.rib.withdraw(pid, &prefix, path_id) {
             self.after_withdraw(pid, prefix, path_id, &attrs);
         }

@@ -48,7 +48,12 @@ fn graph() -> AsGraph {
 
 /// A starting RIB: two peers see 256 /16s of OCN (AS4713) via NTT (AS2914).
 fn engine(reference: Reference) -> (Engine, Peer, Peer) {
-    let mut e = Engine::new(reference, EngineConfig::default());
+    engine_with(reference, EngineConfig::default())
+}
+
+/// [`engine`] with a configuration of its own.
+fn engine_with(reference: Reference, config: EngineConfig) -> (Engine, Peer, Peer) {
+    let mut e = Engine::new(reference, config);
     let p1 = peer(2497, "192.0.2.1");
     let p2 = peer(2516, "192.0.2.2");
     let t0 = Timestamp::from_secs(1_503_600_000);
@@ -343,4 +348,58 @@ fn burst_final_size_is_reported_after_it_settles() {
     // Reported once; nothing more while it stays the same.
     e.advance(t.plus_secs(5));
     assert!(sizes(&mut e).is_empty());
+}
+
+/// A peer silent for `feed_quiet_secs` opens a feed-down incident (its
+/// routes kept); its next message resolves it; a busy peer never opens one.
+#[test]
+fn silent_feed_is_a_feed_down_incident_until_it_speaks() {
+    let config = EngineConfig {
+        feed_quiet_secs: Some(600),
+        ..EngineConfig::default()
+    };
+    let (mut e, p1, p2) = engine_with(
+        Reference {
+            graph: graph(),
+            ..Reference::default()
+        },
+        config,
+    );
+    // The starting RIB is at 1_503_600_000; the updates follow a minute later.
+    let t = Timestamp::from_secs(1_503_600_060);
+    let normal = attrs(&[2516, 701, 2914, 4713]);
+    // p2 keeps talking every minute; p1 says nothing after the RIB.
+    for m in 0..=10 {
+        let p = Prefix::v4((60 << 24) | (m << 16), 16).unwrap();
+        e.announce(t.plus_secs(i64::from(m) * 60), p2, p, 0, &normal);
+    }
+    let feed: Vec<_> = e
+        .incidents()
+        .iter()
+        .filter(|i| i.kind.name() == "feed-down")
+        .collect();
+    assert_eq!(feed.len(), 1, "only the silent peer");
+    assert_eq!(feed[0].feed_peer, Some(p1));
+    assert!(
+        feed[0].evidence.notes[0].contains("256 routes are kept"),
+        "{:?}",
+        feed[0].evidence.notes
+    );
+    assert_eq!(
+        e.rib().peer(bugyo_state::PeerId(0)).routes,
+        256,
+        "routes kept"
+    );
+    // p1 speaks: resolved after the quiet period, no second incident.
+    let back = t.plus_secs(700);
+    e.withdraw(back, p1, pfx("60.0.0.0/16"), 0);
+    e.announce(back, p1, pfx("60.0.0.0/16"), 0, &attrs(&[2497, 2914, 4713]));
+    e.advance(back.plus_secs(301));
+    let feed: Vec<_> = e
+        .incidents()
+        .iter()
+        .filter(|i| i.kind.name() == "feed-down")
+        .collect();
+    assert_eq!(feed.len(), 1);
+    assert_eq!(feed[0].status, IncidentStatus::Resolved);
 }

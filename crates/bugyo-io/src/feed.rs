@@ -35,26 +35,34 @@ pub enum FeedEvent {
 }
 
 impl FeedEvent {
+    /// Arrival time.
+    pub fn time(&self) -> Timestamp {
+        match self {
+            FeedEvent::SessionUp { time, .. } | FeedEvent::SessionDown { time, .. } => *time,
+            FeedEvent::Update(u) => u.time,
+        }
+    }
+
     /// The MRT entry that records this event in the archive.
-    pub fn to_mrt(&self) -> MrtEntry {
+    pub fn into_mrt(self) -> MrtEntry {
         match self {
             FeedEvent::SessionUp { time, peer } => MrtEntry::State(StateChange {
-                time: *time,
+                time,
                 extended: true,
-                peer: *peer,
+                peer,
                 old: IDLE,
                 new: ESTABLISHED,
                 legacy: false,
             }),
             FeedEvent::SessionDown { time, peer, .. } => MrtEntry::State(StateChange {
-                time: *time,
+                time,
                 extended: true,
-                peer: *peer,
+                peer,
                 old: ESTABLISHED,
                 new: IDLE,
                 legacy: false,
             }),
-            FeedEvent::Update(u) => MrtEntry::Update(u.clone()),
+            FeedEvent::Update(u) => MrtEntry::Update(u),
         }
     }
 }

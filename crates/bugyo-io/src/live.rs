@@ -5,6 +5,7 @@
 
 use crate::archive::{ArchiveConfig, UpdateArchive};
 use crate::feed::{apply, now, FeedEvent};
+use crate::metrics::Histogram;
 use crate::rtr::RpkiSnapshot;
 use bugyo_detect::incident::IncidentEventKind;
 use bugyo_detect::Engine;
@@ -12,7 +13,7 @@ use bugyo_state::{AspaIndex, VrpIndex};
 use std::fs::{File, OpenOptions};
 use std::io::{self, BufWriter, Write};
 use std::path::PathBuf;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 use tokio::sync::{mpsc, watch};
 
@@ -27,6 +28,47 @@ pub struct LiveOptions {
     /// seconds, at multiples of the period (RIS: every 8 hours, RouteViews:
     /// every 2; 3600 is a good default). `None`: no snapshots.
     pub rib_snapshot_secs: Option<i64>,
+    /// Counters the loop keeps current for `/metrics`.
+    pub stats: LiveStats,
+}
+
+/// What the detection loop has done so far, for `/metrics`.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct LiveCounters {
+    /// Routes in the RIB, all peers.
+    pub rib_routes: u64,
+    /// Peers the RIB has seen.
+    pub rib_peers: u64,
+    /// Announcements and withdrawals judged.
+    pub routes_judged: u64,
+    /// Messages written to the archive.
+    pub archived: u64,
+    /// Incident changes written.
+    pub incident_events: u64,
+    /// Incidents open now (updated every tick).
+    pub incidents_open: u64,
+    /// Feed events waiting in the queue.
+    pub feed_queue: u64,
+    /// Per route, from its UPDATE's arrival to judged and any incident
+    /// change written and flushed.
+    pub detection_delay: Histogram,
+}
+
+/// The loop's counters, shared with the metrics endpoint.
+#[derive(Clone, Debug, Default)]
+pub struct LiveStats(Arc<Mutex<LiveCounters>>);
+
+impl LiveStats {
+    /// A copy of the counters now.
+    pub fn snapshot(&self) -> LiveCounters {
+        self.0.lock().map(|c| c.clone()).unwrap_or_default()
+    }
+
+    fn update(&self, f: impl FnOnce(&mut LiveCounters)) {
+        if let Ok(mut c) = self.0.lock() {
+            f(&mut c);
+        }
+    }
 }
 
 /// What the loop did.
@@ -80,12 +122,17 @@ fn snapshot(
 /// incidents are resolved, when no event arrives.
 const TICK: Duration = Duration::from_millis(500);
 
+/// Writes the engine's pending incident changes, flushed at once (they are
+/// rare, and someone may be waiting for them).
 fn write_incident_events(
     engine: &mut Engine,
     out: &mut Option<BufWriter<File>>,
 ) -> io::Result<u64> {
     let events = engine.drain_events();
     let Some(out) = out else { return Ok(0) };
+    if events.is_empty() {
+        return Ok(0);
+    }
     let names = |a| engine.as_name(a);
     let mut n = 0;
     for ev in events {
@@ -105,25 +152,56 @@ fn write_incident_events(
         writeln!(out, "{json}")?;
         n += 1;
     }
+    out.flush()?;
     Ok(n)
 }
 
-/// Archives one feed event, then judges it: archived first, so that what
-/// detection saw is always in the archive.
+/// Archives one feed event, then judges it and writes the incident changes
+/// it caused: archived first, so that what detection saw is always in the
+/// archive. Returns the routes it carried.
 fn ingest(
-    ev: &FeedEvent,
+    ev: FeedEvent,
     engine: &mut Engine,
     archive: &mut Option<UpdateArchive>,
+    events: &mut Option<BufWriter<File>>,
     summary: &mut LiveSummary,
-) -> io::Result<()> {
+) -> io::Result<u64> {
     summary.feed_events += 1;
-    let entry = ev.to_mrt();
+    let entry = ev.into_mrt();
     if let Some(a) = archive {
         a.write(&entry)?;
         summary.archived += 1;
     }
-    summary.routes += apply(engine, &entry);
-    Ok(())
+    let routes = apply(engine, &entry);
+    summary.routes += routes;
+    summary.incident_events += write_incident_events(engine, events)?;
+    Ok(routes)
+}
+
+/// Brings the shared counters up to date after one feed event that arrived
+/// at `arrived` and carried `routes` routes.
+fn count(
+    stats: &LiveStats,
+    engine: &Engine,
+    summary: &LiveSummary,
+    arrived: bugyo_model::Timestamp,
+    routes: u64,
+    queue: usize,
+) {
+    let t = now();
+    let delay =
+        (t.secs - arrived.secs) as f64 + (f64::from(t.micros) - f64::from(arrived.micros)) / 1e6;
+    stats.update(|c| {
+        c.rib_routes = engine.rib().route_count();
+        c.rib_peers = engine.rib().peers().len() as u64;
+        c.routes_judged = summary.routes;
+        c.archived = summary.archived;
+        c.incident_events = summary.incident_events;
+        c.feed_queue = queue as u64;
+        if routes > 0 {
+            c.detection_delay.observe(delay.max(0.0), routes);
+        }
+    });
 }
 
 /// Runs until the feed closes or `shutdown` turns true; returns the engine
@@ -154,6 +232,7 @@ pub async fn run(
         )),
         None => None,
     };
+    let stats = options.stats.clone();
     let mut summary = LiveSummary::default();
     let mut tick = tokio::time::interval(TICK);
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
@@ -161,8 +240,9 @@ pub async fn run(
         tokio::select! {
             ev = feed.recv() => {
                 let Some(ev) = ev else { break };
-                ingest(&ev, &mut engine, &mut archive, &mut summary)?;
-                summary.incident_events += write_incident_events(&mut engine, &mut events)?;
+                let arrived = ev.time();
+                let routes = ingest(ev, &mut engine, &mut archive, &mut events, &mut summary)?;
+                count(&stats, &engine, &summary, arrived, routes, feed.len());
             }
             _ = tick.tick() => {
                 let t = now();
@@ -190,9 +270,12 @@ pub async fn run(
                 if let Some(a) = &mut archive {
                     a.flush()?;
                 }
-                if let Some(e) = &mut events {
-                    e.flush()?;
-                }
+                let open = engine.incidents().iter().filter(|i| i.status == bugyo_detect::IncidentStatus::Open).count() as u64;
+                stats.update(|c| {
+                    c.incidents_open = open;
+                    c.incident_events = summary.incident_events;
+                    c.rib_routes = engine.rib().route_count();
+                });
             }
             changed = async {
                 match &mut rpki {
@@ -221,7 +304,9 @@ pub async fn run(
     }
     // Drain what is already queued, so nothing acknowledged is lost.
     while let Ok(ev) = feed.try_recv() {
-        ingest(&ev, &mut engine, &mut archive, &mut summary)?;
+        let arrived = ev.time();
+        let routes = ingest(ev, &mut engine, &mut archive, &mut events, &mut summary)?;
+        count(&stats, &engine, &summary, arrived, routes, feed.len());
     }
     summary.incident_events += write_incident_events(&mut engine, &mut events)?;
     if let Some(mut a) = archive {

@@ -1,11 +1,13 @@
 //! Feed health as OpenMetrics text, served at `GET /metrics`: per BGP peer
 //! its session state and counters, per BMP router its connection and
-//! counters, the RTR cache's freshness. A deliberately tiny HTTP server
+//! counters, the RTR cache's freshness, and the detection loop's RIB size,
+//! incidents and detection delay. A deliberately tiny HTTP server
 //! (one request per connection, bounded reads and time) until the API
 //! server arrives.
 
 use crate::bgp::{BgpStats, SessionState};
 use crate::bmp::BmpStats;
+use crate::live::LiveStats;
 use crate::rtr::RtrStatus;
 use std::fmt::Write as _;
 use std::io;
@@ -25,6 +27,83 @@ pub struct MetricSources {
     pub bmp: Option<BmpStats>,
     /// The RTR client.
     pub rtr: Option<watch::Receiver<RtrStatus>>,
+    /// The detection loop.
+    pub live: Option<LiveStats>,
+}
+
+/// Upper bounds (seconds) of the detection-delay histogram's buckets.
+pub const DELAY_BUCKETS: [f64; 12] = [
+    0.0005, 0.001, 0.005, 0.01, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0,
+];
+
+/// A histogram of durations over [`DELAY_BUCKETS`] (plus +Inf), as
+/// OpenMetrics shows one.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct Histogram {
+    /// Observations per bucket (not cumulative); the last is +Inf.
+    counts: [u64; DELAY_BUCKETS.len() + 1],
+    sum: f64,
+    count: u64,
+}
+
+impl Histogram {
+    /// Records `n` observations of `secs` seconds.
+    pub fn observe(&mut self, secs: f64, n: u64) {
+        let i = DELAY_BUCKETS
+            .iter()
+            .position(|b| secs <= *b)
+            .unwrap_or(DELAY_BUCKETS.len());
+        self.counts[i] += n;
+        self.sum += secs * n as f64;
+        self.count += n;
+    }
+
+    /// Observations so far.
+    pub fn count(&self) -> u64 {
+        self.count
+    }
+
+    /// The `q` quantile (0..=1), interpolated linearly within its bucket as
+    /// Prometheus does; `None` without observations. Above the last bound
+    /// it answers that bound.
+    pub fn quantile(&self, q: f64) -> Option<f64> {
+        if self.count == 0 {
+            return None;
+        }
+        let rank = q.clamp(0.0, 1.0) * self.count as f64;
+        let mut below = 0u64;
+        for (i, &n) in self.counts.iter().enumerate() {
+            if n > 0 && (below + n) as f64 >= rank {
+                let Some(&hi) = DELAY_BUCKETS.get(i) else {
+                    return DELAY_BUCKETS.last().copied();
+                };
+                let lo = if i == 0 { 0.0 } else { DELAY_BUCKETS[i - 1] };
+                let within = ((rank - below as f64) / n as f64).clamp(0.0, 1.0);
+                return Some(lo + (hi - lo) * within);
+            }
+            below += n;
+        }
+        DELAY_BUCKETS.last().copied()
+    }
+
+    /// Writes it in the OpenMetrics text format under `name`.
+    pub fn render(&self, name: &str, help: &str, o: &mut String) {
+        let _ = writeln!(o, "# TYPE {name} histogram\n# HELP {name} {help}");
+        let mut cumulative = 0;
+        for (i, n) in self.counts.iter().enumerate() {
+            cumulative += n;
+            match DELAY_BUCKETS.get(i) {
+                Some(b) => {
+                    let _ = writeln!(o, "{name}_bucket{{le=\"{b}\"}} {cumulative}");
+                }
+                None => {
+                    let _ = writeln!(o, "{name}_bucket{{le=\"+Inf\"}} {cumulative}");
+                }
+            }
+        }
+        let _ = writeln!(o, "{name}_sum {}", self.sum);
+        let _ = writeln!(o, "{name}_count {}", self.count);
+    }
 }
 
 fn label(s: &str) -> String {
@@ -145,6 +224,64 @@ impl MetricSources {
                 let _ = writeln!(o, "bugyo_rtr_last_sync_seconds {}", t.as_secs());
             }
         }
+        if let Some(live) = &self.live {
+            let c = live.snapshot();
+            for (name, kind, help, v) in [
+                (
+                    "bugyo_rib_routes",
+                    "gauge",
+                    "Routes in the RIB, all peers.",
+                    c.rib_routes,
+                ),
+                (
+                    "bugyo_rib_peers",
+                    "gauge",
+                    "Peers the RIB has seen.",
+                    c.rib_peers,
+                ),
+                (
+                    "bugyo_incidents_open",
+                    "gauge",
+                    "Incidents open now.",
+                    c.incidents_open,
+                ),
+                (
+                    "bugyo_feed_queue",
+                    "gauge",
+                    "Feed events waiting to be judged.",
+                    c.feed_queue,
+                ),
+            ] {
+                let _ = writeln!(o, "# TYPE {name} {kind}\n# HELP {name} {help}\n{name} {v}");
+            }
+            for (name, help, v) in [
+                (
+                    "bugyo_routes_judged",
+                    "Announcements and withdrawals judged.",
+                    c.routes_judged,
+                ),
+                (
+                    "bugyo_archived_messages",
+                    "Messages written to the MRT archive.",
+                    c.archived,
+                ),
+                (
+                    "bugyo_incident_events",
+                    "Incident changes written (opened, updated, resolved).",
+                    c.incident_events,
+                ),
+            ] {
+                let _ = writeln!(
+                    o,
+                    "# TYPE {name} counter\n# HELP {name} {help}\n{name}_total {v}"
+                );
+            }
+            c.detection_delay.render(
+                "bugyo_detection_delay_seconds",
+                "Per route, from its UPDATE's arrival to judged, with any incident change written.",
+                &mut o,
+            );
+        }
         o.push_str("# EOF\n");
         o
     }
@@ -214,4 +351,31 @@ pub async fn serve(
         }
     });
     Ok((local, task))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn histogram_quantiles_interpolate_within_buckets() {
+        let mut h = Histogram::default();
+        assert_eq!(h.quantile(0.5), None);
+        // 90 observations in (0.001, 0.005], 10 in (0.5, 1].
+        h.observe(0.003, 90);
+        h.observe(0.7, 10);
+        assert_eq!(h.count(), 100);
+        let p50 = h.quantile(0.5).unwrap();
+        assert!(p50 > 0.001 && p50 <= 0.005, "{p50}");
+        let p99 = h.quantile(0.99).unwrap();
+        assert!(p99 > 0.5 && p99 <= 1.0, "{p99}");
+        h.observe(60.0, 1000);
+        assert_eq!(h.quantile(0.99), Some(10.0), "capped at the last bound");
+        let mut o = String::new();
+        h.render("d", "help", &mut o);
+        assert!(o.contains("d_bucket{le=\"0.005\"} 90\n"), "{o}");
+        assert!(o.contains("d_bucket{le=\"1\"} 100\n"), "{o}");
+        assert!(o.contains("d_bucket{le=\"+Inf\"} 1100\n"), "{o}");
+        assert!(o.contains("d_count 1100\n"), "{o}");
+    }
 }

@@ -99,8 +99,9 @@ async fn archives_reports_and_replays_identically() {
     let options = LiveOptions {
         archive: Some(ArchiveConfig::new(dir.join("archive"))),
         events: Some(events_path.clone()),
-        rib_snapshot_secs: None,
+        ..LiveOptions::default()
     };
+    let stats = options.stats.clone();
     let (tx, stop_tx, task) = start(options);
 
     let peer = peer();
@@ -132,6 +133,14 @@ async fn archives_reports_and_replays_identically() {
     assert_eq!(summary.feed_events, 4);
     assert_eq!(summary.archived, 4);
     assert_eq!(summary.routes, 64 + 64 + 32);
+    // The counters /metrics shows: every route judged, each with its delay.
+    let c = stats.snapshot();
+    assert_eq!(c.routes_judged, 64 + 64 + 32);
+    assert_eq!(c.rib_routes, 64 + 32);
+    assert_eq!(c.rib_peers, 1);
+    assert_eq!(c.archived, 4);
+    assert_eq!(c.detection_delay.count(), 64 + 64 + 32);
+    assert!(c.detection_delay.quantile(0.99).unwrap() < 10.0);
 
     // One leak incident, reported as opened in the events file.
     assert_eq!(live.incidents().len(), 1);
@@ -187,8 +196,8 @@ async fn writes_rib_snapshots_into_the_archive() {
     let dir = scratch("live-rib");
     let options = LiveOptions {
         archive: Some(ArchiveConfig::new(dir.join("archive"))),
-        events: None,
         rib_snapshot_secs: Some(1),
+        ..LiveOptions::default()
     };
     let (tx, stop_tx, task) = start(options);
     let peer = peer();
@@ -236,8 +245,7 @@ async fn prunes_archive_files_past_retention() {
             retention_days: Some(30),
             ..ArchiveConfig::new(&archive)
         }),
-        events: None,
-        rib_snapshot_secs: None,
+        ..LiveOptions::default()
     };
     let (tx, stop_tx, task) = start(options);
     let peer = peer();

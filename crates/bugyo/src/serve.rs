@@ -121,7 +121,9 @@ async fn serve(args: ServeArgs) -> std::io::Result<()> {
         }),
         events: Some(events.clone()),
         rib_snapshot_secs: Some(3600),
+        stats: Default::default(),
     };
+    let live_stats = options.stats.clone();
     let (feed_tx, feed_rx) = mpsc::channel(65_536);
     let (stop_tx, stop_rx) = watch::channel(false);
     let rtr = args
@@ -165,6 +167,7 @@ async fn serve(args: ServeArgs) -> std::io::Result<()> {
         bgp: Some(bgp.stats()),
         bmp: bmp.as_ref().map(|b| b.stats()),
         rtr: rtr.as_ref().map(|c| c.status()),
+        live: Some(live_stats),
     };
     let (http_addr, http_task) = bugyo_io::metrics::serve(args.http, sources).await?;
     eprintln!("bugyo serve: metrics at http://{http_addr}/metrics");

@@ -251,6 +251,13 @@ impl Engine {
         self.path_verdicts.clear();
     }
 
+    /// Replaces all reference data (a reloaded file): later routes are judged
+    /// against it; routes already judged keep their verdicts.
+    pub fn set_reference(&mut self, reference: Reference) {
+        self.reference = reference;
+        self.path_verdicts.clear();
+    }
+
     /// One incident by id.
     pub fn incident(&self, id: u64) -> Option<&Incident> {
         let i = usize::try_from(id).ok()?.checked_sub(1)?;

@@ -8,7 +8,7 @@ use crate::feed::{apply, now, FeedEvent};
 use crate::metrics::Histogram;
 use crate::rtr::RpkiSnapshot;
 use bugyo_detect::incident::IncidentEventKind;
-use bugyo_detect::Engine;
+use bugyo_detect::{Engine, Reference};
 use bugyo_state::{AspaIndex, VrpIndex};
 use std::fs::{File, OpenOptions};
 use std::io::{self, BufWriter, Write};
@@ -86,6 +86,17 @@ pub struct LiveSummary {
     pub rpki_updates: u64,
     /// RIB snapshots written.
     pub rib_snapshots: u64,
+    /// Reference data sets replaced (reloaded files).
+    pub reference_reloads: u64,
+}
+
+/// Puts the RTR cache's current data into force.
+fn apply_rpki(engine: &mut Engine, rx: &watch::Receiver<Arc<RpkiSnapshot>>) {
+    let snap = Arc::clone(&rx.borrow());
+    engine.set_rpki(
+        VrpIndex::new(snap.vrps.iter().copied()),
+        AspaIndex::new(snap.aspas.iter().cloned()),
+    );
 }
 
 /// Writes the RIB as it is now into the archive as a TABLE_DUMP_V2 file.
@@ -204,16 +215,36 @@ fn count(
     });
 }
 
+/// What the loop listens to.
+pub struct LiveInputs {
+    /// Route events from the BGP speaker and the BMP station.
+    pub feed: mpsc::Receiver<FeedEvent>,
+    /// RPKI data from an RTR cache, if one is configured: each new set
+    /// replaces the VRPs and ASPA records.
+    pub rpki: Option<watch::Receiver<Arc<RpkiSnapshot>>>,
+    /// Reloaded reference data (changed files), if anyone reloads it. RPKI
+    /// data from an RTR cache stays in force over a reloaded file's.
+    pub reference: Option<mpsc::Receiver<Reference>>,
+    /// Turns true to stop the loop.
+    pub shutdown: watch::Receiver<bool>,
+}
+
 /// Runs until the feed closes or `shutdown` turns true; returns the engine
 /// (for inspection) and counters. An archive or events-file write error
 /// stops the loop with that error: nothing is dropped silently.
 pub async fn run(
     mut engine: Engine,
-    mut feed: mpsc::Receiver<FeedEvent>,
-    mut rpki: Option<watch::Receiver<Arc<RpkiSnapshot>>>,
+    inputs: LiveInputs,
     options: LiveOptions,
-    mut shutdown: watch::Receiver<bool>,
 ) -> io::Result<(Engine, LiveSummary)> {
+    let LiveInputs {
+        mut feed,
+        mut rpki,
+        mut reference,
+        mut shutdown,
+    } = inputs;
+    // Whether RTR data has arrived (it then wins over a reloaded file's).
+    let mut rtr_applied = false;
     let archive_dir = options.archive.as_ref().map(|a| a.dir.clone());
     let retention = options
         .archive
@@ -286,13 +317,31 @@ pub async fn run(
                 match changed {
                     Ok(()) => {
                         if let Some(rx) = &rpki {
-                            let snap = Arc::clone(&rx.borrow());
-                            engine.set_rpki(VrpIndex::new(snap.vrps.iter().copied()), AspaIndex::new(snap.aspas.iter().cloned()));
+                            apply_rpki(&mut engine, rx);
+                            rtr_applied = true;
                             summary.rpki_updates += 1;
                         }
                     }
                     // The RTR client is gone: keep the last data.
                     Err(_) => rpki = None,
+                }
+            }
+            new = async {
+                match &mut reference {
+                    Some(rx) => rx.recv().await,
+                    None => std::future::pending().await,
+                }
+            } => {
+                match new {
+                    Some(r) => {
+                        engine.set_reference(r);
+                        if let (Some(rx), true) = (&rpki, rtr_applied) {
+                            apply_rpki(&mut engine, rx);
+                        }
+                        summary.reference_reloads += 1;
+                        tracing::info!("reference data replaced");
+                    }
+                    None => reference = None,
                 }
             }
             _ = shutdown.changed() => {

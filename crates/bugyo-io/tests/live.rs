@@ -5,14 +5,16 @@ use bugyo_detect::{Engine, EngineConfig, Reference};
 use bugyo_formats::mrt::{MrtReader, Nlri, UpdateEntry};
 use bugyo_io::archive::ArchiveConfig;
 use bugyo_io::feed::{apply, now, FeedEvent};
-use bugyo_io::live::{run, LiveOptions};
+use bugyo_io::live::{run, LiveInputs, LiveOptions};
 use bugyo_model::{AsLink, AsPath, Asn, PathAttributes, Peer, Prefix, Relationship};
 use bugyo_state::AsGraph;
 use bugyo_testdata::scratch;
 use std::sync::Arc;
 use tokio::sync::{mpsc, watch};
 
-fn engine() -> Engine {
+/// Relationships of the tests' ASes: AS15169 is a customer of AS701, AS4713
+/// (OCN) of AS2914; the collector peer AS2497 peers with both providers.
+fn reference() -> Reference {
     let l = |a: u32, b: u32, rel| AsLink {
         a: Asn(a),
         b: Asn(b),
@@ -25,30 +27,43 @@ fn engine() -> Engine {
         l(2497, 2914, Relationship::PeerToPeer),
         l(2497, 701, Relationship::PeerToPeer),
     ]);
+    Reference {
+        graph,
+        ..Reference::default()
+    }
+}
+
+/// An engine judging with [`reference`], no learning window.
+fn engine() -> Engine {
     let config = EngineConfig {
         learning_secs: 0,
         ..EngineConfig::default()
     };
-    Engine::new(
-        Reference {
-            graph,
-            ..Reference::default()
-        },
-        config,
-    )
+    Engine::new(reference(), config)
 }
 
 type LoopTask = tokio::task::JoinHandle<std::io::Result<(Engine, bugyo_io::live::LiveSummary)>>;
 
 /// Starts the live loop; returns the feed, the stop switch and the task.
 fn start(options: LiveOptions) -> (mpsc::Sender<FeedEvent>, watch::Sender<bool>, LoopTask) {
-    let (tx, rx) = mpsc::channel(1024);
-    let (stop_tx, stop_rx) = watch::channel(false);
-    (
-        tx,
-        stop_tx,
-        tokio::spawn(run(engine(), rx, None, options, stop_rx)),
-    )
+    start_with(engine(), None, options)
+}
+
+/// [`start`] with a given engine and, optionally, a reference-reload channel.
+fn start_with(
+    engine: Engine,
+    reference: Option<mpsc::Receiver<Reference>>,
+    options: LiveOptions,
+) -> (mpsc::Sender<FeedEvent>, watch::Sender<bool>, LoopTask) {
+    let (tx, feed) = mpsc::channel(1024);
+    let (stop_tx, shutdown) = watch::channel(false);
+    let inputs = LiveInputs {
+        feed,
+        rpki: None,
+        reference,
+        shutdown,
+    };
+    (tx, stop_tx, tokio::spawn(run(engine, inputs, options)))
 }
 
 /// The collector peer of these tests.
@@ -262,4 +277,60 @@ async fn prunes_archive_files_past_retention() {
         .collect();
     assert_eq!(current.len(), 1, "today's file stays: {current:?}");
     let _ = std::fs::remove_dir_all(dir);
+}
+
+/// Reloaded reference data takes effect for the routes that follow: a leak
+/// path judged without relationships is quiet; after relationships arrive,
+/// the same kind of path is a route leak.
+#[tokio::test]
+async fn reloaded_reference_data_judges_later_routes() {
+    let bare = Engine::new(
+        Reference::default(),
+        EngineConfig {
+            learning_secs: 0,
+            ..EngineConfig::default()
+        },
+    );
+    let (ref_tx, ref_rx) = mpsc::channel(1);
+    let (tx, stop_tx, task) = start_with(bare, Some(ref_rx), LiveOptions::default());
+    let peer = peer();
+    tx.send(FeedEvent::SessionUp { time: now(), peer })
+        .await
+        .unwrap();
+    tx.send(update(peer, &[2497, 2914, 4713], ocn(4), vec![]))
+        .await
+        .unwrap();
+    let leak = |i: u32| Prefix::v4((60 << 24) | (i << 16) | (1 << 8), 24).unwrap();
+    tx.send(update(
+        peer,
+        &[2497, 701, 15169, 4713],
+        vec![leak(0)],
+        vec![],
+    ))
+    .await
+    .unwrap();
+    // Give the loop time to judge those before the reload arrives.
+    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+    ref_tx.send(reference()).await.unwrap();
+    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+    tx.send(update(
+        peer,
+        &[2497, 701, 15169, 4713],
+        vec![leak(1)],
+        vec![],
+    ))
+    .await
+    .unwrap();
+    stop_tx.send(true).unwrap();
+    drop(tx);
+    let (live, summary) = task.await.unwrap().unwrap();
+    assert_eq!(summary.reference_reloads, 1);
+    let leaks: Vec<_> = live
+        .incidents()
+        .iter()
+        .filter(|i| i.kind.name() == "route-leak")
+        .collect();
+    assert_eq!(leaks.len(), 1, "only the route after the reload");
+    assert_eq!(leaks[0].prefixes.len(), 1);
+    assert!(leaks[0].prefixes.contains_key(&leak(1)));
 }

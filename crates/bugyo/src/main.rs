@@ -10,6 +10,7 @@ mod load;
 mod replay;
 mod scenario;
 mod serve;
+mod serve_config;
 
 /// bugyo (経路奉行): Internet routing early warning for operators, their hub
 /// and the regulator.

@@ -1,20 +1,24 @@
-//! `bugyo serve`: the live path. BGP sessions feed the same detection engine
-//! as `bugyo replay`; every received message is archived as MRT under
-//! `--data-dir`; incident changes are appended to `--events` as JSON lines.
+//! `bugyo serve`: the live path. BGP sessions and BMP routers feed the same
+//! detection engine as `bugyo replay`; every received message is archived as
+//! MRT under `--data-dir`; incident changes are appended to `--events` as JSON
+//! lines; reference files are reloaded when they change. Configured by
+//! flags over an optional TOML file (see [`crate::serve_config`]).
 //! SIGTERM or Ctrl-C stops it cleanly: queued messages are archived and
 //! judged, files are closed.
 
 use crate::load::{load_reference, ReferenceArgs};
-use bugyo_detect::{Engine, EngineConfig};
+use crate::serve_config::{Flags, ServeConfig, Settings};
+use bugyo_detect::{Engine, EngineConfig, Reference};
 use bugyo_io::archive::ArchiveConfig;
 use bugyo_io::bgp::{BgpConfig, PeerConfig};
-use bugyo_io::live::{self, LiveOptions};
+use bugyo_io::live::{self, LiveInputs, LiveOptions};
 use bugyo_io::rtr::{RtrClient, RtrConfig};
 use bugyo_model::Asn;
 use clap::Args;
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::path::PathBuf;
 use std::process::ExitCode;
+use std::time::Duration;
 use tokio::sync::{mpsc, watch};
 
 /// A configured peer, written `ASN@IP` on the command line.
@@ -40,53 +44,99 @@ impl std::str::FromStr for PeerArg {
     }
 }
 
-/// Arguments of `bugyo serve`.
+/// Arguments of `bugyo serve`. Each flag left out takes its value from
+/// `--config FILE`, else the built-in default (see docs/serve.example.toml).
 #[derive(Args, Debug)]
 pub struct ServeArgs {
-    /// Where the archive and the default events file go.
-    #[arg(long, value_name = "DIR", default_value = "bugyo-data")]
-    pub data_dir: PathBuf,
-    /// bugyo's own AS number on BGP sessions.
-    #[arg(long, value_name = "N", default_value = "65535")]
-    pub local_asn: Asn,
-    /// bugyo's BGP identifier.
-    #[arg(long, value_name = "IP", default_value_t = Ipv4Addr::new(127, 0, 0, 1))]
-    pub router_id: Ipv4Addr,
-    /// Where to accept BGP sessions (an unprivileged port by default).
-    #[arg(long, value_name = "ADDR", default_value = "127.0.0.1:1179")]
-    pub bgp_listen: SocketAddr,
-    /// Where to serve `/metrics` (OpenMetrics feed health).
-    #[arg(long, value_name = "ADDR", default_value = "127.0.0.1:8080")]
-    pub http: SocketAddr,
+    /// A TOML configuration file (docs/serve.example.toml); flags win over it.
+    #[arg(long, value_name = "FILE")]
+    pub config: Option<PathBuf>,
+    /// Where the archive and the default events file go [bugyo-data].
+    #[arg(long, value_name = "DIR")]
+    pub data_dir: Option<PathBuf>,
+    /// bugyo's own AS number on BGP sessions [65535].
+    #[arg(long, value_name = "N")]
+    pub local_asn: Option<Asn>,
+    /// bugyo's BGP identifier [127.0.0.1].
+    #[arg(long, value_name = "IP")]
+    pub router_id: Option<Ipv4Addr>,
+    /// Where to accept BGP sessions [127.0.0.1:1179].
+    #[arg(long, value_name = "ADDR")]
+    pub bgp_listen: Option<SocketAddr>,
+    /// Where to serve `/metrics` (OpenMetrics feed health) [127.0.0.1:8080].
+    #[arg(long, value_name = "ADDR")]
+    pub http: Option<SocketAddr>,
     /// Where to accept BMP connections from monitored routers, if anywhere.
     #[arg(long, value_name = "ADDR")]
     pub bmp_listen: Option<SocketAddr>,
-    /// A BGP peer allowed to connect, `ASN@IP` (repeatable).
+    /// A BGP peer allowed to connect, `ASN@IP` (repeatable; adds to the file's).
     #[arg(long = "peer", value_name = "ASN@IP")]
     pub peers: Vec<PeerArg>,
     /// An RTR cache to take VRPs (and ASPA) from, `HOST:PORT`.
     #[arg(long, value_name = "HOST:PORT")]
     pub rtr: Option<String>,
-    /// Reference data files.
+    /// Reference data files (reloaded when they change).
     #[command(flatten)]
     pub reference: ReferenceArgs,
-    /// Append incident changes here (default: DATA_DIR/events.jsonl).
+    /// Append incident changes here [DATA_DIR/events.jsonl].
     #[arg(long, value_name = "FILE")]
     pub events: Option<PathBuf>,
-    /// Remove archive files older than this many days (default: keep all).
+    /// Remove archive files older than this many days [keep all].
     #[arg(long, value_name = "DAYS", value_parser = clap::value_parser!(u32).range(1..))]
     pub retention_days: Option<u32>,
-    /// Seconds an incident's routes must be gone before it resolves.
-    #[arg(long, default_value_t = 300)]
-    pub quiet_secs: i64,
+    /// Seconds an incident's routes must be gone before it resolves [300].
+    #[arg(long)]
+    pub quiet_secs: Option<i64>,
     /// Seconds after a session comes up during which its routes count as its
-    /// initial table (history detectors hold back; leaks in it are standing).
-    #[arg(long, default_value_t = 300)]
-    pub learning_secs: i64,
+    /// initial table (history detectors hold back; leaks in it are standing) [300].
+    #[arg(long)]
+    pub learning_secs: Option<i64>,
+    /// A peer silent this many seconds opens a feed-down incident [never].
+    #[arg(long, value_parser = clap::value_parser!(i64).range(1..))]
+    pub feed_quiet_secs: Option<i64>,
+}
+
+impl ServeArgs {
+    /// The flags, each `None` when not given.
+    fn flags(&self) -> Flags {
+        Flags {
+            data_dir: self.data_dir.clone(),
+            local_asn: self.local_asn,
+            router_id: self.router_id,
+            bgp_listen: self.bgp_listen,
+            http: self.http,
+            bmp_listen: self.bmp_listen,
+            peers: self.peers.iter().map(|p| (p.asn, p.addr)).collect(),
+            rtr: self.rtr.clone(),
+            reference: self.reference.clone(),
+            events: self.events.clone(),
+            retention_days: self.retention_days,
+            quiet_secs: self.quiet_secs,
+            learning_secs: self.learning_secs,
+            feed_quiet_secs: self.feed_quiet_secs,
+        }
+    }
 }
 
 /// Runs `bugyo serve`.
 pub fn run(args: ServeArgs) -> ExitCode {
+    let file = match &args.config {
+        Some(path) => match ServeConfig::load(path) {
+            Ok(c) => c,
+            Err(e) => {
+                eprintln!("error: configuration: {e}\nエラー: 設定ファイル: {e}");
+                return ExitCode::from(2);
+            }
+        },
+        None => ServeConfig::default(),
+    };
+    let settings = match Settings::resolve(args.flags(), file) {
+        Ok(s) => s,
+        Err(e) => {
+            eprintln!("error: {e}\nエラー: {e}");
+            return ExitCode::from(2);
+        }
+    };
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .enable_all()
@@ -98,7 +148,7 @@ pub fn run(args: ServeArgs) -> ExitCode {
             return ExitCode::from(2);
         }
     };
-    match runtime.block_on(serve(args)) {
+    match runtime.block_on(serve(settings)) {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
             eprintln!("error: {e}\nエラー: {e}");
@@ -107,55 +157,67 @@ pub fn run(args: ServeArgs) -> ExitCode {
     }
 }
 
-async fn serve(args: ServeArgs) -> std::io::Result<()> {
-    let reference = load_reference(&args.reference)?;
-    std::fs::create_dir_all(&args.data_dir)?;
-    let events = args
-        .events
-        .clone()
-        .unwrap_or_else(|| args.data_dir.join("events.jsonl"));
+async fn serve(settings: Settings) -> std::io::Result<()> {
+    let reference = load_reference(&settings.reference)?;
+    std::fs::create_dir_all(&settings.data_dir)?;
+    let archive_dir = settings.data_dir.join("archive");
     let options = LiveOptions {
         archive: Some(ArchiveConfig {
-            retention_days: args.retention_days,
-            ..ArchiveConfig::new(args.data_dir.join("archive"))
+            rotate_secs: settings.rotate_secs,
+            retention_days: settings.retention_days,
+            ..ArchiveConfig::new(&archive_dir)
         }),
-        events: Some(events.clone()),
-        rib_snapshot_secs: Some(3600),
+        events: Some(settings.events.clone()),
+        rib_snapshot_secs: settings.rib_snapshot_secs,
         stats: Default::default(),
     };
     let live_stats = options.stats.clone();
-    let (feed_tx, feed_rx) = mpsc::channel(65_536);
-    let (stop_tx, stop_rx) = watch::channel(false);
-    let rtr = args
+    let (feed_tx, feed) = mpsc::channel(65_536);
+    let (stop_tx, shutdown) = watch::channel(false);
+    let rtr = settings
         .rtr
         .as_ref()
         .map(|server| RtrClient::spawn(RtrConfig::new(server.clone())));
-    let snapshots = rtr.as_ref().map(|c| c.snapshot());
+    let (reload_tx, reload_rx) = mpsc::channel(1);
+    let reloader = (settings.reload_secs > 0).then(|| {
+        tokio::spawn(watch_reference(
+            settings.reference.clone(),
+            Duration::from_secs(settings.reload_secs),
+            reload_tx,
+        ))
+    });
+    let inputs = LiveInputs {
+        feed,
+        rpki: rtr.as_ref().map(|c| c.snapshot()),
+        reference: Some(reload_rx),
+        shutdown,
+    };
     let config = EngineConfig {
-        quiet_secs: args.quiet_secs,
-        learning_secs: args.learning_secs,
+        quiet_secs: settings.quiet_secs,
+        learning_secs: settings.learning_secs,
+        feed_quiet_secs: settings.feed_quiet_secs,
         ..EngineConfig::default()
     };
     let engine = Engine::new(reference, config);
-    let live_task = tokio::spawn(live::run(engine, feed_rx, snapshots, options, stop_rx));
+    let live_task = tokio::spawn(live::run(engine, inputs, options));
 
     let bgp = BgpConfig {
-        local_asn: args.local_asn.0,
-        router_id: args.router_id,
-        listen: Some(args.bgp_listen),
-        peers: args
+        local_asn: settings.local_asn.0,
+        router_id: settings.router_id,
+        listen: Some(settings.bgp_listen),
+        peers: settings
             .peers
             .iter()
             .map(|p| PeerConfig {
-                asn: p.asn.0,
-                addr: p.addr,
-                port: None,
-                active: false,
+                asn: p.asn,
+                addr: p.address,
+                port: p.port,
+                active: p.active,
             })
             .collect(),
-        hold_time: 90,
+        hold_time: settings.hold_time,
     };
-    let bmp = match args.bmp_listen {
+    let bmp = match settings.bmp_listen {
         Some(addr) => Some(bugyo_io::bmp::start(addr, feed_tx.clone()).await?),
         None => None,
     };
@@ -169,23 +231,44 @@ async fn serve(args: ServeArgs) -> std::io::Result<()> {
         rtr: rtr.as_ref().map(|c| c.status()),
         live: Some(live_stats),
     };
-    let (http_addr, http_task) = bugyo_io::metrics::serve(args.http, sources).await?;
+    let (http_addr, http_task) = bugyo_io::metrics::serve(settings.http, sources).await?;
     eprintln!("bugyo serve: metrics at http://{http_addr}/metrics");
     eprintln!(
-        "bugyo serve: BGP on {}, archive in {}, incident events to {} (SIGTERM or Ctrl-C to stop)",
+        "bugyo serve: BGP on {}, {} peers configured, archive in {}, incident events to {} (SIGTERM or Ctrl-C to stop)",
         bgp.local_addr().map(|a| a.to_string()).unwrap_or_default(),
-        args.data_dir.join("archive").display(),
-        events.display()
+        settings.peers.len(),
+        archive_dir.display(),
+        settings.events.display()
     );
     eprintln!(
-        "bugyo serve: BGP {} で待ち受け中。停止は SIGTERM または Ctrl-C",
-        args.bgp_listen
+        "bugyo serve: BGP {} で待ち受け中 (設定済みピア {})。停止は SIGTERM または Ctrl-C",
+        settings.bgp_listen,
+        settings.peers.len()
     );
+    for p in &settings.peers {
+        eprintln!(
+            "  peer AS{}@{} {}{}",
+            p.asn,
+            p.address,
+            if p.active {
+                "active / 能動"
+            } else {
+                "passive / 受動"
+            },
+            p.description
+                .as_deref()
+                .map(|d| format!(" — {d}"))
+                .unwrap_or_default()
+        );
+    }
     wait_for_signal().await;
     eprintln!("stopping / 停止しています…");
     // Close the sessions first (their queued updates still reach the engine),
     // then stop the loop, which drains the queue and closes the files.
     http_task.abort();
+    if let Some(r) = reloader {
+        r.abort();
+    }
     if let Some(b) = bmp {
         b.shutdown();
     }
@@ -200,6 +283,59 @@ async fn serve(args: ServeArgs) -> std::io::Result<()> {
         summary.feed_events, summary.routes, summary.archived, summary.incident_events
     );
     Ok(())
+}
+
+/// Size and modification time of each reference file: what "changed" means.
+fn fingerprint(args: &ReferenceArgs) -> Vec<Option<(u64, std::time::SystemTime)>> {
+    let files = args
+        .rpki
+        .iter()
+        .chain(&args.irr)
+        .chain(&args.as_rel)
+        .chain(&args.as2org)
+        .chain(&args.watch);
+    files
+        .map(|p| {
+            let m = std::fs::metadata(p).ok()?;
+            Some((m.len(), m.modified().ok()?))
+        })
+        .collect()
+}
+
+/// Looks at the reference files every `every`; when one has changed (and
+/// stayed the same for a second, so a file being written is not read
+/// half-way), loads them all again and sends the result to the live loop.
+/// A load that fails is logged and the previous data stays in force.
+async fn watch_reference(args: ReferenceArgs, every: Duration, tx: mpsc::Sender<Reference>) {
+    let mut known = fingerprint(&args);
+    let mut tick = tokio::time::interval(every);
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    tick.tick().await;
+    loop {
+        tick.tick().await;
+        let now = fingerprint(&args);
+        if now == known {
+            continue;
+        }
+        tokio::time::sleep(Duration::from_secs(1)).await;
+        if fingerprint(&args) != now {
+            continue; // still being written: look again next time
+        }
+        known = now;
+        let a = args.clone();
+        match tokio::task::spawn_blocking(move || load_reference(&a)).await {
+            Ok(Ok(reference)) => {
+                eprintln!("reference data reloaded / 参照データを再読み込みしました");
+                if tx.send(reference).await.is_err() {
+                    return;
+                }
+            }
+            Ok(Err(e)) => eprintln!(
+                "error: reloading reference data: {e}; the previous data stays in force\nエラー: 参照データの再読み込みに失敗しました ({e})。以前のデータを使い続けます"
+            ),
+            Err(e) => eprintln!("error: reloading reference data: {e}"),
+        }
+    }
 }
 
 async fn wait_for_signal() {

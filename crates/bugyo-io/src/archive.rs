@@ -10,7 +10,9 @@
 //!
 //! The current updates file is flushed to a gzip sync point on every
 //! [`UpdateArchive::flush`], so a crash loses at most what was not yet
-//! flushed, and `bugyo replay` reads the file up to that point.
+//! flushed, and `bugyo replay` reads the file up to that point. A file a
+//! crash left unfinished is repaired before it is appended to (see
+//! [`repair`]), so the next run's records stay readable after it.
 
 use bugyo_formats::mrt::{MrtEntry, MrtWriter, RibEntry};
 use bugyo_model::Timestamp;
@@ -70,9 +72,65 @@ pub fn file_path(dir: &Path, kind: &str, secs: i64) -> PathBuf {
     dir.join(month).join(format!("{kind}.{stamp}.gz"))
 }
 
+/// The length of the complete MRT records at the start of `data`.
+fn complete_records(data: &[u8]) -> usize {
+    let mut off = 0;
+    while let Some(h) = data.get(off..off + 12) {
+        let len = u32::from_be_bytes([h[8], h[9], h[10], h[11]]) as usize;
+        match off.checked_add(12 + len) {
+            Some(end) if end <= data.len() => off = end,
+            _ => break,
+        }
+    }
+    off
+}
+
+/// Makes an updates file that a crash left unfinished (a gzip member with
+/// no end, perhaps a record cut in half) whole again: its complete records
+/// are rewritten as a finished gzip file, atomically. Returns the number of
+/// bytes of cut records dropped, or `None` if the file was whole (or absent).
+/// Without this, a reader would stop at the unfinished member and never see
+/// what a later run appended after it.
+pub fn repair(path: &Path) -> io::Result<Option<usize>> {
+    let raw = match fs::read(path) {
+        Ok(r) if !r.is_empty() => r,
+        Ok(_) => return Ok(None),
+        Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(None),
+        Err(e) => return Err(e),
+    };
+    // Fed in small steps, so that what decodes before the damage is kept
+    // (a decoder that fails on a chunk gives none of that chunk's output).
+    let mut decoder = flate2::write::MultiGzDecoder::new(Vec::new());
+    let mut whole = raw.chunks(64).all(|c| decoder.write_all(c).is_ok());
+    whole &= decoder.try_finish().is_ok();
+    let data = std::mem::take(decoder.get_mut());
+    let keep = complete_records(&data);
+    if whole && keep == data.len() {
+        return Ok(None);
+    }
+    let tmp = path.with_extension("gz.repair");
+    let mut gz = GzEncoder::new(
+        BufWriter::new(File::create(&tmp)?),
+        flate2::Compression::default(),
+    );
+    gz.write_all(&data[..keep])?;
+    let mut out = gz.finish()?;
+    out.flush()?;
+    out.get_ref().sync_all()?;
+    fs::rename(&tmp, path)?;
+    Ok(Some(data.len() - keep))
+}
+
 fn create(path: &Path) -> io::Result<GzMrt> {
     if let Some(parent) = path.parent() {
         fs::create_dir_all(parent)?;
+    }
+    if let Some(dropped) = repair(path)? {
+        tracing::warn!(
+            path = %path.display(),
+            dropped_bytes = dropped,
+            "archive file left unfinished by a crash repaired before appending"
+        );
     }
     // Appending keeps what an earlier run wrote into the same period: a
     // gzip file may hold several members, and readers take them all.

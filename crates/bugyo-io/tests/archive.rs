@@ -1,6 +1,6 @@
 //! The archive keeps every entry, rotates by data time, is readable up to
 //! the last flush while still being written, and keeps earlier runs' entries
-//! when a period's file is reopened.
+//! when a period's file is reopened, even after a crash left it unfinished.
 
 use bugyo_formats::mrt::{MrtEntry, MrtReader, Nlri, RibEntry, RibKind, UpdateEntry};
 use bugyo_io::archive::{file_path, prune, write_rib_snapshot, ArchiveConfig, UpdateArchive};
@@ -137,5 +137,51 @@ fn rib_snapshot_and_retention() {
     assert_eq!(prune(&cfg, t.plus_secs(10 * 86_400)).unwrap(), 0);
     assert_eq!(prune(&cfg, t.plus_secs(40 * 86_400)).unwrap(), 1);
     assert!(!path.exists());
+    let _ = std::fs::remove_dir_all(dir);
+}
+
+/// A crash (no close, the gzip member unfinished, the last record cut in
+/// half) must not hide what the next run appends: the file is repaired
+/// first, keeping every complete record.
+#[test]
+fn a_file_left_by_a_crash_is_repaired_before_appending() {
+    let dir = scratch("archive-crash");
+    let t0 = 1_503_630_000;
+    let mut a = UpdateArchive::new(ArchiveConfig::new(&dir));
+    for i in 0..40u32 {
+        a.write(&update(t0 + 1, i)).unwrap();
+    }
+    a.flush().unwrap();
+    let path = a.current_path().unwrap().to_path_buf();
+    // The crash: never closed.
+    std::mem::forget(a);
+    // ...and a torn write after the last sync point: garbage deflate bytes.
+    {
+        use std::io::Write;
+        let mut f = std::fs::OpenOptions::new()
+            .append(true)
+            .open(&path)
+            .unwrap();
+        f.write_all(&[0x55; 37]).unwrap();
+    }
+    let mut b = UpdateArchive::new(ArchiveConfig::new(&dir));
+    for i in 40..70u32 {
+        b.write(&update(t0 + 2, i)).unwrap();
+    }
+    b.close().unwrap();
+    let back = read(&path);
+    assert_eq!(back.len(), 70, "all 40 flushed entries and the 30 new ones");
+    assert_eq!(back[0], update(t0 + 1, 0));
+    assert_eq!(back[69], update(t0 + 2, 69));
+    // bgpdump, the reference reader, agrees.
+    let out = std::process::Command::new(bugyo_testdata::gobgp::binary("bgpdump"))
+        .arg("-m")
+        .arg(&path)
+        .output()
+        .unwrap();
+    let lines = String::from_utf8_lossy(&out.stdout).lines().count();
+    assert_eq!(lines, 70, "{}", String::from_utf8_lossy(&out.stderr));
+    // A whole file is left alone.
+    assert_eq!(bugyo_io::archive::repair(&path).unwrap(), None);
     let _ = std::fs::remove_dir_all(dir);
 }

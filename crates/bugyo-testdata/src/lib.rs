@@ -4,6 +4,8 @@
 //! Data-driven tests must fail, not pass, when their data is missing, so
 //! these functions panic with a message that says what to set.
 
+pub mod bird;
+pub mod frr;
 pub mod gobgp;
 
 use std::path::{Path, PathBuf};

@@ -51,6 +51,17 @@ pub(super) struct PeerTask {
     incoming_open: bool,
 }
 
+/// What the peer's graceful restart capability (RFC 4724) lets the helper
+/// do, for the IPv4 and IPv6 unicast families it lists.
+#[derive(Clone, Debug)]
+pub(super) struct Restart {
+    /// How long to keep the routes after the connection drops.
+    pub time: Duration,
+    /// The families listed: only their routes are kept while the peer
+    /// restarts (RFC 4724 §4.2); the others are withdrawn at once.
+    pub families: Vec<Afi>,
+}
+
 /// How a session ended.
 pub(super) struct End {
     /// The session had reached Established.
@@ -58,10 +69,12 @@ pub(super) struct End {
     /// Why it ended, in words.
     pub reason: String,
     /// The TCP connection dropped after graceful restart was negotiated:
-    /// keep the routes for this long.
-    pub restart: Option<Duration>,
+    /// keep the routes of its families for its restart time.
+    pub restart: Option<Restart>,
     /// Shutdown was asked for.
     pub shutdown: bool,
+    /// Our end of the connection (for withdrawals emitted afterwards).
+    pub local: Option<Peer>,
 }
 
 impl PeerTask {
@@ -133,7 +146,7 @@ impl PeerTask {
         for n in &gone {
             self.stale.remove(n);
         }
-        info!(peer = %self.s.peer, n = gone.len(), "stale routes withdrawn after graceful restart");
+        info!(peer = %self.s.peer, n = gone.len(), "graceful restart: stale routes withdrawn");
         self.stats().withdrawn += gone.len() as u64;
         self.emit(FeedEvent::Update(UpdateEntry {
             time: feed::now(),
@@ -217,12 +230,19 @@ impl PeerTask {
             }
             next_connect = Instant::now() + backoff;
             match end.restart {
-                Some(t) if self.up => {
-                    warn!(peer = %self.s.peer, reason = %end.reason, restart_time = ?t,
-                        "connection lost, graceful restart: routes kept");
+                Some(r) if self.up => {
+                    warn!(peer = %self.s.peer, reason = %end.reason, restart_time = ?r.time,
+                        families = ?r.families, "connection lost, graceful restart: routes kept");
                     let rib = std::mem::take(&mut self.rib);
                     self.stale.extend(rib);
-                    self.restart_deadline = Some(Instant::now() + t);
+                    // Routes of families the capability does not list are
+                    // not kept (RFC 4724 §4.2).
+                    for afi in [Afi::Ipv4, Afi::Ipv6] {
+                        if !r.families.contains(&afi) {
+                            self.drop_stale(Some(afi), end.local).await;
+                        }
+                    }
+                    self.restart_deadline = Some(Instant::now() + r.time);
                     let mut st = self.stats();
                     st.state = SessionState::Restarting;
                     st.last_down = Some(end.reason);

@@ -2,7 +2,7 @@
 //! Established, the hold and keepalive timers, and UPDATE handling with the
 //! RFC 7606 error actions.
 
-use super::peer::{End, PeerTask};
+use super::peer::{End, PeerTask, Restart};
 use super::wire::{spawn_reader, Frame};
 use super::SessionState;
 use crate::feed::{self, FeedEvent};
@@ -39,8 +39,12 @@ struct Negotiated {
     asn4: bool,
     add_path_v4: bool,
     add_path_v6: bool,
-    /// The peer's restart time, if graceful restart was negotiated.
-    restart: Option<Duration>,
+    /// Graceful restart, if the peer's capability has a restart time and
+    /// lists IPv4 or IPv6 unicast.
+    restart: Option<Restart>,
+    /// The unicast families the peer's graceful restart capability lists
+    /// with the Forwarding State bit (empty without the capability).
+    forwarding: Vec<Afi>,
     hold: u16,
 }
 
@@ -115,6 +119,7 @@ impl PeerTask {
             reason: String::new(),
             restart: None,
             shutdown: false,
+            local,
         };
         let mut out = Vec::new();
         encode_open(
@@ -223,7 +228,7 @@ impl PeerTask {
                                 keepalive_at = Instant::now() + Duration::from_secs(u64::from(n.hold / 3).max(1));
                             }
                             debug!(%peer, hold = n.hold, asn4 = n.asn4, add_path_v4 = n.add_path_v4,
-                                add_path_v6 = n.add_path_v6, gr = ?n.restart, "OPEN accepted");
+                                add_path_v6 = n.add_path_v6, gr = ?n.restart, forwarding = ?n.forwarding, "OPEN accepted");
                             neg = Some(n);
                             state = SessionState::OpenConfirm;
                             self.set_state(state);
@@ -233,7 +238,8 @@ impl PeerTask {
                             state = SessionState::Established;
                             end.established = true;
                             let gr = neg.as_ref().is_some_and(|n| n.restart.is_some());
-                            stale_at = self.established(gr, local).await;
+                            let forwarding = neg.as_ref().map(|n| n.forwarding.clone()).unwrap_or_default();
+                            stale_at = self.established(&forwarding, local).await;
                             if gr {
                                 let mut eor = Vec::new();
                                 encode_end_of_rib(1, 1, &mut eor);
@@ -281,9 +287,9 @@ impl PeerTask {
 
     /// Graceful restart applies to this end (the TCP connection went away
     /// in Established with the capability negotiated).
-    fn restart_for(&self, end: &End, neg: &Option<Negotiated>) -> Option<Duration> {
+    fn restart_for(&self, end: &End, neg: &Option<Negotiated>) -> Option<Restart> {
         if end.established {
-            neg.as_ref().and_then(|n| n.restart)
+            neg.as_ref().and_then(|n| n.restart.clone())
         } else {
             None
         }
@@ -333,21 +339,43 @@ impl PeerTask {
                 .iter()
                 .any(|&(a, s, m)| a == afi && s == 1 && m & add_path_mode::SEND != 0)
         };
+        // Graceful restart, per family: IPv4 and IPv6 unicast as listed in
+        // the capability, and which of them kept their forwarding state.
+        let gr = open.graceful_restart();
+        let listed = |forwarding: bool| -> Vec<Afi> {
+            let fams = gr.as_ref().map(|g| g.families.as_slice()).unwrap_or(&[]);
+            [(1, Afi::Ipv4), (2, Afi::Ipv6)]
+                .into_iter()
+                .filter(|(code, _)| {
+                    fams.iter()
+                        .any(|&(a, s, f)| a == *code && s == 1 && (f || !forwarding))
+                })
+                .map(|(_, afi)| afi)
+                .collect()
+        };
+        let families = listed(false);
+        let restart = gr
+            .as_ref()
+            .filter(|g| g.restart_time > 0 && !families.is_empty())
+            .map(|g| Restart {
+                time: Duration::from_secs(u64::from(g.restart_time)),
+                families,
+            });
         Ok(Negotiated {
             asn4: open.asn4().is_some(),
             add_path_v4: sends(1),
             add_path_v6: sends(2),
-            restart: open
-                .graceful_restart()
-                .filter(|g| g.restart_time > 0)
-                .map(|g| Duration::from_secs(u64::from(g.restart_time))),
+            restart,
+            forwarding: listed(true),
             hold: open.hold_time.min(self.s.hold_time),
         })
     }
 
     /// The session reached Established: SessionUp unless the peer is back
-    /// from a graceful restart. Returns when to drop stale routes.
-    async fn established(&mut self, gr: bool, local: Option<Peer>) -> Option<Instant> {
+    /// from a graceful restart. Stale routes are kept only for the families
+    /// in `forwarding` (listed with the Forwarding State bit in the new
+    /// OPEN, RFC 4724 §4.2). Returns when to drop the stale routes left.
+    async fn established(&mut self, forwarding: &[Afi], local: Option<Peer>) -> Option<Instant> {
         let peer = self.s.peer;
         {
             let mut st = self.stats();
@@ -366,9 +394,12 @@ impl PeerTask {
             })
             .await;
         }
-        if !gr {
-            // Without the capability now, the old routes go at once.
-            self.drop_stale(None, local).await;
+        for afi in [Afi::Ipv4, Afi::Ipv6] {
+            if !forwarding.contains(&afi) {
+                // Not preserved by the peer (or no capability now): the
+                // old routes of this family go at once.
+                self.drop_stale(Some(afi), local).await;
+            }
         }
         (!self.stale.is_empty()).then(|| Instant::now() + STALE_TIME)
     }

@@ -8,12 +8,20 @@
 //! views never mix in one table. A Peer Down, a Termination or a lost
 //! connection ends the sessions of the peers it concerns (their routes are
 //! withdrawn: a visibility event, not a leak).
+//!
+//! FRR (at least 8.4 to 10.x) encodes Route Monitoring UPDATEs as if it
+//! were advertising them to the peer: for an eBGP peer the AS path starts
+//! with the router's own AS, followed by the peer's. When the router's
+//! Initiation says it is FRRouting and a path starts with the local AS of
+//! the session (from the Peer Up) followed by the peer's AS, that first AS
+//! is removed before the routes are fed, and counted in
+//! [`RouterStats::local_as_removed`].
 
 use crate::feed::{now, FeedEvent};
 use bugyo_formats::bmp::{BmpBody, BmpDecoder, BmpMessage, PeerHeader, PeerType, RibView};
 use bugyo_formats::mrt::UpdateEntry;
-use bugyo_model::{Asn, Peer};
-use std::collections::{BTreeMap, BTreeSet};
+use bugyo_model::{Asn, PathAttributes, Peer, SegmentKind};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::io;
 use std::net::{IpAddr, SocketAddr};
 use std::sync::{Arc, Mutex};
@@ -37,10 +45,17 @@ pub struct RouterStats {
     pub other_views: u64,
     /// Malformed messages skipped.
     pub errors: u64,
-    /// Connections closed because the stream was broken.
+    /// Connections closed because the stream was broken (framing lost, or
+    /// closed by the router inside a message).
     pub broken: u64,
-    /// True while connected.
+    /// Fed routes whose AS path started with the router's own AS, removed
+    /// (the FRR encoding described in the module documentation).
+    pub local_as_removed: u64,
+    /// True while connected (at least one connection open).
     pub connected: bool,
+    /// Connections open now (a router that reconnects before its old
+    /// connection is noticed closed has two for a while).
+    pub open_connections: u64,
 }
 
 /// Per-router counters, shared with the metrics endpoint.
@@ -123,12 +138,48 @@ fn fed_peer(h: &PeerHeader, router: IpAddr) -> Option<Peer> {
     match h.view() {
         RibView::AdjRibInPre => Some(h.peer()),
         // Loc-RIB routes are the router's own best routes.
-        RibView::LocRib if h.peer_type == PeerType::LocRib => Some(Peer {
-            asn: h.asn,
-            addr: router,
-        }),
+        RibView::LocRib if h.peer_type == PeerType::LocRib => Some(loc_rib_peer(h, router)),
         _ => None,
     }
+}
+
+/// The peer Loc-RIB routes are attributed to: the router itself.
+fn loc_rib_peer(h: &PeerHeader, router: IpAddr) -> Peer {
+    Peer {
+        asn: h.asn,
+        addr: router,
+    }
+}
+
+/// The peer whose session a Peer Up or Peer Down is about. The L and O
+/// flags describe views of Route Monitoring, not sessions, so they are
+/// ignored: a Peer Down ends the peer's session whatever flags it has.
+fn session_peer(h: &PeerHeader, router: IpAddr) -> Peer {
+    if h.peer_type == PeerType::LocRib {
+        loc_rib_peer(h, router)
+    } else {
+        h.peer()
+    }
+}
+
+/// Identifies a monitored peer within one connection (type, distinguisher,
+/// address).
+type PeerKey = (u8, u64, IpAddr);
+
+fn peer_key(h: &PeerHeader) -> PeerKey {
+    (h.peer_type.code(), h.distinguisher, h.addr)
+}
+
+/// The state of one router connection.
+struct Conn {
+    /// The router's address.
+    router: IpAddr,
+    /// Peers whose SessionUp was sent and no SessionDown since.
+    up: BTreeSet<Peer>,
+    /// The router said it is FRRouting (in its Initiation's sysDescr).
+    frr: bool,
+    /// The router's own AS on each peer's session (from the Peer Up).
+    local_as: HashMap<PeerKey, u32>,
 }
 
 async fn serve_router(
@@ -140,14 +191,30 @@ async fn serve_router(
     let router = addr.ip();
     stats.update(router, |s| {
         s.connections += 1;
+        s.open_connections += 1;
         s.connected = true;
     });
     let mut decoder = BmpDecoder::new();
-    let mut up: BTreeSet<Peer> = BTreeSet::new();
+    let mut conn = Conn {
+        router,
+        up: BTreeSet::new(),
+        frr: false,
+        local_as: HashMap::new(),
+    };
     let mut buf = vec![0u8; 1 << 16];
     'read: loop {
         let n = match stream.read(&mut buf).await {
-            Ok(0) => break,
+            Ok(0) => {
+                // Closed inside a message: that message is lost.
+                if let Some(e) = decoder.finish() {
+                    tracing::warn!(router = %addr, error = %e, "BMP connection closed mid-message");
+                    stats.update(router, |s| {
+                        s.errors += 1;
+                        s.broken += 1;
+                    });
+                }
+                break;
+            }
             Ok(n) => n,
             Err(e) => {
                 tracing::warn!(router = %addr, error = %e, "BMP read failed");
@@ -159,7 +226,7 @@ async fn serve_router(
             match item {
                 Ok(msg) => {
                     stats.update(router, |s| s.messages += 1);
-                    if handle(msg, router, &tx, &stats, &mut up).await.is_err() {
+                    if handle(msg, &mut conn, &tx, &stats).await.is_err() {
                         break 'read; // the engine is gone
                     }
                 }
@@ -174,8 +241,11 @@ async fn serve_router(
             }
         }
     }
-    stats.update(router, |s| s.connected = false);
-    for peer in up {
+    stats.update(router, |s| {
+        s.open_connections = s.open_connections.saturating_sub(1);
+        s.connected = s.open_connections > 0;
+    });
+    for peer in conn.up {
         let _ = tx
             .send(FeedEvent::SessionDown {
                 time: now(),
@@ -186,46 +256,82 @@ async fn serve_router(
     }
 }
 
+/// For FRR: the attributes without the router's own AS in front of the
+/// peer's (`None` if the path does not start with `local`, then `peer`).
+fn without_local_as(attrs: &PathAttributes, local: u32, peer: u32) -> Option<PathAttributes> {
+    let segs = &attrs.as_path.segments;
+    let first = segs.first()?;
+    if first.kind != SegmentKind::Sequence || first.asns.first()?.0 != local {
+        return None;
+    }
+    let second = match first.asns.get(1) {
+        Some(a) => Some(*a),
+        None => segs.get(1).and_then(|s| s.asns.first().copied()),
+    };
+    if second != Some(Asn(peer)) {
+        return None;
+    }
+    let mut a = attrs.clone();
+    a.as_path.segments[0].asns.remove(0);
+    if a.as_path.segments[0].asns.is_empty() {
+        a.as_path.segments.remove(0);
+    }
+    Some(a)
+}
+
 async fn handle(
     msg: BmpMessage,
-    router: IpAddr,
+    conn: &mut Conn,
     tx: &mpsc::Sender<FeedEvent>,
     stats: &BmpStats,
-    up: &mut BTreeSet<Peer>,
 ) -> Result<(), mpsc::error::SendError<FeedEvent>> {
     let time = now();
+    let router = conn.router;
     match (msg.body, msg.peer) {
         (BmpBody::Initiation(info), _) => {
+            conn.frr = info.sys_descr().is_some_and(|d| d.starts_with("FRRouting"));
             stats.update(router, |s| s.sys_name = info.sys_name());
         }
-        (BmpBody::PeerUp(_), Some(h)) => {
+        (BmpBody::PeerUp(pu), Some(h)) => {
+            conn.local_as.insert(peer_key(&h), pu.sent_open.peer_asn());
             if let Some(peer) = fed_peer(&h, router) {
-                if up.insert(peer) {
+                if conn.up.insert(peer) {
                     tx.send(FeedEvent::SessionUp { time, peer }).await?;
                 }
             }
         }
         (BmpBody::PeerDown(reason), Some(h)) => {
-            if let Some(peer) = fed_peer(&h, router) {
-                if up.remove(&peer) {
-                    tx.send(FeedEvent::SessionDown {
-                        time,
-                        peer,
-                        reason: format!("BMP Peer Down: {reason:?}"),
-                    })
-                    .await?;
-                }
+            conn.local_as.remove(&peer_key(&h));
+            let peer = session_peer(&h, router);
+            if conn.up.remove(&peer) {
+                tx.send(FeedEvent::SessionDown {
+                    time,
+                    peer,
+                    reason: format!("BMP Peer Down: {reason:?}"),
+                })
+                .await?;
             }
         }
         (BmpBody::RouteMonitoring(rm), Some(h)) => match fed_peer(&h, router) {
             Some(peer) => {
                 // Routes before (or without) a Peer Up still count: the peer is up.
-                if up.insert(peer) {
+                if conn.up.insert(peer) {
                     tx.send(FeedEvent::SessionUp { time, peer }).await?;
                 }
                 stats.update(router, |s| s.fed += 1);
                 if rm.withdrawn.is_empty() && rm.announced.is_empty() {
                     return Ok(());
+                }
+                let mut attrs = rm.attrs;
+                let local = conn.local_as.get(&peer_key(&h)).copied();
+                if let (true, Some(local), Some(a)) = (conn.frr, local, &attrs) {
+                    if local != h.asn.0 {
+                        if let Some(fixed) = without_local_as(a, local, h.asn.0) {
+                            attrs = Some(Arc::new(fixed));
+                            let n = rm.announced.len() as u64;
+                            stats.update(router, |s| s.local_as_removed += n);
+                        }
+                    }
                 }
                 tx.send(FeedEvent::Update(UpdateEntry {
                     time,
@@ -237,7 +343,7 @@ async fn handle(
                     }),
                     withdrawn: rm.withdrawn,
                     announced: rm.announced,
-                    attrs: rm.attrs,
+                    attrs,
                     treat_as_withdraw: rm.treat_as_withdraw,
                     ..UpdateEntry::default()
                 }))
@@ -246,7 +352,7 @@ async fn handle(
             None => stats.update(router, |s| s.other_views += 1),
         },
         (BmpBody::Termination(_), _) => {
-            for peer in std::mem::take(up) {
+            for peer in std::mem::take(&mut conn.up) {
                 tx.send(FeedEvent::SessionDown {
                     time,
                     peer,
@@ -258,4 +364,30 @@ async fn handle(
         _ => {}
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use bugyo_model::AsPath;
+
+    fn attrs(path: &[u32]) -> PathAttributes {
+        PathAttributes {
+            as_path: AsPath::from_sequence(path.iter().copied()),
+            ..PathAttributes::default()
+        }
+    }
+
+    #[test]
+    fn frr_local_as_is_removed_only_before_the_peer() {
+        let fixed = without_local_as(&attrs(&[65020, 64500, 701]), 65020, 64500);
+        assert_eq!(
+            fixed.map(|a| a.as_path.to_string()),
+            Some("64500 701".into())
+        );
+        // The peer's AS not second, or the local AS not first: kept.
+        assert!(without_local_as(&attrs(&[65020, 701, 64500]), 65020, 64500).is_none());
+        assert!(without_local_as(&attrs(&[64500, 701]), 65020, 64500).is_none());
+        assert!(without_local_as(&attrs(&[]), 65020, 64500).is_none());
+    }
 }

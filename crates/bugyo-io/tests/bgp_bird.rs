@@ -6,7 +6,9 @@
 //! disabling a static protocol and reconfiguring bird must withdraw and
 //! replace them; `birdc disable` must end the session with bird's
 //! NOTIFICATION and `enable` bring it back; killing bird must end it too.
-//! One test has bird connect to our listener, the other connects to bird.
+//! One test has bird connect to our listener, one connects to bird; a
+//! third restarts bird with graceful restart on (routes kept while it is
+//! away, stale ones withdrawn when it is back without forwarding state).
 //!
 //! Fails (never skips) when bird is not installed.
 
@@ -329,4 +331,73 @@ async fn we_connect_to_bird() {
         );
         std::thread::sleep(std::time::Duration::from_millis(200));
     }
+}
+
+/// [`bird_config`] with graceful restart on: bird lists IPv4 and IPv6
+/// unicast in its capability (restart time 30 s).
+fn bird_config_gr(bird_port: u16, bugyo_port: u16) -> String {
+    bird_config(bird_port, Some(bugyo_port), V4, V6).replace(
+        "  hold time 9;",
+        "  graceful restart on;\n  graceful restart time 30;\n  hold time 9;",
+    )
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn bird_graceful_restart() {
+    let dir = bugyo_testdata::scratch("bgp-bird-gr");
+    let (tx, mut rx) = mpsc::channel(1024);
+    let handle = bgp::start(
+        speaker_config(Some("127.0.0.1:0".parse().unwrap()), None, false),
+        tx,
+    )
+    .await
+    .expect("start speaker");
+    let port = handle.local_addr().expect("listener").port();
+    let bird_port = free_port();
+    let first = dir.join("first");
+    std::fs::create_dir_all(&first).expect("directory");
+    let mut b = bird::bird(&first, &bird_config_gr(bird_port, port));
+    let ev = next(&mut rx, "SessionUp", &b).await;
+    assert!(matches!(ev, FeedEvent::SessionUp { .. }), "{ev:?}");
+    let full = expected(V4, V6);
+    let mut table = Table::new();
+    table_until(&mut rx, &mut table, &full, "both families", &b).await;
+
+    // With graceful restart bird ends its table with End-of-RIB markers
+    // (empty UPDATEs): let them arrive first.
+    while let Ok(Some(ev)) = timeout(std::time::Duration::from_millis(500), rx.recv()).await {
+        let FeedEvent::Update(u) = &ev else {
+            panic!("unexpected {ev:?}")
+        };
+        assert!(u.announced.is_empty() && u.withdrawn.is_empty(), "{u:?}");
+    }
+
+    // Killed: the capability listed both families, so their routes are
+    // kept while bird restarts, with no event.
+    b.kill();
+    let quiet = timeout(std::time::Duration::from_millis(1500), rx.recv()).await;
+    assert!(quiet.is_err(), "event while bird restarts: {quiet:?}");
+    assert_eq!(
+        handle.stats().snapshot()[0].1.state,
+        SessionState::Restarting
+    );
+
+    // Back (a new bird, not in recovery: no Forwarding State bit): the
+    // session resumes without a second SessionUp, the stale routes are
+    // withdrawn at once and bird's table arrives again.
+    let second = dir.join("second");
+    std::fs::create_dir_all(&second).expect("directory");
+    let b2 = bird::bird(&second, &bird_config_gr(bird_port, port));
+    let ev = next(&mut rx, "stale routes withdrawn", &b2).await;
+    let FeedEvent::Update(u) = ev else {
+        panic!("not an Update (no second SessionUp expected): {ev:?}")
+    };
+    assert!(u.announced.is_empty() && !u.withdrawn.is_empty(), "{u:?}");
+    for w in &u.withdrawn {
+        table.remove(&w.prefix.to_string());
+    }
+    table_until(&mut rx, &mut table, &full, "table after restart", &b2).await;
+    let st = &handle.stats().snapshot()[0].1;
+    assert_eq!((st.state, st.sessions), (SessionState::Established, 2));
+    handle.shutdown().await;
 }

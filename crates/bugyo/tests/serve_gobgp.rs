@@ -8,134 +8,10 @@
 
 mod common;
 
-use bugyo_testdata::gobgp::{binary, free_port, gobgpd, gobgpd_with, Gobgpd, WAIT};
+use bugyo_testdata::gobgp::{free_port, gobgpd, gobgpd_with, Gobgpd};
+use common::serve::{announced, http_get, Serve};
 use common::*;
-use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant};
-
-/// Relationships for the tests: AS15169 is a customer of AS701, AS4713 of AS2914.
-const AS_REL: &str = "701|15169|-1\n2914|4713|-1\n2497|2914|0\n2497|701|0\n701|2914|0\n";
-
-/// `bugyo serve` as a child process; killed if the test ends without `stop`.
-struct Serve {
-    child: Child,
-    dir: PathBuf,
-    data: PathBuf,
-    as_rel: PathBuf,
-    http_port: u16,
-}
-
-impl Serve {
-    /// Starts it with the common arguments plus `extra`.
-    fn start(dir: &Path, extra: &[String]) -> Serve {
-        let as_rel = dir.join("as-rel.txt");
-        std::fs::write(&as_rel, AS_REL).unwrap();
-        let data = dir.join("data");
-        let http_port = free_port();
-        let child = Command::new(env!("CARGO_BIN_EXE_bugyo"))
-            .args(["serve", "--learning-secs", "0"])
-            .arg("--http")
-            .arg(format!("127.0.0.1:{http_port}"))
-            .arg("--data-dir")
-            .arg(&data)
-            .arg("--as-rel")
-            .arg(&as_rel)
-            .args(extra)
-            .stdin(Stdio::null())
-            .stderr(std::fs::File::create(dir.join("bugyo.log")).unwrap())
-            .spawn()
-            .expect("start bugyo serve");
-        Serve {
-            child,
-            dir: dir.to_path_buf(),
-            data,
-            as_rel,
-            http_port,
-        }
-    }
-
-    /// Waits (bounded) for the first `opened` incident event.
-    fn wait_opened(&self, g: &Gobgpd) -> serde_json::Value {
-        let events = self.data.join("events.jsonl");
-        let deadline = Instant::now() + WAIT;
-        loop {
-            let lines = json_lines(&std::fs::read_to_string(&events).unwrap_or_default());
-            if let Some(l) = lines.into_iter().find(|l| l["event"] == "opened") {
-                return l;
-            }
-            assert!(
-                Instant::now() < deadline,
-                "no incident within {WAIT:?}\nbugyo log:\n{}\ngobgpd log:\n{}",
-                std::fs::read_to_string(self.dir.join("bugyo.log")).unwrap_or_default(),
-                g.log()
-            );
-            std::thread::sleep(Duration::from_millis(200));
-        }
-    }
-
-    /// SIGTERM, then waits (bounded) for a clean exit.
-    fn stop(&mut self) {
-        let status = Command::new(binary("kill"))
-            .arg("-TERM")
-            .arg(self.child.id().to_string())
-            .status()
-            .unwrap();
-        assert!(status.success());
-        let deadline = Instant::now() + WAIT;
-        loop {
-            if let Some(s) = self.child.try_wait().unwrap() {
-                assert!(s.success(), "bugyo serve exited with {s}");
-                return;
-            }
-            assert!(
-                Instant::now() < deadline,
-                "bugyo serve did not stop on SIGTERM"
-            );
-            std::thread::sleep(Duration::from_millis(100));
-        }
-    }
-
-    /// The archive's files, sorted.
-    fn archive(&self) -> Vec<String> {
-        let mut files = Vec::new();
-        for month in std::fs::read_dir(self.data.join("archive"))
-            .unwrap()
-            .flatten()
-        {
-            for f in std::fs::read_dir(month.path()).unwrap().flatten() {
-                files.push(f.path().to_string_lossy().to_string());
-            }
-        }
-        assert!(!files.is_empty(), "no archive files");
-        files.sort();
-        files
-    }
-
-    /// `bugyo dump` of the whole archive.
-    fn archive_dump(&self) -> String {
-        let files = self.archive();
-        let mut args = vec!["dump"];
-        args.extend(files.iter().map(|s| s.as_str()));
-        bugyo(&args).0
-    }
-}
-
-impl Drop for Serve {
-    fn drop(&mut self) {
-        if let Ok(None) = self.child.try_wait() {
-            let _ = self.child.kill();
-            let _ = self.child.wait();
-        }
-    }
-}
-
-/// True if a dump line announces `prefix` with `path`.
-fn announced(dump: &str, prefix: &str, path: &str) -> bool {
-    dump.lines().any(|l| {
-        l.contains("|A|") && l.contains(&format!("|{prefix}|")) && l.contains(&format!("|{path}|"))
-    })
-}
+use std::time::Duration;
 
 fn add_routes(g: &Gobgpd) {
     g.cli(&[
@@ -178,7 +54,7 @@ fn live_leak_is_reported_archived_and_replayable() {
     );
     let g = gobgpd(&dir, 2497, 65000, port, None);
     add_routes(&g);
-    let opened = serve.wait_opened(&g);
+    let opened = serve.wait_opened(&|| g.log());
     assert_eq!(opened["kind"], "route-leak");
     assert_eq!(opened["culprit_asn"], 15169);
     assert_eq!(opened["leaked_to_asn"], 701);
@@ -269,7 +145,7 @@ fn bmp_from_gobgpd_feeds_detection() {
     // The BGP neighbour points at a port nobody accepts from; only BMP matters.
     let g = gobgpd_with(&dir, 2497, 65000, free_port(), None, &bmp);
     add_routes(&g);
-    let opened = serve.wait_opened(&g);
+    let opened = serve.wait_opened(&|| g.log());
     assert_eq!(opened["kind"], "route-leak");
     assert_eq!(opened["culprit_asn"], 15169);
     assert_eq!(opened["prefixes"][0], "60.1.1.0/24");
@@ -279,15 +155,4 @@ fn bmp_from_gobgpd_feeds_detection() {
     assert!(announced(&dump, "60.1.0.0/16", "2914 4713"), "{dump}");
     assert!(announced(&dump, "60.1.1.0/24", "701 15169 4713"), "{dump}");
     let _ = std::fs::remove_dir_all(dir);
-}
-
-/// A plain HTTP GET on loopback; the whole response as text.
-fn http_get(port: u16, path: &str) -> String {
-    use std::io::{Read, Write};
-    let mut s = std::net::TcpStream::connect(("127.0.0.1", port)).expect("connect to /metrics");
-    s.set_read_timeout(Some(WAIT)).unwrap();
-    write!(s, "GET {path} HTTP/1.1\r\nHost: localhost\r\n\r\n").unwrap();
-    let mut out = String::new();
-    s.read_to_string(&mut out).unwrap();
-    out
 }

@@ -1,8 +1,11 @@
 //! Helpers shared by the integration tests: where the shared test data is,
-//! scratch directories, running the real `bugyo` binary, and building MRT
-//! files from the real RIS rrc06 (Tokyo) table.
+//! scratch directories, running the real `bugyo` binary, building MRT
+//! files from the real RIS rrc06 (Tokyo) table, and (`serve`) running
+//! `bugyo serve` end to end.
 
 #![allow(dead_code)]
+
+pub mod serve;
 
 use bugyo_formats::mrt::bgpdump_text::TextReader;
 use bugyo_formats::mrt::{MrtEntry, MrtWriter, RibEntry, UpdateEntry};

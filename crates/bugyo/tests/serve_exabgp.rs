@@ -1,0 +1,971 @@
+//! `bugyo serve` under a 2017-class leak, driven by a real BGP speaker,
+//! Debian's exabgp, on loopback. The collector peer is IIJ (AS2497) with its
+//! real routes of Japanese networks from the RIS rrc06 (Tokyo) table and the
+//! CAIDA relationships of 2016 — the normal table, learned in bugyo's
+//! learning window — then a burst of more-specifics of those networks that
+//! AS15169 leaked to its provider AS701, sent as fast as exabgp can.
+//!
+//! - `leak_burst_is_one_incident`: 150,000 leaked routes are one route-leak
+//!   incident whose events reach the full count; the delays from the first
+//!   leaked command to `opened` and from the last one to the full count are
+//!   printed; the archive holds every announcement and a replay of it finds
+//!   the same incident.
+//! - `reset_and_restart_during_burst`: mid-burst the session is reset
+//!   (Cease NOTIFICATION), later the router is killed and a fresh one sends
+//!   its whole table again (graceful restart). Still one leak incident, one
+//!   feed-down for the reset, nothing from the re-learned normal table, the
+//!   archive holds every message and bugyo stays up.
+//! - `leak_burst_benchmark` (ignored; `scripts/bench-burst.sh`): 200,000
+//!   leaked routes; prints the detection delay p50/p99 from bugyo's
+//!   `bugyo_detection_delay_seconds` histogram and both sides' rates.
+
+mod common;
+
+use bugyo_detect::relations::{check_path, PathCheck};
+use bugyo_model::{Asn, Prefix};
+use bugyo_state::AsGraph;
+use bugyo_testdata::exabgp::{ExaBgp, ExaBgpConfig};
+use bugyo_testdata::gobgp::{free_port, WAIT};
+use common::serve::{metric, parse_rfc3339, secs_between, EventTail, Serve};
+use common::*;
+use std::collections::{BTreeMap, HashMap, HashSet};
+use std::net::IpAddr;
+use std::path::PathBuf;
+use std::sync::{Mutex, OnceLock};
+use std::time::{Duration, Instant, SystemTime};
+
+/// The collector peer: IIJ, one of rrc06's two full tables.
+const PEER_ASN: u32 = 2497;
+/// bugyo's AS on the session.
+const LOCAL_ASN: u32 = 65000;
+/// The leaker and the AS it leaked to (2017: Google to Verizon).
+const LEAKER: u32 = 15169;
+const LEAKED_TO: u32 = 701;
+/// bugyo's learning window: the normal table (a few thousand routes) is
+/// sent within it, so history-based detectors learn it instead of alarming
+/// on its more-specifics; the leak starts after it.
+const LEARNING_SECS: u64 = 4;
+/// The peer as bugyo names it in metrics and incidents.
+const PEER: &str = "AS2497@127.0.0.1";
+/// Longest wait for a whole burst to be sent and judged.
+const BURST_WAIT: Duration = Duration::from_secs(150);
+
+/// Leaked /24s taken from one covering prefix at most (a /16 holds 256).
+const PER_COVERING: u32 = 128;
+
+/// The tests of this file run one at a time: each loads both cores, and
+/// the delays they print should be their own.
+static SERIAL: Mutex<()> = Mutex::new(());
+
+fn serial() -> std::sync::MutexGuard<'static, ()> {
+    SERIAL.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+/// The routes of the scenario.
+struct Scenario {
+    /// The normal table: AS2497's real routes of Japanese origins (IPv4 and
+    /// IPv6), grouped by their real AS path (as written, prepends kept).
+    normal: Vec<(Vec<u32>, Vec<String>)>,
+    /// Number of routes in `normal`.
+    normal_count: usize,
+    /// Leaked more-specifics (/24s inside the normal table's IPv4 prefixes
+    /// that rrc06 never carried) with the origin of their covering prefix,
+    /// spread over the victims.
+    leaked: Vec<(Prefix, Asn)>,
+}
+
+impl Scenario {
+    /// The first `n` leaked prefixes grouped by origin: (AS path, prefixes).
+    fn leak_commands(&self, n: usize) -> Vec<(Vec<u32>, Vec<String>)> {
+        assert!(
+            n <= self.leaked.len(),
+            "only {} leaked prefixes",
+            self.leaked.len()
+        );
+        let mut by_origin: BTreeMap<Asn, Vec<String>> = BTreeMap::new();
+        for (p, o) in &self.leaked[..n] {
+            by_origin.entry(*o).or_default().push(p.to_string());
+        }
+        by_origin
+            .into_iter()
+            .map(|(o, ps)| (vec![PEER_ASN, LEAKED_TO, LEAKER, o.0], ps))
+            .collect()
+    }
+}
+
+/// The CAIDA relationships file (2016) that bugyo runs with.
+fn caida() -> PathBuf {
+    data_dir().join("caida-asrel/20161101.as-rel.txt.bz2")
+}
+
+/// Builds the scenario once per test binary from rrc06, CAIDA and AS2Org.
+fn scenario() -> &'static Scenario {
+    static S: OnceLock<Scenario> = OnceLock::new();
+    S.get_or_init(|| {
+        let data = data_dir();
+        let (rels, _) = bugyo_formats::asrel::load(&caida()).expect("as-rel");
+        let graph = AsGraph::new(rels.links.iter().copied());
+        let (orgs, _) =
+            bugyo_formats::as2org::load(&data.join("as2org/data_20211001.as-org2info.jsonl.gz"))
+                .expect("as2org");
+        let japanese: HashSet<Asn> = orgs
+            .iter()
+            .filter(|o| o.country == "JP")
+            .map(|o| o.asn)
+            .collect();
+        let rib = rrc06_rib();
+        let existing: HashSet<Prefix> = rib.iter().map(|r| r.prefix).collect();
+        let hops = |v: &[u32]| v.iter().map(|&a| Asn(a)).collect::<Vec<_>>();
+
+        // The normal table: IIJ's routes of Japanese origins whose paths are
+        // clean (no AS_SET, no bogon, relationships not violated).
+        let mut normal: BTreeMap<Vec<u32>, Vec<Prefix>> = BTreeMap::new();
+        for r in rib.iter().filter(|r| r.peer.asn == Asn(PEER_ASN)) {
+            let path = &r.attrs.as_path;
+            let Some(origin) = path.origin() else {
+                continue;
+            };
+            if !japanese.contains(&origin)
+                || path.has_set()
+                || path.first() != Some(Asn(PEER_ASN))
+                || !bugyo_detect::sanity::check(&r.prefix, path).is_empty()
+                || matches!(check_path(&graph, &path.hops()), PathCheck::Leak(_))
+            {
+                continue;
+            }
+            let written: Vec<u32> = path.iter().map(|a| a.0).collect();
+            normal.entry(written).or_default().push(r.prefix);
+        }
+        let normal_count = normal.values().map(|v| v.len()).sum();
+
+        // Leaked: /24s inside the normal IPv4 prefixes up to /22 whose
+        // origin the path 2497 701 15169 <origin> leaks (15169 exports a
+        // route from outside its customer cone to its provider 701), at
+        // most PER_COVERING per covering prefix, in address order.
+        let leak_ok = |o: Asn| match check_path(&graph, &hops(&[PEER_ASN, LEAKED_TO, LEAKER, o.0]))
+        {
+            PathCheck::Leak(l) => l.leaker == Asn(LEAKER) && l.leaked_to == Asn(LEAKED_TO),
+            _ => false,
+        };
+        let mut covering: Vec<(Prefix, Asn)> = normal
+            .iter()
+            .flat_map(|(path, ps)| {
+                let o = Asn(*path.last().unwrap());
+                ps.iter().map(move |p| (*p, o))
+            })
+            .filter(|(p, o)| matches!(p.addr(), IpAddr::V4(_)) && p.len() <= 22 && leak_ok(*o))
+            .collect();
+        covering.sort();
+        let mut seen: HashSet<Prefix> = HashSet::new();
+        let mut leaked = Vec::new();
+        for (p, o) in covering {
+            let IpAddr::V4(a) = p.addr() else { continue };
+            let count = 1u32 << (24 - u32::from(p.len()));
+            let mut taken = 0;
+            for k in 0..count {
+                let s = Prefix::v4(u32::from(a) + (k << 8), 24).unwrap();
+                if existing.contains(&s) || !seen.insert(s) {
+                    continue;
+                }
+                leaked.push((s, o));
+                taken += 1;
+                if taken == PER_COVERING {
+                    break;
+                }
+            }
+        }
+        let normal = normal
+            .into_iter()
+            .flat_map(|(path, ps)| {
+                // One group per family: an exabgp command carries one family.
+                let (v4, v6): (Vec<Prefix>, Vec<Prefix>) = ps
+                    .into_iter()
+                    .partition(|p| matches!(p.addr(), IpAddr::V4(_)));
+                [v4, v6]
+                    .into_iter()
+                    .filter(|g| !g.is_empty())
+                    .map(|g| (path.clone(), g.iter().map(|p| p.to_string()).collect()))
+                    .collect::<Vec<_>>()
+            })
+            .collect();
+        Scenario {
+            normal,
+            normal_count,
+            leaked,
+        }
+    })
+}
+
+/// `bugyo serve` for the scenario: the IIJ session on a fresh port.
+fn start_serve(dir: &std::path::Path, bgp_port: u16) -> Serve {
+    Serve::start_with(
+        dir,
+        &caida(),
+        &[
+            "--learning-secs".into(),
+            LEARNING_SECS.to_string(),
+            "--local-asn".into(),
+            LOCAL_ASN.to_string(),
+            "--peer".into(),
+            format!("{PEER_ASN}@127.0.0.1"),
+            "--bgp-listen".into(),
+            format!("127.0.0.1:{bgp_port}"),
+        ],
+    )
+}
+
+/// exabgp as AS2497 connecting to bugyo, graceful restart advertised.
+fn exabgp_config(bgp_port: u16) -> ExaBgpConfig {
+    ExaBgpConfig {
+        graceful_restart: Some(120),
+        ..ExaBgpConfig::new(PEER_ASN, LOCAL_ASN, bgp_port)
+    }
+}
+
+/// A peer counter or gauge from `/metrics` (0 when the peer is not listed).
+fn peer_metric(serve: &Serve, name: &str) -> u64 {
+    metric(&serve.metrics(), &format!("{name}{{peer=\"{PEER}\"}}")).unwrap_or(0.0) as u64
+}
+
+/// Polls `/metrics` until `ok` holds for the peer metric `name`, for at
+/// most `limit`; returns the value and when it was read.
+fn wait_metric(
+    serve: &mut Serve,
+    exa: &mut ExaBgp,
+    name: &str,
+    limit: Duration,
+    ok: &dyn Fn(u64) -> bool,
+) -> (u64, SystemTime) {
+    let deadline = Instant::now() + limit;
+    loop {
+        let v = peer_metric(serve, name);
+        if ok(v) {
+            return (v, SystemTime::now());
+        }
+        serve.assert_running();
+        exa.assert_running();
+        assert!(
+            Instant::now() < deadline,
+            "{name} is {v} after {limit:?}\nbugyo log:\n{}\nexabgp log:\n{}",
+            serve.log(),
+            exa.log()
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+/// Sends the normal table.
+fn send_normal(exa: &mut ExaBgp, s: &Scenario) {
+    for (path, prefixes) in &s.normal {
+        exa.announce(path, prefixes);
+    }
+}
+
+/// Announcements in a `bugyo dump` of the archive: (prefix, path) → count.
+fn archived_announcements(dump: &str) -> HashMap<(String, String), u32> {
+    let mut out = HashMap::new();
+    for l in dump.lines() {
+        let f: Vec<&str> = l.split('|').collect();
+        if f.len() > 6 && f[2] == "A" {
+            *out.entry((f[5].to_string(), f[6].to_string())).or_insert(0) += 1;
+        }
+    }
+    out
+}
+
+/// Session state changes in a dump: `old|new` pairs in order.
+fn archived_states(dump: &str) -> Vec<String> {
+    dump.lines()
+        .filter(|l| l.contains("|STATE|"))
+        .map(|l| {
+            let f: Vec<&str> = l.split('|').collect();
+            format!("{}|{}", f[f.len() - 2], f[f.len() - 1])
+        })
+        .collect()
+}
+
+/// Asserts that every leaked prefix of `leaked` was archived with its leak
+/// path; returns how many leaked announcements the archive holds.
+fn assert_leak_archived(ann: &HashMap<(String, String), u32>, leaked: &[(Prefix, Asn)]) -> u64 {
+    let mut missing = Vec::new();
+    let mut total = 0u64;
+    for (p, o) in leaked {
+        let path = format!("{PEER_ASN} {LEAKED_TO} {LEAKER} {}", o.0);
+        match ann.get(&(p.to_string(), path)) {
+            Some(n) => total += u64::from(*n),
+            None => missing.push(p.to_string()),
+        }
+    }
+    assert!(
+        missing.is_empty(),
+        "{} leaked prefixes missing from the archive, e.g. {:?}",
+        missing.len(),
+        &missing[..missing.len().min(5)]
+    );
+    total
+}
+
+/// `bugyo replay` over the archive with the serve settings: its incidents.
+fn replay_archive(serve: &Serve) -> Vec<serde_json::Value> {
+    let files = serve.archive();
+    let as_rel = serve.as_rel.to_string_lossy().to_string();
+    let learning = LEARNING_SECS.to_string();
+    let mut args = vec![
+        "replay",
+        "--format",
+        "json",
+        "--min-severity",
+        "info",
+        "--learning-secs",
+        &learning,
+        "--as-rel",
+        &as_rel,
+    ];
+    args.extend(files.iter().map(|s| s.as_str()));
+    json_lines(&bugyo(&args).0)
+}
+
+/// The id of the one route-leak incident among `opened` events, checked
+/// for culprit and leaked-to.
+fn the_leak(tail: &EventTail) -> u64 {
+    let leaks: Vec<&serde_json::Value> = tail
+        .events
+        .iter()
+        .map(|e| &e.json)
+        .filter(|j| j["event"] == "opened" && j["kind"] == "route-leak")
+        .collect();
+    assert_eq!(
+        leaks.len(),
+        1,
+        "one route-leak incident:\n{}",
+        tail.summary()
+    );
+    assert_eq!(leaks[0]["culprit_asn"], LEAKER, "{}", tail.summary());
+    assert_eq!(leaks[0]["leaked_to_asn"], LEAKED_TO, "{}", tail.summary());
+    leaks[0]["id"].as_u64().unwrap()
+}
+
+/// Waits for the session, sends the normal table, waits until bugyo has
+/// all of it and the learning window is over; asserts nothing was alarmed.
+fn learn_normal_table(serve: &mut Serve, exa: &mut ExaBgp, tail: &mut EventTail, s: &Scenario) {
+    wait_metric(serve, exa, "bugyo_bgp_session_up", WAIT, &|v| v == 1);
+    let up = Instant::now();
+    send_normal(exa, s);
+    let n = s.normal_count as u64;
+    wait_metric(
+        serve,
+        exa,
+        "bugyo_bgp_prefixes_announced_total",
+        WAIT,
+        &|v| v >= n,
+    );
+    let learned = up.elapsed();
+    assert!(
+        learned < Duration::from_secs(LEARNING_SECS),
+        "the normal table took {learned:?}, longer than the learning window"
+    );
+    std::thread::sleep(Duration::from_secs(LEARNING_SECS + 1).saturating_sub(learned));
+    tail.poll();
+    assert!(
+        tail.events.is_empty(),
+        "the normal table must be learned, not alarmed on:\n{}",
+        tail.summary()
+    );
+}
+
+#[test]
+fn leak_burst_is_one_incident() {
+    let _serial = serial();
+    const LEAKED: usize = 150_000;
+    let s = scenario();
+    eprintln!(
+        "scenario: {} normal routes in {} path groups, {} leakable more-specifics",
+        s.normal_count,
+        s.normal.len(),
+        s.leaked.len()
+    );
+    let dir = scratch("serve-exabgp-burst");
+    let port = free_port();
+    let mut serve = start_serve(&dir, port);
+    let mut exa = ExaBgp::start(&dir, "router", &exabgp_config(port));
+    let mut tail = EventTail::new(&serve.events_path());
+    learn_normal_table(&mut serve, &mut exa, &mut tail, s);
+
+    // The burst, as fast as exabgp takes it.
+    let commands = s.leak_commands(LEAKED);
+    let first_cmd = SystemTime::now();
+    for (path, prefixes) in &commands {
+        exa.announce(path, prefixes);
+    }
+    let last_cmd = SystemTime::now();
+    let total = (s.normal_count + LEAKED) as u64;
+    // Follow both sides (polled together, so that their times compare)
+    // until bugyo has every route and an event reports all of them.
+    let deadline = Instant::now() + BURST_WAIT;
+    let (mut opened, mut full, mut all_received) = (None, None, None);
+    while opened.is_none() || full.is_none() || all_received.is_none() {
+        tail.poll();
+        if opened.is_none() {
+            opened = tail
+                .events
+                .iter()
+                .find(|e| e.json["event"] == "opened")
+                .cloned();
+        }
+        if full.is_none() {
+            full = tail
+                .events
+                .iter()
+                .find(|e| {
+                    e.json["kind"] == "route-leak"
+                        && e.json["prefix_count"].as_u64() >= Some(LEAKED as u64)
+                })
+                .cloned();
+        }
+        if all_received.is_none()
+            && peer_metric(&serve, "bugyo_bgp_prefixes_announced_total") >= total
+        {
+            all_received = Some(SystemTime::now());
+        }
+        serve.assert_running();
+        exa.assert_running();
+        assert!(
+            Instant::now() < deadline,
+            "after {BURST_WAIT:?}: all received {all_received:?}; events:\n{}\nbugyo log:\n{}",
+            tail.summary(),
+            serve.log()
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let (opened, full, all_received) = (opened.unwrap(), full.unwrap(), all_received.unwrap());
+    let leak_id = opened.json["id"].as_u64().unwrap();
+    eprintln!(
+        "leak burst: {LEAKED} routes handed to exabgp in {:.2} s; bugyo had them all {:.2} s after the first ({:.0} routes/s)",
+        secs_between(first_cmd, last_cmd),
+        secs_between(first_cmd, all_received),
+        LEAKED as f64 / secs_between(first_cmd, all_received)
+    );
+    eprintln!(
+        "leak burst: first leaked command -> `opened`: {:.3} s (event time {:.3} s)",
+        secs_between(first_cmd, opened.seen),
+        secs_between(
+            first_cmd,
+            parse_rfc3339(opened.json["event_time"].as_str().unwrap())
+        )
+    );
+    eprintln!(
+        "leak burst: last leaked command -> event with all {} prefixes ({}): {:.3} s (event time {:.3} s); last route received -> that event: {:.3} s",
+        full.json["prefix_count"],
+        full.json["event"],
+        secs_between(last_cmd, full.seen),
+        secs_between(last_cmd, parse_rfc3339(full.json["event_time"].as_str().unwrap())),
+        secs_between(all_received, full.seen)
+    );
+
+    // One incident: the leak, critical, naming its victims.
+    std::thread::sleep(Duration::from_millis(1500));
+    tail.poll();
+    assert_eq!(the_leak(&tail), leak_id);
+    assert!(
+        tail.events.iter().all(|e| e.json["id"] == leak_id),
+        "only the leak:\n{}",
+        tail.summary()
+    );
+    let last = &tail.events.last().unwrap().json;
+    assert_eq!(last["prefix_count"], LEAKED, "{}", tail.summary());
+    assert_eq!(last["severity"], "critical");
+    assert_eq!(last["peers"], serde_json::json!([PEER_ASN]));
+    let victims = last["victims"].as_array().unwrap();
+    assert!(victims.len() >= 10, "{victims:?}");
+    assert!(
+        victims.iter().any(|v| v["asn"] == 4713),
+        "OCN among the victims: {victims:?}"
+    );
+
+    serve.assert_running();
+    let announced = peer_metric(&serve, "bugyo_bgp_prefixes_announced_total");
+    assert_eq!(announced, total);
+    serve.stop();
+    drop(exa);
+
+    // The archive holds every announcement, each leaked prefix once...
+    let dump = serve.archive_dump();
+    let ann = archived_announcements(&dump);
+    assert_eq!(ann.values().map(|n| u64::from(*n)).sum::<u64>(), total);
+    assert_eq!(
+        assert_leak_archived(&ann, &s.leaked[..LEAKED]),
+        LEAKED as u64
+    );
+    assert_eq!(
+        archived_states(&dump),
+        ["1|6", "6|1"],
+        "up, then down at shutdown"
+    );
+    // ...and a replay of it finds the same incident.
+    let replayed: Vec<_> = replay_archive(&serve)
+        .into_iter()
+        .filter(|i| i["kind"] != "feed-down")
+        .collect();
+    assert_eq!(
+        replayed.len(),
+        1,
+        "{:?}",
+        replayed.iter().map(|i| &i["kind"]).collect::<Vec<_>>()
+    );
+    for field in [
+        "kind",
+        "culprit_asn",
+        "leaked_to_asn",
+        "prefix_count",
+        "first_seen",
+    ] {
+        assert_eq!(replayed[0][field], last[field], "{field}");
+    }
+    let _ = std::fs::remove_dir_all(dir);
+}
+
+/// Without graceful restart: the reset is a Cease NOTIFICATION and the
+/// crash a lost connection, so bugyo's session goes down twice — one
+/// feed-down incident (the second down joins the first, still open) — and
+/// each new session's table is learned again.
+#[test]
+fn reset_and_restart_during_burst() {
+    reset_and_restart(false);
+}
+
+/// With graceful restart: exabgp's reset closes the connection without a
+/// NOTIFICATION (a graceful restart, RFC 4724), as does the crash; bugyo
+/// keeps the routes as stale each time, so no session goes down: no
+/// feed-down, no state change archived, and the leak incident keeps all its
+/// routes.
+#[test]
+fn graceful_reset_and_restart_during_burst() {
+    reset_and_restart(true);
+}
+
+/// Normal table, then a leak of 90,000 routes: after the first third a
+/// session reset (`teardown 2`), the second third queued meanwhile; while
+/// the new session sends its table, the router is killed (SIGKILL) and a
+/// fresh one sends its whole table (the normal routes and the whole leak),
+/// then End-of-RIB. `graceful`: both routers advertise graceful restart.
+fn reset_and_restart(graceful: bool) {
+    let _serial = serial();
+    const LEAKED: usize = 90_000;
+    let s = scenario();
+    let dir = scratch(if graceful {
+        "serve-exabgp-gr"
+    } else {
+        "serve-exabgp-reset"
+    });
+    let port = free_port();
+    let mut serve = start_serve(&dir, port);
+    let config = ExaBgpConfig {
+        graceful_restart: graceful.then_some(120),
+        ..ExaBgpConfig::new(PEER_ASN, LOCAL_ASN, port)
+    };
+    let mut exa = ExaBgp::start(&dir, "router", &config);
+    let mut tail = EventTail::new(&serve.events_path());
+    learn_normal_table(&mut serve, &mut exa, &mut tail, s);
+    let commands = s.leak_commands(LEAKED);
+    let third = commands.len() / 3;
+    let announced = |serve: &Serve| peer_metric(serve, "bugyo_bgp_prefixes_announced_total");
+
+    // First third of the leak, then a session reset while exabgp is still
+    // sending it; the second third is queued meanwhile and goes out on the
+    // new session after exabgp's table.
+    for (path, prefixes) in &commands[..third] {
+        exa.announce(path, prefixes);
+    }
+    let before_reset = announced(&serve);
+    let reset_at = SystemTime::now();
+    exa.teardown(2);
+    for (path, prefixes) in &commands[third..2 * third] {
+        exa.announce(path, prefixes);
+    }
+    let (_, back_at) = wait_metric(
+        &mut serve,
+        &mut exa,
+        "bugyo_bgp_sessions_total",
+        WAIT,
+        &|v| v == 2,
+    );
+    let first_session = s.normal_count + commands[..third].iter().map(|c| c.1.len()).sum::<usize>();
+    eprintln!(
+        "reset: {before_reset} of the first session's {first_session} routes had arrived; session back after {:.2} s",
+        secs_between(reset_at, back_at)
+    );
+    assert!(
+        (before_reset as usize) < first_session,
+        "the reset must come mid-burst"
+    );
+
+    // The router dies while sending (SIGKILL: no NOTIFICATION), and a
+    // fresh one sends its whole table again, then End-of-RIB.
+    let now = announced(&serve);
+    wait_metric(
+        &mut serve,
+        &mut exa,
+        "bugyo_bgp_prefixes_announced_total",
+        BURST_WAIT,
+        &|v| v >= now + (s.normal_count as u64),
+    );
+    let at_kill = announced(&serve);
+    exa.kill();
+    let second_session = first_session
+        + commands[third..2 * third]
+            .iter()
+            .map(|c| c.1.len())
+            .sum::<usize>();
+    eprintln!(
+        "restart: killed when {} of the second session's {second_session} routes had arrived",
+        at_kill - before_reset
+    );
+    assert!(
+        ((at_kill - before_reset) as usize) < second_session,
+        "the kill must come mid-burst"
+    );
+    let mut exa = ExaBgp::start(
+        &dir,
+        "router-restarted",
+        &ExaBgpConfig {
+            manual_eor: true,
+            ..config
+        },
+    );
+    wait_metric(
+        &mut serve,
+        &mut exa,
+        "bugyo_bgp_sessions_total",
+        WAIT,
+        &|v| v == 3,
+    );
+    let restarted_at = announced(&serve);
+    send_normal(&mut exa, s);
+    for (path, prefixes) in &commands {
+        exa.announce(path, prefixes);
+    }
+    exa.end_of_rib();
+    let third_session = (s.normal_count + LEAKED) as u64;
+    wait_metric(
+        &mut serve,
+        &mut exa,
+        "bugyo_bgp_prefixes_announced_total",
+        BURST_WAIT,
+        &|v| v >= restarted_at + third_session,
+    );
+    let ctx = || format!("bugyo log:\n{}", serve.log());
+    tail.wait_for(BURST_WAIT, "with the full leak", &ctx, &|j| {
+        j["kind"] == "route-leak" && j["prefix_count"].as_u64() >= Some(LEAKED as u64)
+    });
+    // Let End-of-RIB and the settle events through.
+    std::thread::sleep(Duration::from_secs(2));
+    tail.poll();
+    eprintln!("events:\n{}", tail.summary());
+
+    // One leak incident; one feed-down for the resets unless they were
+    // graceful; nothing from the re-learned normal table; nothing resolved.
+    let leak_id = the_leak(&tail);
+    let opened: Vec<&serde_json::Value> = tail
+        .events
+        .iter()
+        .map(|e| &e.json)
+        .filter(|j| j["event"] == "opened")
+        .collect();
+    let mut ids = vec![leak_id];
+    if graceful {
+        assert_eq!(opened.len(), 1, "{}", tail.summary());
+    } else {
+        assert_eq!(opened.len(), 2, "{}", tail.summary());
+        assert_eq!(opened[1]["kind"], "feed-down", "{}", tail.summary());
+        assert_eq!(opened[1]["feed_peer"], PEER, "{}", tail.summary());
+        ids.push(opened[1]["id"].as_u64().unwrap());
+    }
+    for e in &tail.events {
+        assert!(
+            ids.contains(&e.json["id"].as_u64().unwrap()) && e.json["event"] != "resolved",
+            "{}",
+            tail.summary()
+        );
+    }
+    let last_leak = tail
+        .events
+        .iter()
+        .rev()
+        .find(|e| e.json["id"] == leak_id)
+        .unwrap();
+    eprintln!(
+        "leak incident: {} / {}\nevidence: {:#}",
+        last_leak.json["summary"], last_leak.json["severity"], last_leak.json["evidence"]
+    );
+    assert_eq!(last_leak.json["prefix_count"], LEAKED);
+    assert_eq!(last_leak.json["active_routes"], LEAKED);
+    assert_eq!(last_leak.json["severity"], "critical");
+
+    // bugyo is up, the session too, after three sessions.
+    serve.assert_running();
+    assert_eq!(peer_metric(&serve, "bugyo_bgp_session_up"), 1);
+    assert_eq!(peer_metric(&serve, "bugyo_bgp_sessions_total"), 3);
+    let total = announced(&serve);
+    let withdrawn = peer_metric(&serve, "bugyo_bgp_prefixes_withdrawn_total");
+    serve.stop();
+    drop(exa);
+
+    // Every received announcement is in the archive, every leaked prefix
+    // at least once, and the session changes: without graceful restart
+    // up and down for each session (the last down at shutdown); with it,
+    // the restarts leave the session up.
+    let dump = serve.archive_dump();
+    let ann = archived_announcements(&dump);
+    assert_eq!(ann.values().map(|n| u64::from(*n)).sum::<u64>(), total);
+    let leaked_archived = assert_leak_archived(&ann, &s.leaked[..LEAKED]);
+    assert!(leaked_archived >= LEAKED as u64);
+    eprintln!(
+        "archive: {total} announcements ({leaked_archived} leaked), {withdrawn} prefixes withdrawn"
+    );
+    let states = archived_states(&dump);
+    if graceful {
+        assert_eq!(states, ["1|6", "6|1"]);
+    } else {
+        assert_eq!(states, ["1|6", "6|1", "1|6", "6|1", "1|6", "6|1"]);
+    }
+    // A replay of the archive gives the same incidents.
+    let replayed = replay_archive(&serve);
+    let kinds: Vec<&serde_json::Value> = replayed.iter().map(|i| &i["kind"]).collect();
+    // (With graceful restart the only down is the one at shutdown.)
+    assert_eq!(kinds, ["route-leak", "feed-down"], "{replayed:#?}");
+    assert_eq!(replayed[0]["prefix_count"], LEAKED);
+    let _ = std::fs::remove_dir_all(dir);
+}
+
+/// Detection delay under a 200,000-route leak: run with
+/// `scripts/bench-burst.sh` (release build, `--ignored --nocapture`).
+#[test]
+#[ignore]
+fn leak_burst_benchmark() {
+    let _serial = serial();
+    const LEAKED: usize = 200_000;
+    let s = scenario();
+    let dir = scratch("serve-exabgp-bench");
+    let port = free_port();
+    let mut serve = start_serve(&dir, port);
+    let mut exa = ExaBgp::start(&dir, "router", &exabgp_config(port));
+    let mut tail = EventTail::new(&serve.events_path());
+    learn_normal_table(&mut serve, &mut exa, &mut tail, s);
+    let base = delay_histogram(&serve.metrics());
+
+    let commands = s.leak_commands(LEAKED);
+    let total = (s.normal_count + LEAKED) as u64;
+    let first_cmd = SystemTime::now();
+    // Write from another thread, so that this one samples /metrics while
+    // exabgp sends.
+    let writer = std::thread::spawn(move || {
+        for (path, prefixes) in &commands {
+            exa.announce(path, prefixes);
+        }
+        (exa, SystemTime::now())
+    });
+    let deadline = Instant::now() + BURST_WAIT;
+    let mut first_received = None;
+    let mut all_received = None;
+    let mut all_judged = None;
+    loop {
+        let m = serve.metrics();
+        let now = SystemTime::now();
+        let received = metric(
+            &m,
+            &format!("bugyo_bgp_prefixes_announced_total{{peer=\"{PEER}\"}}"),
+        )
+        .unwrap_or(0.0) as u64;
+        let judged = delay_histogram(&m).map(|h| h.count).unwrap_or(0);
+        if first_received.is_none() && received > s.normal_count as u64 {
+            first_received = Some(now);
+        }
+        if all_received.is_none() && received >= total {
+            all_received = Some(now);
+        }
+        if all_judged.is_none() && judged >= total {
+            all_judged = Some(now);
+        }
+        if all_received.is_some() && (all_judged.is_some() || base.is_none()) {
+            break;
+        }
+        serve.assert_running();
+        assert!(
+            Instant::now() < deadline,
+            "{received} of {total} routes received, {judged} judged after {BURST_WAIT:?}"
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let (exa, last_cmd) = writer.join().unwrap();
+    let all_received = all_received.unwrap();
+    let first_received = first_received.unwrap();
+    let ctx = || String::new();
+    let full = tail.wait_for(BURST_WAIT, "with the full count", &ctx, &|j| {
+        j["kind"] == "route-leak" && j["prefix_count"].as_u64() >= Some(LEAKED as u64)
+    });
+    let m = serve.metrics();
+    let rib_routes = metric(&m, "bugyo_rib_routes");
+    serve.stop();
+    drop(exa);
+
+    println!(
+        "== leak-burst benchmark: {LEAKED} leaked routes after a {}-route table",
+        s.normal_count
+    );
+    println!(
+        "exabgp: commands written in {:.2} s; bugyo received the first leaked route {:.2} s after the first command and the last {:.2} s after it",
+        secs_between(first_cmd, last_cmd),
+        secs_between(first_cmd, first_received),
+        secs_between(first_cmd, all_received)
+    );
+    let send_secs = secs_between(first_received, all_received);
+    println!(
+        "exabgp send rate: {:.0} routes/s ({LEAKED} routes in {send_secs:.2} s, first to last received)",
+        LEAKED as f64 / send_secs
+    );
+    match (&base, all_judged) {
+        (Some(_), Some(judged_at)) => {
+            let judged_secs = secs_between(first_received, judged_at);
+            println!(
+                "bugyo judged rate: {:.0} routes/s (last route judged {:.2} s after the first arrived)",
+                LEAKED as f64 / judged_secs,
+                judged_secs
+            );
+        }
+        _ => println!("bugyo judged rate: no bugyo_detection_delay_seconds histogram at /metrics"),
+    }
+    println!(
+        "full incident ({} prefixes, {}): {:.3} s after the last command",
+        full.json["prefix_count"],
+        full.json["event"],
+        secs_between(last_cmd, full.seen)
+    );
+    match (base, delay_histogram(&m)) {
+        (Some(before), Some(after)) => {
+            let burst = after.minus(&before);
+            println!(
+                "detection delay over the burst ({} routes): p50 {:.4} s, p99 {:.4} s, mean {:.4} s",
+                burst.count,
+                burst.quantile(0.5),
+                burst.quantile(0.99),
+                burst.sum / burst.count.max(1) as f64
+            );
+        }
+        _ => println!("detection delay: bugyo_detection_delay_seconds not found at /metrics"),
+    }
+    if let Some(r) = rib_routes {
+        println!("bugyo_rib_routes: {r}");
+    }
+    let _ = std::fs::remove_dir_all(dir);
+}
+
+/// An OpenMetrics histogram read back: cumulative bucket counts by upper
+/// bound, sum and count.
+#[derive(Clone, Debug)]
+struct Histogram {
+    buckets: Vec<(f64, u64)>,
+    sum: f64,
+    count: u64,
+}
+
+impl Histogram {
+    /// The observations of `self` that are not in the earlier `before`.
+    fn minus(&self, before: &Histogram) -> Histogram {
+        Histogram {
+            buckets: self
+                .buckets
+                .iter()
+                .zip(&before.buckets)
+                .map(|((b, n), (_, m))| (*b, n - m))
+                .collect(),
+            sum: self.sum - before.sum,
+            count: self.count - before.count,
+        }
+    }
+
+    /// The `q` quantile, interpolated linearly within its bucket (as
+    /// Prometheus' histogram_quantile); the last finite bound if it falls
+    /// in +Inf.
+    fn quantile(&self, q: f64) -> f64 {
+        if self.count == 0 {
+            return 0.0;
+        }
+        let rank = q * self.count as f64;
+        let mut prev_bound = 0.0;
+        let mut prev_count = 0u64;
+        for &(bound, cumulative) in &self.buckets {
+            if cumulative as f64 >= rank && cumulative > prev_count {
+                if bound.is_infinite() {
+                    return prev_bound;
+                }
+                let within = (rank - prev_count as f64) / (cumulative - prev_count) as f64;
+                return prev_bound + (bound - prev_bound) * within.clamp(0.0, 1.0);
+            }
+            prev_bound = bound;
+            prev_count = cumulative;
+        }
+        prev_bound
+    }
+}
+
+/// `bugyo_detection_delay_seconds` from `/metrics` text, if present.
+fn delay_histogram(text: &str) -> Option<Histogram> {
+    let name = "bugyo_detection_delay_seconds";
+    let mut buckets = Vec::new();
+    for l in text.lines() {
+        let Some(rest) = l.strip_prefix(&format!("{name}_bucket{{le=\"")) else {
+            continue;
+        };
+        let (bound, value) = rest.split_once("\"} ")?;
+        let bound = if bound == "+Inf" {
+            f64::INFINITY
+        } else {
+            bound.parse().ok()?
+        };
+        buckets.push((bound, value.trim().parse().ok()?));
+    }
+    if buckets.is_empty() {
+        return None;
+    }
+    Some(Histogram {
+        buckets,
+        sum: metric(text, &format!("{name}_sum"))?,
+        count: metric(text, &format!("{name}_count"))? as u64,
+    })
+}
+
+#[test]
+fn histogram_quantiles_interpolate_within_buckets() {
+    let text = "bugyo_detection_delay_seconds_bucket{le=\"0.001\"} 50\n\
+                bugyo_detection_delay_seconds_bucket{le=\"0.01\"} 90\n\
+                bugyo_detection_delay_seconds_bucket{le=\"0.1\"} 100\n\
+                bugyo_detection_delay_seconds_bucket{le=\"+Inf\"} 100\n\
+                bugyo_detection_delay_seconds_sum 0.7\n\
+                bugyo_detection_delay_seconds_count 100\n";
+    let h = delay_histogram(text).unwrap();
+    assert_eq!(h.count, 100);
+    assert!((h.quantile(0.5) - 0.001).abs() < 1e-12);
+    // Rank 70 is half-way through the (0.001, 0.01] bucket's 40.
+    assert!((h.quantile(0.7) - 0.0055).abs() < 1e-12);
+    assert!((h.quantile(0.99) - 0.091).abs() < 1e-12);
+    let zero = h.minus(&h);
+    assert_eq!((zero.count, zero.quantile(0.5)), (0, 0.0));
+}
+
+#[test]
+fn event_times_parse_back() {
+    for (secs, micros) in [
+        (0, 0),
+        (951_782_400, 5),
+        (1_795_391_532, 917_121),
+        (4_107_542_399, 999_999),
+    ] {
+        let t = bugyo_model::Timestamp { secs, micros };
+        assert_eq!(
+            parse_rfc3339(&t.rfc3339()),
+            SystemTime::UNIX_EPOCH + Duration::new(secs as u64, micros * 1000),
+            "{}",
+            t.rfc3339()
+        );
+    }
+}

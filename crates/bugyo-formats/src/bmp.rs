@@ -569,6 +569,23 @@ impl BmpDecoder {
         let len = u32::from_be_bytes([avail[1], avail[2], avail[3], avail[4]]) as usize;
         let ty = avail[5];
         let at = self.offset;
+        if version < 3 {
+            // BMP versions 1 and 2 have no length field: nothing after this
+            // can be framed.
+            let e = BmpError {
+                offset: at,
+                msg_offset: at,
+                msg_type: None,
+                reason: format!(
+                    "version {version}: BMP before version 3 has no message length; framing lost"
+                ),
+                fatal: true,
+            };
+            self.record_error(&e);
+            self.broken = true;
+            self.start = self.buf.len();
+            return Some(Err(e));
+        }
         if !(COMMON_HEADER_LEN..=MAX_MESSAGE_LEN).contains(&len) {
             let e = BmpError {
                 offset: at + 1,
@@ -594,7 +611,7 @@ impl BmpDecoder {
                 offset: at,
                 msg_offset: at,
                 msg_type: Some(ty),
-                reason: format!("version {version}, not 3"),
+                reason: format!("version {version}, not 3 (skipped by its length)"),
                 fatal: false,
             })
         } else {
@@ -988,10 +1005,24 @@ mod tests {
     }
 
     #[test]
+    fn version_1_or_2_loses_the_framing() {
+        let mut s = init_msg();
+        let mut old = init_msg();
+        old[0] = 1;
+        s.extend_from_slice(&old);
+        s.extend_from_slice(&init_msg());
+        let (msgs, st) = decode_all(&s);
+        assert_eq!(msgs.len(), 2, "nothing after the version-1 header");
+        let e = msgs[1].as_ref().unwrap_err();
+        assert!(e.fatal && e.offset == 13, "{e:?}");
+        assert!(st.broken);
+    }
+
+    #[test]
     fn initiation_then_bad_version_then_initiation() {
         let mut s = init_msg();
         let mut bad = init_msg();
-        bad[0] = 2;
+        bad[0] = 4;
         s.extend_from_slice(&bad);
         s.extend_from_slice(&init_msg());
         let (msgs, st) = decode_all(&s);

@@ -15,6 +15,9 @@
 //!   its whole table again (graceful restart). Still one leak incident, one
 //!   feed-down for the reset, nothing from the re-learned normal table, the
 //!   archive holds every message and bugyo stays up.
+//! - `leak_evidence_counts_routes_not_announcements` and
+//!   `leak_again_after_a_reset_is_not_standing` show two bugs in the
+//!   engine (see their comments); they fail until those are fixed.
 //! - `leak_burst_benchmark` (ignored; `scripts/bench-burst.sh`): 200,000
 //!   leaked routes; prints the detection delay p50/p99 from bugyo's
 //!   `bugyo_detection_delay_seconds` histogram and both sides' rates.
@@ -26,7 +29,7 @@ use bugyo_model::{Asn, Prefix};
 use bugyo_state::AsGraph;
 use bugyo_testdata::exabgp::{ExaBgp, ExaBgpConfig};
 use bugyo_testdata::gobgp::{free_port, WAIT};
-use common::serve::{metric, parse_rfc3339, secs_between, EventTail, Serve};
+use common::serve::{metric, parse_rfc3339, secs_between, EventTail, SeenEvent, Serve};
 use common::*;
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::net::IpAddr;
@@ -198,20 +201,23 @@ fn scenario() -> &'static Scenario {
 
 /// `bugyo serve` for the scenario: the IIJ session on a fresh port.
 fn start_serve(dir: &std::path::Path, bgp_port: u16) -> Serve {
-    Serve::start_with(
-        dir,
-        &caida(),
-        &[
-            "--learning-secs".into(),
-            LEARNING_SECS.to_string(),
-            "--local-asn".into(),
-            LOCAL_ASN.to_string(),
-            "--peer".into(),
-            format!("{PEER_ASN}@127.0.0.1"),
-            "--bgp-listen".into(),
-            format!("127.0.0.1:{bgp_port}"),
-        ],
-    )
+    start_serve_with(dir, bgp_port, &[])
+}
+
+/// [`start_serve`] with more arguments.
+fn start_serve_with(dir: &std::path::Path, bgp_port: u16, extra: &[&str]) -> Serve {
+    let mut args: Vec<String> = vec![
+        "--learning-secs".into(),
+        LEARNING_SECS.to_string(),
+        "--local-asn".into(),
+        LOCAL_ASN.to_string(),
+        "--peer".into(),
+        format!("{PEER_ASN}@127.0.0.1"),
+        "--bgp-listen".into(),
+        format!("127.0.0.1:{bgp_port}"),
+    ];
+    args.extend(extra.iter().map(|a| a.to_string()));
+    Serve::start_with(dir, &caida(), &args)
 }
 
 /// exabgp as AS2497 connecting to bugyo, graceful restart advertised.
@@ -392,75 +398,41 @@ fn leak_burst_is_one_incident() {
     learn_normal_table(&mut serve, &mut exa, &mut tail, s);
 
     // The burst, as fast as exabgp takes it.
-    let commands = s.leak_commands(LEAKED);
-    let first_cmd = SystemTime::now();
-    for (path, prefixes) in &commands {
-        exa.announce(path, prefixes);
-    }
-    let last_cmd = SystemTime::now();
     let total = (s.normal_count + LEAKED) as u64;
-    // Follow both sides (polled together, so that their times compare)
-    // until bugyo has every route and an event reports all of them.
-    let deadline = Instant::now() + BURST_WAIT;
-    let (mut opened, mut full, mut all_received) = (None, None, None);
-    while opened.is_none() || full.is_none() || all_received.is_none() {
-        tail.poll();
-        if opened.is_none() {
-            opened = tail
-                .events
-                .iter()
-                .find(|e| e.json["event"] == "opened")
-                .cloned();
-        }
-        if full.is_none() {
-            full = tail
-                .events
-                .iter()
-                .find(|e| {
-                    e.json["kind"] == "route-leak"
-                        && e.json["prefix_count"].as_u64() >= Some(LEAKED as u64)
-                })
-                .cloned();
-        }
-        if all_received.is_none()
-            && peer_metric(&serve, "bugyo_bgp_prefixes_announced_total") >= total
-        {
-            all_received = Some(SystemTime::now());
-        }
-        serve.assert_running();
-        exa.assert_running();
-        assert!(
-            Instant::now() < deadline,
-            "after {BURST_WAIT:?}: all received {all_received:?}; events:\n{}\nbugyo log:\n{}",
-            tail.summary(),
-            serve.log()
+    let b = run_burst(&mut serve, exa, &mut tail, s, LEAKED);
+    let exa = b.exa;
+    eprintln!(
+        "leak burst: {LEAKED} routes handed to exabgp in {:.2} s; bugyo received them from {:.2} s to {:.2} s after the first command ({:.0} routes/s) and had judged them all at {:.2} s",
+        secs_between(b.first_cmd, b.last_cmd),
+        secs_between(b.first_cmd, b.first_received),
+        secs_between(b.first_cmd, b.all_received),
+        LEAKED as f64 / secs_between(b.first_received, b.all_received),
+        secs_between(b.first_cmd, b.all_judged)
+    );
+    eprintln!(
+        "leak burst: first leaked command -> `opened` in the events file: {:.3} s (its event time: {:.3} s)",
+        secs_between(b.first_cmd, b.opened.seen),
+        secs_between(b.first_cmd, event_time(&b.opened))
+    );
+    eprintln!(
+        "leak burst: last leaked command -> event with all {} prefixes ({}): {:.3} s (its event time: {:.3} s); last route received -> that event: {:.3} s",
+        b.full.json["prefix_count"],
+        b.full.json["event"],
+        secs_between(b.last_cmd, b.full.seen),
+        secs_between(b.last_cmd, event_time(&b.full)),
+        secs_between(b.all_received, b.full.seen)
+    );
+    if let (Some(before), Some(after)) = (delay_histogram(&b.before), delay_histogram(&b.after)) {
+        let d = after.minus(&before);
+        eprintln!(
+            "leak burst: detection delay per route (bugyo_detection_delay_seconds): p50 {:.4} s, p99 {:.4} s over {} routes",
+            d.quantile(0.5),
+            d.quantile(0.99),
+            d.count
         );
-        std::thread::sleep(Duration::from_millis(20));
     }
-    let (opened, full, all_received) = (opened.unwrap(), full.unwrap(), all_received.unwrap());
-    let leak_id = opened.json["id"].as_u64().unwrap();
-    eprintln!(
-        "leak burst: {LEAKED} routes handed to exabgp in {:.2} s; bugyo had them all {:.2} s after the first ({:.0} routes/s)",
-        secs_between(first_cmd, last_cmd),
-        secs_between(first_cmd, all_received),
-        LEAKED as f64 / secs_between(first_cmd, all_received)
-    );
-    eprintln!(
-        "leak burst: first leaked command -> `opened`: {:.3} s (event time {:.3} s)",
-        secs_between(first_cmd, opened.seen),
-        secs_between(
-            first_cmd,
-            parse_rfc3339(opened.json["event_time"].as_str().unwrap())
-        )
-    );
-    eprintln!(
-        "leak burst: last leaked command -> event with all {} prefixes ({}): {:.3} s (event time {:.3} s); last route received -> that event: {:.3} s",
-        full.json["prefix_count"],
-        full.json["event"],
-        secs_between(last_cmd, full.seen),
-        secs_between(last_cmd, parse_rfc3339(full.json["event_time"].as_str().unwrap())),
-        secs_between(all_received, full.seen)
-    );
+    let leak_id = b.opened.json["id"].as_u64().unwrap();
+    assert_eq!(b.opened.json["kind"], "route-leak");
 
     // One incident: the leak, critical, naming its victims.
     std::thread::sleep(Duration::from_millis(1500));
@@ -737,6 +709,163 @@ fn reset_and_restart(graceful: bool) {
     let _ = std::fs::remove_dir_all(dir);
 }
 
+/// The numbers at the head of the evidence lines that count leaked routes
+/// by the rule they break: their sum is the routes the incident counted.
+fn leak_rule_routes(incident: &serde_json::Value) -> u64 {
+    incident["evidence"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|e| e.as_str())
+        .filter(|e| e.contains("valley-free rule") || e.contains("customer cone"))
+        .map(|e| e.split(' ').next().unwrap().parse::<u64>().unwrap())
+        .sum()
+}
+
+/// BUG (bugyo-detect, engine.rs `add_route`): the evidence counts
+/// announcements, not routes. A router that restarts gracefully sends the
+/// same leaked routes again; the incident still has 2,000 prefixes from
+/// one peer, but once it reports again (one more route) its evidence says
+/// about twice as many routes break the rules: each counter is incremented
+/// on every announcement, even when the route is already the incident's.
+#[test]
+fn leak_evidence_counts_routes_not_announcements() {
+    let _serial = serial();
+    const LEAKED: usize = 2_000;
+    let s = scenario();
+    let dir = scratch("serve-exabgp-evidence");
+    let port = free_port();
+    let mut serve = start_serve(&dir, port);
+    let mut exa = ExaBgp::start(&dir, "router", &exabgp_config(port));
+    let mut tail = EventTail::new(&serve.events_path());
+    learn_normal_table(&mut serve, &mut exa, &mut tail, s);
+    for (path, prefixes) in &s.leak_commands(LEAKED) {
+        exa.announce(path, prefixes);
+    }
+    let ctx = || format!("bugyo log:\n{}", serve.log());
+    let full = |j: &serde_json::Value| j["prefix_count"].as_u64() == Some(LEAKED as u64);
+    let first = tail.wait_for(BURST_WAIT, "with the full leak", &ctx, &full);
+    assert_eq!(leak_rule_routes(&first.json), LEAKED as u64);
+    // A graceful restart: exabgp closes without NOTIFICATION, comes back
+    // and sends its whole table again.
+    let before = peer_metric(&serve, "bugyo_bgp_prefixes_announced_total");
+    exa.teardown(2);
+    let again = before + (s.normal_count + LEAKED) as u64;
+    wait_metric(
+        &mut serve,
+        &mut exa,
+        "bugyo_bgp_prefixes_announced_total",
+        BURST_WAIT,
+        &|v| v >= again,
+    );
+    // One more leaked route makes the incident report itself again.
+    let (one, origin) = s.leaked[LEAKED];
+    exa.announce(&[PEER_ASN, LEAKED_TO, LEAKER, origin.0], &[one.to_string()]);
+    let log = serve.dir.join("bugyo.log");
+    let ctx = || std::fs::read_to_string(&log).unwrap_or_default();
+    let last = tail
+        .wait_for(BURST_WAIT, "with one more route", &ctx, &|j| {
+            j["prefix_count"].as_u64() == Some(LEAKED as u64 + 1)
+        })
+        .json;
+    assert_eq!(last["peers"], serde_json::json!([PEER_ASN]));
+    assert_eq!(
+        leak_rule_routes(&last),
+        LEAKED as u64 + 1,
+        "one peer's {} leaked routes, most announced twice: {:#}",
+        LEAKED + 1,
+        last["evidence"]
+    );
+    serve.stop();
+    drop(exa);
+    let _ = std::fs::remove_dir_all(dir);
+}
+
+/// BUG (bugyo-detect, engine.rs `add_route` and the `standing` set): a
+/// fresh leak whose routes are sent again during a session's learning
+/// window (after a reset) puts its cause into the set of standing leaks for
+/// good. When the leak ends and the same leaker leaks again later, the new
+/// incident is taken for a leak that predates detection: capped at low,
+/// with "standing: the same leak was already in the starting RIB or a
+/// peer's initial table", although bugyo saw it start. It should be as
+/// severe as the first time.
+#[test]
+fn leak_again_after_a_reset_is_not_standing() {
+    let _serial = serial();
+    const LEAKED: usize = 2_000;
+    let s = scenario();
+    let dir = scratch("serve-exabgp-standing");
+    let port = free_port();
+    let mut serve = start_serve_with(&dir, port, &["--quiet-secs", "2"]);
+    let mut exa = ExaBgp::start(
+        &dir,
+        "router",
+        &ExaBgpConfig::new(PEER_ASN, LOCAL_ASN, port),
+    );
+    let mut tail = EventTail::new(&serve.events_path());
+    learn_normal_table(&mut serve, &mut exa, &mut tail, s);
+    let commands = s.leak_commands(LEAKED);
+    for (path, prefixes) in &commands {
+        exa.announce(path, prefixes);
+    }
+    let log = serve.dir.join("bugyo.log");
+    let ctx = || std::fs::read_to_string(&log).unwrap_or_default();
+    let full = |j: &serde_json::Value| {
+        j["kind"] == "route-leak" && j["prefix_count"].as_u64() == Some(LEAKED as u64)
+    };
+    let first = tail.wait_for(BURST_WAIT, "with the full leak", &ctx, &full);
+    let first_id = first.json["id"].clone();
+    // The session is reset while the leak is on: exabgp sends its table,
+    // leak included, again, in the new session's learning window.
+    let before = peer_metric(&serve, "bugyo_bgp_prefixes_announced_total");
+    exa.teardown(2);
+    let again = before + (s.normal_count + LEAKED) as u64;
+    wait_metric(
+        &mut serve,
+        &mut exa,
+        "bugyo_bgp_prefixes_announced_total",
+        BURST_WAIT,
+        &|v| v >= again,
+    );
+    // The leak ends; its incident resolves.
+    for (_, prefixes) in &commands {
+        exa.withdraw(prefixes);
+    }
+    tail.wait_for(BURST_WAIT, "resolving the leak", &ctx, &|j| {
+        j["id"] == first_id && j["event"] == "resolved"
+    });
+    // Later (past the learning window) AS15169 leaks the same routes again.
+    std::thread::sleep(Duration::from_secs(LEARNING_SECS));
+    for (path, prefixes) in &commands {
+        exa.announce(path, prefixes);
+    }
+    let second = tail.wait_for(BURST_WAIT, "with the second leak", &ctx, &|j| {
+        full(j) && j["id"] != first_id
+    });
+    eprintln!("events:\n{}", tail.summary());
+    let first_severity = tail
+        .events
+        .iter()
+        .rev()
+        .find(|e| e.json["id"] == first_id && e.json["event"] != "resolved")
+        .unwrap()
+        .json["severity"]
+        .clone();
+    assert!(
+        second.json["evidence"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|e| !e.as_str().unwrap().starts_with("standing")),
+        "the second leak was seen starting: {:#}",
+        second.json["evidence"]
+    );
+    assert_eq!(second.json["severity"], first_severity);
+    serve.stop();
+    drop(exa);
+    let _ = std::fs::remove_dir_all(dir);
+}
+
 /// Detection delay under a 200,000-route leak: run with
 /// `scripts/bench-burst.sh` (release build, `--ignored --nocapture`).
 #[test]
@@ -751,24 +880,105 @@ fn leak_burst_benchmark() {
     let mut exa = ExaBgp::start(&dir, "router", &exabgp_config(port));
     let mut tail = EventTail::new(&serve.events_path());
     learn_normal_table(&mut serve, &mut exa, &mut tail, s);
-    let base = delay_histogram(&serve.metrics());
+    let b = run_burst(&mut serve, exa, &mut tail, s, LEAKED);
+    let rib_routes = metric(&b.after, "bugyo_rib_routes");
+    serve.stop();
+    drop(b.exa);
 
-    let commands = s.leak_commands(LEAKED);
-    let total = (s.normal_count + LEAKED) as u64;
+    println!(
+        "== leak-burst benchmark: {LEAKED} leaked routes through exabgp after a {}-route table",
+        s.normal_count
+    );
+    println!(
+        "exabgp: commands written in {:.2} s; bugyo received the first leaked route {:.3} s after the first command, the last {:.2} s after it",
+        secs_between(b.first_cmd, b.last_cmd),
+        secs_between(b.first_cmd, b.first_received),
+        secs_between(b.first_cmd, b.all_received)
+    );
+    let send_secs = secs_between(b.first_received, b.all_received);
+    let judge_secs = secs_between(b.first_received, b.all_judged);
+    println!(
+        "exabgp send rate:  {:>8.0} routes/s ({LEAKED} routes received in {send_secs:.2} s)",
+        LEAKED as f64 / send_secs
+    );
+    println!(
+        "bugyo judged rate: {:>8.0} routes/s (all judged {judge_secs:.2} s after the first arrived; bugyo_routes_judged_total)",
+        LEAKED as f64 / judge_secs
+    );
+    println!(
+        "`opened` {:.3} s after the first command; event with all {} prefixes ({}) {:.3} s after the last route arrived",
+        secs_between(b.first_cmd, b.opened.seen),
+        b.full.json["prefix_count"],
+        b.full.json["event"],
+        secs_between(b.all_received, b.full.seen)
+    );
+    match (delay_histogram(&b.before), delay_histogram(&b.after)) {
+        (Some(before), Some(after)) => {
+            let d = after.minus(&before);
+            println!(
+                "detection delay per route over the burst ({} routes): p50 {:.4} s, p99 {:.4} s, mean {:.4} s",
+                d.count,
+                d.quantile(0.5),
+                d.quantile(0.99),
+                d.sum / d.count.max(1) as f64
+            );
+        }
+        _ => println!("detection delay: no bugyo_detection_delay_seconds histogram at /metrics"),
+    }
+    if let Some(r) = rib_routes {
+        println!("bugyo_rib_routes after the burst: {r}");
+    }
+    let _ = std::fs::remove_dir_all(dir);
+}
+
+/// What one burst run saw.
+struct Burst {
+    /// The router, back from the writing thread.
+    exa: ExaBgp,
+    /// Before the first leaked command was written, after the last.
+    first_cmd: SystemTime,
+    last_cmd: SystemTime,
+    /// When `/metrics` first showed a leaked route received, and all.
+    first_received: SystemTime,
+    all_received: SystemTime,
+    /// When `bugyo_routes_judged_total` showed every leaked route judged.
+    all_judged: SystemTime,
+    /// The leak's `opened` event, and the first event with every prefix.
+    opened: SeenEvent,
+    full: SeenEvent,
+    /// `/metrics` before the burst and once it was all judged.
+    before: String,
+    after: String,
+}
+
+/// Sends the first `leaked` leaked routes from another thread while this
+/// one follows `/metrics` and the events file every 20 ms (both in one
+/// loop, so that their times compare), until bugyo has received and judged
+/// every route and an event reports all of them.
+fn run_burst(
+    serve: &mut Serve,
+    mut exa: ExaBgp,
+    tail: &mut EventTail,
+    s: &'static Scenario,
+    leaked: usize,
+) -> Burst {
+    let before = serve.metrics();
+    let received_at_start = s.normal_count as u64;
+    let judged_at_start = metric(&before, "bugyo_routes_judged_total").unwrap_or(0.0) as u64;
+    let commands = s.leak_commands(leaked);
     let first_cmd = SystemTime::now();
-    // Write from another thread, so that this one samples /metrics while
-    // exabgp sends.
-    let writer = std::thread::spawn(move || {
+    let mut writer = Some(std::thread::spawn(move || {
         for (path, prefixes) in &commands {
             exa.announce(path, prefixes);
         }
         (exa, SystemTime::now())
-    });
+    }));
+    let mut written = None;
     let deadline = Instant::now() + BURST_WAIT;
-    let mut first_received = None;
-    let mut all_received = None;
-    let mut all_judged = None;
+    let (mut opened, mut full) = (None, None);
+    let (mut first_received, mut all_received, mut all_judged) = (None, None, None);
     loop {
+        tail.poll();
         let m = serve.metrics();
         let now = SystemTime::now();
         let received = metric(
@@ -776,87 +986,76 @@ fn leak_burst_benchmark() {
             &format!("bugyo_bgp_prefixes_announced_total{{peer=\"{PEER}\"}}"),
         )
         .unwrap_or(0.0) as u64;
-        let judged = delay_histogram(&m).map(|h| h.count).unwrap_or(0);
-        if first_received.is_none() && received > s.normal_count as u64 {
+        let judged = metric(&m, "bugyo_routes_judged_total").unwrap_or(0.0) as u64;
+        if first_received.is_none() && received > received_at_start {
             first_received = Some(now);
         }
-        if all_received.is_none() && received >= total {
+        if all_received.is_none() && received >= received_at_start + leaked as u64 {
             all_received = Some(now);
         }
-        if all_judged.is_none() && judged >= total {
+        if all_judged.is_none() && judged >= judged_at_start + leaked as u64 {
             all_judged = Some(now);
         }
-        if all_received.is_some() && (all_judged.is_some() || base.is_none()) {
+        if opened.is_none() {
+            opened = tail
+                .events
+                .iter()
+                .find(|e| e.json["event"] == "opened")
+                .cloned();
+        }
+        if full.is_none() {
+            full = tail
+                .events
+                .iter()
+                .find(|e| {
+                    e.json["kind"] == "route-leak"
+                        && e.json["prefix_count"].as_u64() >= Some(leaked as u64)
+                })
+                .cloned();
+        }
+        if opened.is_some()
+            && full.is_some()
+            && all_received.is_some()
+            && all_judged.is_some()
+            && written.is_some()
+        {
             break;
         }
         serve.assert_running();
+        // A writer that failed (exabgp gone) fails the test now.
+        if writer.as_ref().is_some_and(|w| w.is_finished()) {
+            match writer.take().unwrap().join() {
+                Ok(r) => written = Some(r),
+                Err(e) => std::panic::resume_unwind(e),
+            }
+        }
         assert!(
             Instant::now() < deadline,
-            "{received} of {total} routes received, {judged} judged after {BURST_WAIT:?}"
+            "after {BURST_WAIT:?}: {received} routes received, {judged} judged; events:\n{}\nbugyo log:\n{}",
+            tail.summary(),
+            serve.log()
         );
         std::thread::sleep(Duration::from_millis(20));
     }
-    let (exa, last_cmd) = writer.join().unwrap();
-    let all_received = all_received.unwrap();
-    let first_received = first_received.unwrap();
-    let ctx = || String::new();
-    let full = tail.wait_for(BURST_WAIT, "with the full count", &ctx, &|j| {
-        j["kind"] == "route-leak" && j["prefix_count"].as_u64() >= Some(LEAKED as u64)
-    });
-    let m = serve.metrics();
-    let rib_routes = metric(&m, "bugyo_rib_routes");
-    serve.stop();
-    drop(exa);
+    let after = serve.metrics();
+    let (exa, last_cmd) = written.unwrap();
+    Burst {
+        exa,
+        first_cmd,
+        last_cmd,
+        first_received: first_received.unwrap(),
+        all_received: all_received.unwrap(),
+        all_judged: all_judged.unwrap(),
+        opened: opened.unwrap(),
+        full: full.unwrap(),
+        before,
+        after,
+    }
+}
 
-    println!(
-        "== leak-burst benchmark: {LEAKED} leaked routes after a {}-route table",
-        s.normal_count
-    );
-    println!(
-        "exabgp: commands written in {:.2} s; bugyo received the first leaked route {:.2} s after the first command and the last {:.2} s after it",
-        secs_between(first_cmd, last_cmd),
-        secs_between(first_cmd, first_received),
-        secs_between(first_cmd, all_received)
-    );
-    let send_secs = secs_between(first_received, all_received);
-    println!(
-        "exabgp send rate: {:.0} routes/s ({LEAKED} routes in {send_secs:.2} s, first to last received)",
-        LEAKED as f64 / send_secs
-    );
-    match (&base, all_judged) {
-        (Some(_), Some(judged_at)) => {
-            let judged_secs = secs_between(first_received, judged_at);
-            println!(
-                "bugyo judged rate: {:.0} routes/s (last route judged {:.2} s after the first arrived)",
-                LEAKED as f64 / judged_secs,
-                judged_secs
-            );
-        }
-        _ => println!("bugyo judged rate: no bugyo_detection_delay_seconds histogram at /metrics"),
-    }
-    println!(
-        "full incident ({} prefixes, {}): {:.3} s after the last command",
-        full.json["prefix_count"],
-        full.json["event"],
-        secs_between(last_cmd, full.seen)
-    );
-    match (base, delay_histogram(&m)) {
-        (Some(before), Some(after)) => {
-            let burst = after.minus(&before);
-            println!(
-                "detection delay over the burst ({} routes): p50 {:.4} s, p99 {:.4} s, mean {:.4} s",
-                burst.count,
-                burst.quantile(0.5),
-                burst.quantile(0.99),
-                burst.sum / burst.count.max(1) as f64
-            );
-        }
-        _ => println!("detection delay: bugyo_detection_delay_seconds not found at /metrics"),
-    }
-    if let Some(r) = rib_routes {
-        println!("bugyo_rib_routes: {r}");
-    }
-    let _ = std::fs::remove_dir_all(dir);
+/// An event's `event_time`.
+fn event_time(e: &SeenEvent) -> SystemTime {
+    parse_rfc3339(e.json["event_time"].as_str().expect("event_time"))
 }
 
 /// An OpenMetrics histogram read back: cumulative bucket counts by upper

@@ -12,9 +12,11 @@
 //!   the same incident.
 //! - `reset_and_restart_during_burst`: mid-burst the session is reset
 //!   (Cease NOTIFICATION), later the router is killed and a fresh one sends
-//!   its whole table again (graceful restart). Still one leak incident, one
-//!   feed-down for the reset, nothing from the re-learned normal table, the
+//!   its whole table again. Still one leak incident, one feed-down for the
+//!   two session losses, nothing from the re-learned normal table, the
 //!   archive holds every message and bugyo stays up.
+//!   `graceful_reset_and_restart_during_burst`: the same with graceful
+//!   restart, which keeps the session: no feed-down at all.
 //! - `leak_evidence_counts_routes_not_announcements` and
 //!   `leak_again_after_a_reset_is_not_standing` show two bugs in the
 //!   engine (see their comments); they fail until those are fixed.

@@ -189,6 +189,9 @@ pub struct Engine {
     /// (hijacks), so that every peer's view of the same bad route joins the
     /// same incident, whatever order the peers report it in.
     hijacked: FxHashMap<(Prefix, Asn), usize>,
+    /// The routes (peer, prefix, path id) each open incident has counted in
+    /// its evidence, so that a route announced again is not counted again.
+    counted: FxHashMap<usize, rustc_hash::FxHashSet<(PeerId, Prefix, u32)>>,
     /// Peers whose feed is down (session down, or silent too long), and
     /// their open feed-down incident.
     feed_down: FxHashMap<PeerId, (usize, FeedLoss)>,
@@ -222,6 +225,7 @@ impl Engine {
             standing: Default::default(),
             hijacked: FxHashMap::default(),
             feed_down: FxHashMap::default(),
+            counted: FxHashMap::default(),
             rib_checked: Default::default(),
             path_verdicts: FxHashMap::default(),
             now: Timestamp::default(),
@@ -365,7 +369,13 @@ impl Engine {
         for (key, i) in resolved {
             self.open.remove(&key);
             self.hijacked.retain(|_, v| *v != i);
+            self.counted.remove(&i);
             let inc = &mut self.incidents[i];
+            if inc.kind == AnomalyKind::RouteLeak {
+                // The leak is over: if it starts again, it is a fresh one.
+                self.standing
+                    .retain(|t| Some(t.0) != inc.culprit || Some(t.1) != inc.leaked_to);
+            }
             inc.status = IncidentStatus::Resolved;
             inc.resolved_at = inc.quiet_since;
             inc.version += 1;
@@ -751,13 +761,25 @@ impl Engine {
         let standing = match v.path {
             PathCheck::Leak(l) => {
                 let triple = (l.leaker, l.leaked_to, l.learned_from);
-                if !self.settled(pid) {
+                // An incident already seen growing outside any initial table
+                // is fresh: a session reset re-sending its routes in the new
+                // session's learning window does not make it standing.
+                let ev = &self.incidents[i].evidence;
+                let fresh = ev.routes > ev.standing;
+                if !self.settled(pid) && !fresh {
                     self.standing.insert(triple);
                 }
                 self.standing.contains(&triple)
             }
             _ => false,
         };
+        // Evidence counts routes, each once: not the announcements of a
+        // route already counted (re-sent after a reset or graceful restart).
+        let first_time = self
+            .counted
+            .entry(i)
+            .or_default()
+            .insert((pid, prefix, path_id));
         let mut member = None;
         if let Some(m) = self.reference.members.by_prefix(&prefix) {
             member = Some(m.id.clone());
@@ -778,6 +800,33 @@ impl Engine {
             inc.members.insert(m);
         }
         let e = &mut inc.evidence;
+        if first_time {
+            Self::count_evidence(e, v, standing, unverified);
+        }
+        if inc.samples.len() < samples
+            && !inc
+                .samples
+                .iter()
+                .any(|s| s.peer_asn == peer.asn && s.prefix == prefix)
+        {
+            inc.samples.push(SampleRoute {
+                time: now,
+                peer_asn: peer.asn,
+                peer_ip: peer.addr.to_string(),
+                prefix,
+                as_path: attrs.as_path.to_string(),
+                verdicts: v.explain(),
+            });
+        }
+        if self.owner.insert((pid, prefix, path_id), i).is_none() {
+            inc.active += 1;
+        }
+        inc.quiet_since = None;
+        self.note_growth(i);
+    }
+
+    /// Adds one route's verdicts to an incident's evidence.
+    fn count_evidence(e: &mut Evidence, v: &RouteVerdicts, standing: bool, unverified: bool) {
         e.routes += 1;
         match v.rov {
             Some(Rov::Valid(_)) => e.rov_valid += 1,
@@ -807,26 +856,6 @@ impl Engine {
         if unverified {
             e.unverified += 1;
         }
-        if inc.samples.len() < samples
-            && !inc
-                .samples
-                .iter()
-                .any(|s| s.peer_asn == peer.asn && s.prefix == prefix)
-        {
-            inc.samples.push(SampleRoute {
-                time: now,
-                peer_asn: peer.asn,
-                peer_ip: peer.addr.to_string(),
-                prefix,
-                as_path: attrs.as_path.to_string(),
-                verdicts: v.explain(),
-            });
-        }
-        if self.owner.insert((pid, prefix, path_id), i).is_none() {
-            inc.active += 1;
-        }
-        inc.quiet_since = None;
-        self.note_growth(i);
     }
 
     fn release_route(&mut self, i: usize) {

@@ -403,3 +403,79 @@ fn silent_feed_is_a_feed_down_incident_until_it_speaks() {
     assert_eq!(feed.len(), 1);
     assert_eq!(feed[0].status, IncidentStatus::Resolved);
 }
+
+/// The leak of [`graph`]'s AS15169 to AS701 over 100 OCN more-specifics.
+fn leak_routes(e: &mut Engine, t: Timestamp, p: Peer) {
+    let leak = attrs(&[p.asn.0, 701, 15169, 4713]);
+    for i in 0..100u32 {
+        let prefix = Prefix::v4((60 << 24) | (i << 16) | (1 << 8), 24).unwrap();
+        e.announce(t, p, prefix, 0, &leak);
+    }
+}
+
+fn withdraw_leak(e: &mut Engine, t: Timestamp, p: Peer) {
+    for i in 0..100u32 {
+        let prefix = Prefix::v4((60 << 24) | (i << 16) | (1 << 8), 24).unwrap();
+        e.withdraw(t, p, prefix, 0);
+    }
+}
+
+/// Evidence counts routes, not announcements: the same routes sent again
+/// (a re-announcement, or the whole table after a session reset) add nothing.
+#[test]
+fn evidence_counts_each_route_once() {
+    let (mut e, _p1, p2) = engine(Reference {
+        graph: graph(),
+        ..Reference::default()
+    });
+    let t = Timestamp::from_secs(1_503_631_320);
+    leak_routes(&mut e, t, p2);
+    leak_routes(&mut e, t.plus_secs(10), p2);
+    e.peer_state(t.plus_secs(20), p2, false);
+    e.peer_state(t.plus_secs(21), p2, true);
+    leak_routes(&mut e, t.plus_secs(22), p2);
+    let leaks: Vec<_> = e
+        .incidents()
+        .iter()
+        .filter(|i| i.kind.name() == "route-leak")
+        .collect();
+    assert_eq!(leaks.len(), 1, "no duplicate after the reset");
+    let ev = &leaks[0].evidence;
+    assert_eq!(ev.routes, 100, "{ev:?}");
+    assert_eq!(ev.valley_free + ev.cone, 100, "{ev:?}");
+    assert_eq!(
+        ev.standing, 0,
+        "re-sent in the learning window, still fresh"
+    );
+    assert_eq!(leaks[0].active, 100);
+}
+
+/// A fresh leak re-sent in a learning window after a reset does not become
+/// "standing"; once it is over, the same leak starting again is as severe
+/// as the first time.
+#[test]
+fn leak_seen_starting_never_becomes_standing() {
+    let (mut e, _p1, p2) = engine(Reference {
+        graph: graph(),
+        ..Reference::default()
+    });
+    let t = Timestamp::from_secs(1_503_631_320);
+    leak_routes(&mut e, t, p2);
+    e.peer_state(t.plus_secs(20), p2, false);
+    e.peer_state(t.plus_secs(21), p2, true);
+    leak_routes(&mut e, t.plus_secs(22), p2);
+    let first = e.incidents()[0].assess().0;
+    withdraw_leak(&mut e, t.plus_secs(30), p2);
+    e.advance(t.plus_secs(30 + 301));
+    assert_eq!(e.incidents()[0].status, IncidentStatus::Resolved);
+    // Well after the learning window, AS15169 leaks again.
+    leak_routes(&mut e, t.plus_secs(1_000), p2);
+    let leaks: Vec<_> = e
+        .incidents()
+        .iter()
+        .filter(|i| i.kind.name() == "route-leak")
+        .collect();
+    assert_eq!(leaks.len(), 2);
+    assert_eq!(leaks[1].evidence.standing, 0, "{:?}", leaks[1].evidence);
+    assert_eq!(leaks[1].assess().0, first);
+}

@@ -505,11 +505,73 @@ pub struct IncidentEvent {
     pub time: Timestamp,
 }
 
+/// Merges the events of one batch that would be written with the same
+/// incident state: per incident (in order of first appearance) an `opened`
+/// if it opened, a `resolved` if it resolved, otherwise one `updated` (the
+/// last). One UPDATE that doubles an incident several times thus gives one
+/// line, not several identical ones.
+pub fn coalesce_events(events: Vec<IncidentEvent>) -> Vec<IncidentEvent> {
+    let mut order: Vec<u64> = Vec::new();
+    let mut by_id: BTreeMap<u64, Vec<IncidentEvent>> = BTreeMap::new();
+    for ev in events {
+        let list = by_id.entry(ev.id).or_default();
+        if list.is_empty() {
+            order.push(ev.id);
+        }
+        list.push(ev);
+    }
+    let mut out = Vec::new();
+    for id in order {
+        let list = by_id.remove(&id).unwrap_or_default();
+        let find = |k| list.iter().find(|e| e.event == k).cloned();
+        let opened = find(IncidentEventKind::Opened);
+        let resolved = find(IncidentEventKind::Resolved);
+        if opened.is_none() && resolved.is_none() {
+            out.extend(list.last().cloned());
+        }
+        out.extend(opened);
+        out.extend(resolved);
+    }
+    out
+}
+
 /// `one` for 1, `many` otherwise.
 fn plural(n: usize, one: &'static str, many: &'static str) -> &'static str {
     if n == 1 {
         one
     } else {
         many
+    }
+}
+
+#[cfg(test)]
+mod event_tests {
+    use super::*;
+
+    fn ev(event: IncidentEventKind, id: u64, secs: i64) -> IncidentEvent {
+        IncidentEvent {
+            event,
+            id,
+            time: Timestamp::from_secs(secs),
+        }
+    }
+
+    #[test]
+    fn one_line_per_incident_and_batch() {
+        use IncidentEventKind::*;
+        let got = coalesce_events(vec![
+            ev(Opened, 1, 10),
+            ev(Updated, 1, 10),
+            ev(Updated, 2, 10),
+            ev(Updated, 1, 10),
+            ev(Updated, 2, 11),
+            ev(Resolved, 3, 11),
+        ]);
+        let got: Vec<_> = got.iter().map(|e| (e.event, e.id, e.time.secs)).collect();
+        assert_eq!(
+            got,
+            vec![(Opened, 1, 10), (Updated, 2, 11), (Resolved, 3, 11)]
+        );
+        assert!(coalesce_events(Vec::new()).is_empty());
     }
 }

@@ -139,7 +139,7 @@ fn write_incident_events(
     engine: &mut Engine,
     out: &mut Option<BufWriter<File>>,
 ) -> io::Result<u64> {
-    let events = engine.drain_events();
+    let events = bugyo_detect::incident::coalesce_events(engine.drain_events());
     let Some(out) = out else { return Ok(0) };
     if events.is_empty() {
         return Ok(0);

@@ -7,7 +7,10 @@
 //! policy and Adj-RIB-Out views (RFC 8671) are counted but not fed, so the
 //! views never mix in one table. A Peer Down, a Termination or a lost
 //! connection ends the sessions of the peers it concerns (their routes are
-//! withdrawn: a visibility event, not a leak).
+//! withdrawn: a visibility event, not a leak) — unless a newer connection
+//! (the router reconnected before the old one was seen to end) has taken
+//! the peer over. TCP keepalives find routers that vanished without closing
+//! their connection (BMP itself only flows one way).
 //!
 //! FRR (at least 8.4 to 10.x) encodes Route Monitoring UPDATEs as if it
 //! were advertising them to the peer: for an eBGP peer the AS path starts
@@ -99,23 +102,72 @@ impl BmpHandle {
     }
 }
 
+/// Which connection currently speaks for each monitored peer: only that
+/// connection's end (or Peer Down) ends the peer's session.
+#[derive(Clone, Default)]
+struct Owners(Arc<Mutex<HashMap<Peer, u64>>>);
+
+impl Owners {
+    /// Connection `conn` now speaks for `peer`.
+    fn take(&self, peer: Peer, conn: u64) {
+        if let Ok(mut m) = self.0.lock() {
+            m.insert(peer, conn);
+        }
+    }
+
+    /// Connection `conn` lets go of `peer`; true if it was the owner (then
+    /// the peer's session really ended).
+    fn release(&self, peer: &Peer, conn: u64) -> bool {
+        let Ok(mut m) = self.0.lock() else {
+            return true;
+        };
+        if m.get(peer) == Some(&conn) {
+            m.remove(peer);
+            true
+        } else {
+            false
+        }
+    }
+}
+
+/// TCP keepalive on a router connection: idle time before the first probe,
+/// time between probes, probes before the connection is declared dead.
+const KEEPALIVE_IDLE: std::time::Duration = std::time::Duration::from_secs(60);
+const KEEPALIVE_INTERVAL: std::time::Duration = std::time::Duration::from_secs(10);
+const KEEPALIVE_PROBES: u32 = 3;
+
+fn keepalive(stream: &TcpStream) -> io::Result<()> {
+    let ka = socket2::TcpKeepalive::new()
+        .with_time(KEEPALIVE_IDLE)
+        .with_interval(KEEPALIVE_INTERVAL)
+        .with_retries(KEEPALIVE_PROBES);
+    socket2::SockRef::from(stream).set_tcp_keepalive(&ka)
+}
+
 /// Starts a BMP station on `listen`, sending feed events to `tx`.
 pub async fn start(listen: SocketAddr, tx: mpsc::Sender<FeedEvent>) -> io::Result<BmpHandle> {
     let listener = TcpListener::bind(listen).await?;
     let local_addr = listener.local_addr()?;
     let stats = BmpStats::default();
     let st = stats.clone();
+    let owners = Owners::default();
     let task = tokio::spawn(async move {
         let mut routers = Vec::new();
+        let mut next_conn = 0u64;
         loop {
             match listener.accept().await {
                 Ok((stream, addr)) => {
                     tracing::info!(router = %addr, "BMP router connected");
+                    if let Err(e) = keepalive(&stream) {
+                        tracing::warn!(router = %addr, error = %e, "cannot set TCP keepalive");
+                    }
+                    next_conn += 1;
                     routers.push(tokio::spawn(serve_router(
                         stream,
                         addr,
                         tx.clone(),
                         st.clone(),
+                        (owners.clone(), next_conn),
                     )));
                 }
                 Err(e) => {
@@ -174,6 +226,9 @@ fn peer_key(h: &PeerHeader) -> PeerKey {
 struct Conn {
     /// The router's address.
     router: IpAddr,
+    /// Who speaks for which peer, and this connection's number.
+    owners: Owners,
+    id: u64,
     /// Peers whose SessionUp was sent and no SessionDown since.
     up: BTreeSet<Peer>,
     /// The router said it is FRRouting (in its Initiation's sysDescr).
@@ -187,6 +242,7 @@ async fn serve_router(
     addr: SocketAddr,
     tx: mpsc::Sender<FeedEvent>,
     stats: BmpStats,
+    (owners, id): (Owners, u64),
 ) {
     let router = addr.ip();
     stats.update(router, |s| {
@@ -197,6 +253,8 @@ async fn serve_router(
     let mut decoder = BmpDecoder::new();
     let mut conn = Conn {
         router,
+        owners,
+        id,
         up: BTreeSet::new(),
         frr: false,
         local_as: HashMap::new(),
@@ -245,7 +303,10 @@ async fn serve_router(
         s.open_connections = s.open_connections.saturating_sub(1);
         s.connected = s.open_connections > 0;
     });
-    for peer in conn.up {
+    for peer in std::mem::take(&mut conn.up) {
+        if !conn.owners.release(&peer, conn.id) {
+            continue; // a newer connection speaks for it now
+        }
         let _ = tx
             .send(FeedEvent::SessionDown {
                 time: now(),
@@ -296,6 +357,7 @@ async fn handle(
             conn.local_as.insert(peer_key(&h), pu.sent_open.peer_asn());
             if let Some(peer) = fed_peer(&h, router) {
                 if conn.up.insert(peer) {
+                    conn.owners.take(peer, conn.id);
                     tx.send(FeedEvent::SessionUp { time, peer }).await?;
                 }
             }
@@ -303,7 +365,7 @@ async fn handle(
         (BmpBody::PeerDown(reason), Some(h)) => {
             conn.local_as.remove(&peer_key(&h));
             let peer = session_peer(&h, router);
-            if conn.up.remove(&peer) {
+            if conn.up.remove(&peer) && conn.owners.release(&peer, conn.id) {
                 tx.send(FeedEvent::SessionDown {
                     time,
                     peer,
@@ -316,6 +378,7 @@ async fn handle(
             Some(peer) => {
                 // Routes before (or without) a Peer Up still count: the peer is up.
                 if conn.up.insert(peer) {
+                    conn.owners.take(peer, conn.id);
                     tx.send(FeedEvent::SessionUp { time, peer }).await?;
                 }
                 stats.update(router, |s| s.fed += 1);
@@ -353,6 +416,9 @@ async fn handle(
         },
         (BmpBody::Termination(_), _) => {
             for peer in std::mem::take(&mut conn.up) {
+                if !conn.owners.release(&peer, conn.id) {
+                    continue;
+                }
                 tx.send(FeedEvent::SessionDown {
                     time,
                     peer,

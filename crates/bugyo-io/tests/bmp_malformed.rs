@@ -306,3 +306,45 @@ async fn bad_messages_are_skipped_bad_framing_closes_the_connection() {
     assert_eq!((st.errors, st.connections, st.fed), (5, 3, 4), "{st:?}");
     station.shutdown();
 }
+
+/// A router that reconnects before its old connection is seen to end: the
+/// new connection takes the peer over, so the old one's end does not end
+/// the peer's session (its routes stay); the new one's end does.
+#[tokio::test]
+async fn a_reconnected_router_keeps_its_peers_when_the_old_connection_ends() {
+    let (tx, mut rx) = mpsc::channel(64);
+    let station = bmp::start("127.0.0.1:0".parse().unwrap(), tx)
+        .await
+        .expect("start station");
+    let mut old = connect(&station).await;
+    let mut bytes = initiation("rtr");
+    bytes.extend(peer_up());
+    bytes.extend(route_monitoring(&update([10, 1, 0], &[64500, 64501])));
+    send(&mut old, &bytes).await;
+    expect_up(&mut rx).await;
+    expect_route(&mut rx, "10.1.0.0/24", "64500 64501").await;
+
+    // The router comes back on a new connection; the old one lingers.
+    let mut new = connect(&station).await;
+    let mut bytes = initiation("rtr");
+    bytes.extend(peer_up());
+    bytes.extend(route_monitoring(&update([10, 2, 0], &[64500, 64502])));
+    send(&mut new, &bytes).await;
+    expect_up(&mut rx).await;
+    expect_route(&mut rx, "10.2.0.0/24", "64500 64502").await;
+
+    // The old connection ends: nothing for the peer.
+    drop(old);
+    stats_until(&station, "old connection gone", |s| s.open_connections == 1).await;
+    send(
+        &mut new,
+        &route_monitoring(&update([10, 3, 0], &[64500, 64503])),
+    )
+    .await;
+    expect_route(&mut rx, "10.3.0.0/24", "64500 64503").await;
+
+    // The new one ends: now the session is over.
+    drop(new);
+    let reason = expect_down(&mut rx).await;
+    assert!(reason.contains("disconnected"), "{reason}");
+}

@@ -404,18 +404,21 @@ fn silent_feed_is_a_feed_down_incident_until_it_speaks() {
     assert_eq!(feed[0].status, IncidentStatus::Resolved);
 }
 
+/// The 100 OCN more-specifics of [`leak_routes`].
+fn leaked_prefixes() -> impl Iterator<Item = Prefix> {
+    (0..100u32).map(|i| Prefix::v4((60 << 24) | (i << 16) | (1 << 8), 24).unwrap())
+}
+
 /// The leak of [`graph`]'s AS15169 to AS701 over 100 OCN more-specifics.
 fn leak_routes(e: &mut Engine, t: Timestamp, p: Peer) {
     let leak = attrs(&[p.asn.0, 701, 15169, 4713]);
-    for i in 0..100u32 {
-        let prefix = Prefix::v4((60 << 24) | (i << 16) | (1 << 8), 24).unwrap();
+    for prefix in leaked_prefixes() {
         e.announce(t, p, prefix, 0, &leak);
     }
 }
 
 fn withdraw_leak(e: &mut Engine, t: Timestamp, p: Peer) {
-    for i in 0..100u32 {
-        let prefix = Prefix::v4((60 << 24) | (i << 16) | (1 << 8), 24).unwrap();
+    for prefix in leaked_prefixes() {
         e.withdraw(t, p, prefix, 0);
     }
 }

@@ -313,26 +313,6 @@ fn assert_leak_archived(ann: &HashMap<(String, String), u32>, leaked: &[(Prefix,
     total
 }
 
-/// `bugyo replay` over the archive with the serve settings: its incidents.
-fn replay_archive(serve: &Serve) -> Vec<serde_json::Value> {
-    let files = serve.archive();
-    let as_rel = serve.as_rel.to_string_lossy().to_string();
-    let learning = LEARNING_SECS.to_string();
-    let mut args = vec![
-        "replay",
-        "--format",
-        "json",
-        "--min-severity",
-        "info",
-        "--learning-secs",
-        &learning,
-        "--as-rel",
-        &as_rel,
-    ];
-    args.extend(files.iter().map(|s| s.as_str()));
-    json_lines(&bugyo(&args).0)
-}
-
 /// The id of the one route-leak incident among `opened` events, checked
 /// for culprit and leaked-to.
 fn the_leak(tail: &EventTail) -> u64 {
@@ -476,7 +456,8 @@ fn leak_burst_is_one_incident() {
         "up, then down at shutdown"
     );
     // ...and a replay of it finds the same incident.
-    let replayed: Vec<_> = replay_archive(&serve)
+    let replayed: Vec<_> = serve
+        .replay_archive(LEARNING_SECS)
         .into_iter()
         .filter(|i| i["kind"] != "feed-down")
         .collect();
@@ -703,7 +684,7 @@ fn reset_and_restart(graceful: bool) {
         assert_eq!(states, ["1|6", "6|1", "1|6", "6|1", "1|6", "6|1"]);
     }
     // A replay of the archive gives the same incidents.
-    let replayed = replay_archive(&serve);
+    let replayed = serve.replay_archive(LEARNING_SECS);
     let kinds: Vec<&serde_json::Value> = replayed.iter().map(|i| &i["kind"]).collect();
     // (With graceful restart the only down is the one at shutdown.)
     assert_eq!(kinds, ["route-leak", "feed-down"], "{replayed:#?}");

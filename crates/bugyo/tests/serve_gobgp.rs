@@ -90,22 +90,9 @@ fn live_leak_is_reported_archived_and_replayable() {
         "{dump}"
     );
     // ...and a replay of it finds the same incident.
-    let files = serve.archive();
-    let as_rel = serve.as_rel.to_string_lossy().to_string();
-    let mut args = vec![
-        "replay",
-        "--format",
-        "json",
-        "--min-severity",
-        "info",
-        "--learning-secs",
-        "0",
-        "--as-rel",
-        &as_rel,
-    ];
-    args.extend(files.iter().map(|s| s.as_str()));
     // (The session's end at shutdown is archived too: a feed-down incident.)
-    let replayed: Vec<_> = json_lines(&bugyo(&args).0)
+    let replayed: Vec<_> = serve
+        .replay_archive(0)
         .into_iter()
         .filter(|i| i["kind"] != "feed-down")
         .collect();

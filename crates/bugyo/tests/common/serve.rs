@@ -159,6 +159,27 @@ impl Serve {
         files
     }
 
+    /// `bugyo replay --format json` over the whole archive with the same
+    /// relationships and `learning_secs` as the server: its incidents.
+    pub fn replay_archive(&self, learning_secs: u64) -> Vec<serde_json::Value> {
+        let files = self.archive();
+        let as_rel = self.as_rel.to_string_lossy().to_string();
+        let learning = learning_secs.to_string();
+        let mut args = vec![
+            "replay",
+            "--format",
+            "json",
+            "--min-severity",
+            "info",
+            "--learning-secs",
+            &learning,
+            "--as-rel",
+            &as_rel,
+        ];
+        args.extend(files.iter().map(|s| s.as_str()));
+        json_lines(&bugyo(&args).0)
+    }
+
     /// `bugyo dump` of the whole archive.
     pub fn archive_dump(&self) -> String {
         let files = self.archive();

@@ -30,7 +30,7 @@ enum Command {
     /// Generate a synthetic scenario (RIB, churn, a 2017-class leak, a hijack), replay it, print the incidents.
     Demo(demo::DemoArgs),
     /// Watch live BGP feeds: detect, archive every message, report incident changes.
-    Serve(serve::ServeArgs),
+    Serve(Box<serve::ServeArgs>),
     /// Benchmark: the same MRT files through bugyo and `bgpdump -m`, side by side.
     Bench(bench::BenchArgs),
 }
@@ -42,6 +42,6 @@ fn main() -> ExitCode {
         Command::Replay(args) => replay::run(args),
         Command::Bench(args) => bench::run(args),
         Command::Demo(args) => demo::run(args),
-        Command::Serve(args) => serve::run(args),
+        Command::Serve(args) => serve::run(*args),
     }
 }

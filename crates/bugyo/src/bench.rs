@@ -1,7 +1,8 @@
 //! `bugyo bench`: replays the same MRT files through bugyo (parse, every
 //! verdict, detection) and through `bgpdump -m` (parse and print only), in
 //! one run, and prints both rates, their ratio, and bugyo's memory per
-//! stored route.
+//! stored route. `bugyo bench ingest` ([`ingest`]) measures full-table
+//! ingestion over a live BGP session next to a reference router.
 
 use crate::replay::run_into;
 use bugyo_detect::{Engine, EngineConfig, Reference};
@@ -11,9 +12,22 @@ use std::path::PathBuf;
 use std::process::{Command, ExitCode, Stdio};
 use std::time::Instant;
 
+pub mod ingest;
+
+/// Other benchmarks than the replay one.
+#[derive(clap::Subcommand, Debug)]
+pub enum BenchMode {
+    /// Full-table ingestion over one BGP session from gobgpd: bugyo serve next to a second gobgpd.
+    Ingest(ingest::IngestArgs),
+}
+
 /// Arguments of `bugyo bench`.
 #[derive(Args, Debug)]
+#[command(args_conflicts_with_subcommands = true)]
 pub struct BenchArgs {
+    /// Another benchmark instead of the replay one.
+    #[command(subcommand)]
+    pub mode: Option<BenchMode>,
     /// RIB dumps loaded first (counted in both rates).
     #[arg(long = "rib", value_name = "MRT")]
     pub ribs: Vec<PathBuf>,
@@ -198,6 +212,9 @@ fn run_ours(args: &BenchArgs, links: &[bugyo_model::AsLink]) -> std::io::Result<
 
 /// Runs `bugyo bench`.
 pub fn run(mut args: BenchArgs) -> ExitCode {
+    if let Some(BenchMode::Ingest(a)) = args.mode.take() {
+        return ingest::run(a);
+    }
     if let Some(text) = args.rib_from_text.take() {
         let rib = match build_rib(&text, &args.work_dir) {
             Ok(p) => p,

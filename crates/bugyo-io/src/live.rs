@@ -99,13 +99,9 @@ fn apply_rpki(engine: &mut Engine, rx: &watch::Receiver<Arc<RpkiSnapshot>>) {
     );
 }
 
-/// Writes the RIB as it is now into the archive as a TABLE_DUMP_V2 file.
-/// (It runs on the loop's task: a full table takes a few seconds.)
-fn snapshot(
-    engine: &Engine,
-    dir: &std::path::Path,
-    time: bugyo_model::Timestamp,
-) -> io::Result<PathBuf> {
+/// The RIB as it is now, as TABLE_DUMP_V2 entries stamped `time` (cheap:
+/// the attributes are shared, not copied).
+fn rib_entries(engine: &Engine, time: bugyo_model::Timestamp) -> Vec<bugyo_formats::mrt::RibEntry> {
     use bugyo_formats::mrt::{RibEntry, RibKind};
     let rib = engine.rib();
     let mut routes = Vec::with_capacity(rib.route_count() as usize);
@@ -126,7 +122,20 @@ fn snapshot(
             });
         }
     }
-    crate::archive::write_rib_snapshot(dir, time, &routes)
+    routes
+}
+
+/// A RIB snapshot being written on a blocking thread, so that the loop
+/// keeps judging routes meanwhile (a full table takes seconds to compress).
+type SnapshotTask = tokio::task::JoinHandle<io::Result<PathBuf>>;
+
+/// Waits for a snapshot being written and reports it; its error stops the
+/// loop like any archive error.
+async fn finish_snapshot(task: SnapshotTask, summary: &mut LiveSummary) -> io::Result<()> {
+    let path = task.await.map_err(io::Error::other)??;
+    tracing::info!(path = %path.display(), "RIB snapshot written");
+    summary.rib_snapshots += 1;
+    Ok(())
 }
 
 /// How often the archive and the events file are flushed, and quiet
@@ -264,6 +273,7 @@ pub async fn run(
         None => None,
     };
     let stats = options.stats.clone();
+    let mut writing: Option<SnapshotTask> = None;
     let mut summary = LiveSummary::default();
     let mut tick = tokio::time::interval(TICK);
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
@@ -278,12 +288,20 @@ pub async fn run(
             _ = tick.tick() => {
                 let t = now();
                 engine.advance(t);
+                if writing.as_ref().is_some_and(|t| t.is_finished()) {
+                    if let Some(task) = writing.take() {
+                        finish_snapshot(task, &mut summary).await?;
+                    }
+                }
                 if let (Some(due), Some(p), Some(dir)) = (next_snapshot, period, &archive_dir) {
-                    if t.secs >= due {
+                    // One snapshot at a time: a slow disk delays the next.
+                    if t.secs >= due && writing.is_none() {
                         let at = bugyo_model::Timestamp::from_secs(due);
-                        let path = snapshot(&engine, dir, at)?;
-                        tracing::info!(path = %path.display(), "RIB snapshot written");
-                        summary.rib_snapshots += 1;
+                        let routes = rib_entries(&engine, at);
+                        let dir = dir.clone();
+                        writing = Some(tokio::task::spawn_blocking(move || {
+                            crate::archive::write_rib_snapshot(&dir, at, &routes)
+                        }));
                         next_snapshot = Some(due + p);
                     }
                 }
@@ -358,6 +376,9 @@ pub async fn run(
         count(&stats, &engine, &summary, arrived, routes, feed.len());
     }
     summary.incident_events += write_incident_events(&mut engine, &mut events)?;
+    if let Some(task) = writing.take() {
+        finish_snapshot(task, &mut summary).await?;
+    }
     if let Some(mut a) = archive {
         a.close()?;
     }

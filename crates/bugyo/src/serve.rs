@@ -51,19 +51,19 @@ pub struct ServeArgs {
     /// A TOML configuration file (docs/serve.example.toml); flags win over it.
     #[arg(long, value_name = "FILE")]
     pub config: Option<PathBuf>,
-    /// Where the archive and the default events file go [bugyo-data].
+    /// Where the archive and the default events file go (default: bugyo-data).
     #[arg(long, value_name = "DIR")]
     pub data_dir: Option<PathBuf>,
-    /// bugyo's own AS number on BGP sessions [65535].
+    /// bugyo's own AS number on BGP sessions (default: 65535).
     #[arg(long, value_name = "N")]
     pub local_asn: Option<Asn>,
-    /// bugyo's BGP identifier [127.0.0.1].
+    /// bugyo's BGP identifier (default: 127.0.0.1).
     #[arg(long, value_name = "IP")]
     pub router_id: Option<Ipv4Addr>,
-    /// Where to accept BGP sessions [127.0.0.1:1179].
+    /// Where to accept BGP sessions (default: 127.0.0.1:1179).
     #[arg(long, value_name = "ADDR")]
     pub bgp_listen: Option<SocketAddr>,
-    /// Where to serve `/metrics` (OpenMetrics feed health) [127.0.0.1:8080].
+    /// Where to serve `/metrics` (OpenMetrics feed health) (default: 127.0.0.1:8080).
     #[arg(long, value_name = "ADDR")]
     pub http: Option<SocketAddr>,
     /// Where to accept BMP connections from monitored routers, if anywhere.
@@ -78,20 +78,20 @@ pub struct ServeArgs {
     /// Reference data files (reloaded when they change).
     #[command(flatten)]
     pub reference: ReferenceArgs,
-    /// Append incident changes here [DATA_DIR/events.jsonl].
+    /// Append incident changes here (default: DATA_DIR/events.jsonl).
     #[arg(long, value_name = "FILE")]
     pub events: Option<PathBuf>,
-    /// Remove archive files older than this many days [keep all].
+    /// Remove archive files older than this many days (default: keep all).
     #[arg(long, value_name = "DAYS", value_parser = clap::value_parser!(u32).range(1..))]
     pub retention_days: Option<u32>,
-    /// Seconds an incident's routes must be gone before it resolves [300].
+    /// Seconds an incident's routes must be gone before it resolves (default: 300).
     #[arg(long)]
     pub quiet_secs: Option<i64>,
     /// Seconds after a session comes up during which its routes count as its
-    /// initial table (history detectors hold back; leaks in it are standing) [300].
+    /// initial table (history detectors hold back; leaks in it are standing) (default: 300).
     #[arg(long)]
     pub learning_secs: Option<i64>,
-    /// A peer silent this many seconds opens a feed-down incident [never].
+    /// A peer silent this many seconds opens a feed-down incident (default: never).
     #[arg(long, value_parser = clap::value_parser!(i64).range(1..))]
     pub feed_quiet_secs: Option<i64>,
 }

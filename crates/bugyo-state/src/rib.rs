@@ -11,7 +11,6 @@ use bugyo_model::{Asn, PathAttributes, Peer, Prefix, Timestamp};
 use ipnet::IpNet;
 use prefix_trie::joint::JointPrefixMap;
 use rustc_hash::{FxHashMap, FxHashSet};
-use smallvec::SmallVec;
 use std::sync::Arc;
 
 /// Index of a peer in the RIB.
@@ -44,44 +43,125 @@ pub struct OriginCount {
     pub routes: u32,
 }
 
-/// Everything the RIB remembers of one prefix across peers.
-#[derive(Clone, Debug, Default)]
-pub struct PrefixEntry {
-    /// Origins ever seen, with their current route counts (inline for the
-    /// usual single origin: no allocation per prefix).
-    pub origins: SmallVec<[OriginCount; 1]>,
+/// Everything the RIB remembers of one prefix across peers: a view into
+/// the prefix index (see [`Rib::prefix`]).
+#[derive(Clone, Copy, Debug)]
+pub struct PrefixEntry<'a> {
+    /// The first origin seen, then any others (rare: multiple-origin
+    /// prefixes), with their current route counts.
+    first: OriginCount,
+    more: &'a [OriginCount],
     /// Most routes that carried the prefix at once.
     pub max_routes: u32,
     /// Data time (Unix seconds) the prefix was first seen.
     pub first_seen_secs: i64,
 }
 
-impl PrefixEntry {
+impl PrefixEntry<'_> {
+    /// Origins ever seen, with their current route counts.
+    pub fn origins(&self) -> impl Iterator<Item = OriginCount> + '_ {
+        std::iter::once(self.first).chain(self.more.iter().copied())
+    }
+
     /// Routes carrying the prefix now.
     pub fn routes(&self) -> u32 {
-        self.origins.iter().map(|o| o.routes).sum()
+        self.origins().map(|o| o.routes).sum()
     }
 
     /// Origins that carry the prefix now.
     pub fn current_origins(&self) -> impl Iterator<Item = Asn> + '_ {
-        self.origins.iter().filter(|o| o.routes > 0).map(|o| o.asn)
+        self.origins().filter(|o| o.routes > 0).map(|o| o.asn)
     }
 
     /// True if `asn` has ever originated the prefix.
     pub fn has_seen_origin(&self, asn: Asn) -> bool {
-        self.origins.iter().any(|o| o.asn == asn)
+        self.origins().any(|o| o.asn == asn)
+    }
+}
+
+/// What the prefix index stores per prefix, in 16 bytes (a full table has a
+/// million prefixes, and the index keeps about two slots per prefix): the
+/// first origin inline, further origins in [`Rib`]'s side table.
+#[derive(Clone, Copy, Debug)]
+struct Packed {
+    first: OriginCount,
+    /// Most routes at once; the top bit marks further origins.
+    max_routes: u32,
+    /// Unix seconds of the first sighting (0 before 1970, saturating in 2106).
+    first_seen: u32,
+}
+
+/// The top bit of [`Packed::max_routes`]: the prefix has had more than one
+/// origin, listed in the side table.
+const MORE_ORIGINS: u32 = 1 << 31;
+
+impl Packed {
+    fn new(asn: Asn, now: Timestamp) -> Packed {
+        Packed {
+            first: OriginCount { asn, routes: 0 },
+            max_routes: 0,
+            first_seen: now.secs.clamp(0, i64::from(u32::MAX)) as u32,
+        }
     }
 
-    fn count(&mut self, asn: Asn, delta: i32) {
-        match self.origins.iter_mut().find(|o| o.asn == asn) {
-            Some(o) => o.routes = o.routes.saturating_add_signed(delta),
-            None if delta > 0 => self.origins.push(OriginCount {
-                asn,
-                routes: delta as u32,
-            }),
-            None => {}
+    fn view<'a>(
+        &self,
+        more: &'a FxHashMap<IpNet, Vec<OriginCount>>,
+        net: &IpNet,
+    ) -> PrefixEntry<'a> {
+        let more = if self.max_routes & MORE_ORIGINS != 0 {
+            more.get(net).map(|v| v.as_slice()).unwrap_or(&[])
+        } else {
+            &[]
+        };
+        PrefixEntry {
+            first: self.first,
+            more,
+            max_routes: self.max_routes & !MORE_ORIGINS,
+            first_seen_secs: i64::from(self.first_seen),
         }
-        self.max_routes = self.max_routes.max(self.routes());
+    }
+
+    /// Adds `delta` routes of origin `asn`.
+    fn count(
+        &mut self,
+        more: &mut FxHashMap<IpNet, Vec<OriginCount>>,
+        net: IpNet,
+        asn: Asn,
+        delta: i32,
+    ) {
+        let mut routes;
+        if self.first.asn == asn {
+            self.first.routes = self.first.routes.saturating_add_signed(delta);
+            routes = self.first.routes;
+            if self.max_routes & MORE_ORIGINS != 0 {
+                routes += more
+                    .get(&net)
+                    .map_or(0, |v| v.iter().map(|o| o.routes).sum());
+            }
+        } else {
+            if self.max_routes & MORE_ORIGINS == 0 && delta <= 0 {
+                return;
+            }
+            let v = more.entry(net).or_default();
+            match v.iter_mut().find(|o| o.asn == asn) {
+                Some(o) => o.routes = o.routes.saturating_add_signed(delta),
+                None if delta > 0 => v.push(OriginCount {
+                    asn,
+                    routes: delta as u32,
+                }),
+                None => {}
+            }
+            if v.is_empty() {
+                more.remove(&net);
+                return;
+            }
+            self.max_routes |= MORE_ORIGINS;
+            routes = self.first.routes + v.iter().map(|o| o.routes).sum::<u32>();
+        }
+        routes = routes.min(MORE_ORIGINS - 1);
+        let flag = self.max_routes & MORE_ORIGINS;
+        self.max_routes = (self.max_routes & !MORE_ORIGINS).max(routes) | flag;
     }
 }
 
@@ -180,7 +260,9 @@ pub struct Rib {
     peer_ids: FxHashMap<Peer, PeerId>,
     tables: Vec<AdjRibIn>,
     attrs: AttrStore,
-    prefixes: JointPrefixMap<IpNet, PrefixEntry>,
+    prefixes: JointPrefixMap<IpNet, Packed>,
+    /// Origins after the first of prefixes that have had several.
+    more_origins: FxHashMap<IpNet, Vec<OriginCount>>,
     adjacencies: FxHashSet<u64>,
 }
 
@@ -264,23 +346,22 @@ impl Rib {
             prev
         });
         let new_origin = origin_of(attrs);
+        let net = prefix.net();
         let entry = self
             .prefixes
-            .entry(prefix.net())
-            .or_insert_with(|| PrefixEntry {
-                first_seen_secs: now.secs,
-                ..PrefixEntry::default()
-            });
+            .entry(net)
+            .or_insert_with(|| Packed::new(new_origin, now));
+        let more = &mut self.more_origins;
         match &previous {
             Some(prev) => {
                 let old_origin = origin_of(prev);
                 if old_origin != new_origin {
-                    entry.count(old_origin, -1);
-                    entry.count(new_origin, 1);
+                    entry.count(more, net, old_origin, -1);
+                    entry.count(more, net, new_origin, 1);
                 }
             }
             None => {
-                entry.count(new_origin, 1);
+                entry.count(more, net, new_origin, 1);
                 self.peers[peer.0 as usize].routes += 1;
             }
         }
@@ -305,8 +386,9 @@ impl Rib {
         let attrs = Arc::clone(self.attrs.get(id));
         self.attrs.release(id);
         self.peers[peer.0 as usize].routes -= 1;
-        if let Some(entry) = self.prefixes.get_mut(&prefix.net()) {
-            entry.count(origin_of(&attrs), -1);
+        let net = prefix.net();
+        if let Some(entry) = self.prefixes.get_mut(&net) {
+            entry.count(&mut self.more_origins, net, origin_of(&attrs), -1);
         }
         Some(attrs)
     }
@@ -323,18 +405,22 @@ impl Rib {
     }
 
     /// What the RIB remembers of `prefix`.
-    pub fn prefix(&self, prefix: &Prefix) -> Option<&PrefixEntry> {
-        self.prefixes.get(&prefix.net())
+    pub fn prefix(&self, prefix: &Prefix) -> Option<PrefixEntry<'_>> {
+        let net = prefix.net();
+        self.prefixes
+            .get(&net)
+            .map(|e| e.view(&self.more_origins, &net))
     }
 
     /// Less-specific prefixes that are routed now and cover `prefix`
     /// (excluding `prefix` itself), most specific first.
-    pub fn covering(&self, prefix: &Prefix) -> Vec<(Prefix, &PrefixEntry)> {
-        let mut v: Vec<(Prefix, &PrefixEntry)> = self
+    pub fn covering(&self, prefix: &Prefix) -> Vec<(Prefix, PrefixEntry<'_>)> {
+        let mut v: Vec<(Prefix, PrefixEntry<'_>)> = self
             .prefixes
             .cover(&prefix.net())
-            .filter(|(p, e)| p.prefix_len() < prefix.len() && e.routes() > 0)
-            .map(|(p, e)| (Prefix::from(p), e))
+            .filter(|(p, _)| p.prefix_len() < prefix.len())
+            .map(|(p, e)| (Prefix::from(p), e.view(&self.more_origins, &p)))
+            .filter(|(_, e)| e.routes() > 0)
             .collect();
         v.reverse();
         v
@@ -375,7 +461,17 @@ impl Rib {
             .sum();
         RibMemory {
             tables,
-            prefix_index: self.prefixes.t1.mem_size() + self.prefixes.t2.mem_size(),
+            prefix_index: self.prefixes.t1.mem_size()
+                + self.prefixes.t2.mem_size()
+                + bucket(
+                    self.more_origins.capacity(),
+                    size_of::<(IpNet, Vec<OriginCount>)>(),
+                )
+                + self
+                    .more_origins
+                    .values()
+                    .map(|v| v.capacity() * size_of::<OriginCount>())
+                    .sum::<usize>(),
             adjacencies: bucket(self.adjacencies.capacity(), size_of::<u64>()),
             attribute_sets: self.attrs.len(),
         }
@@ -403,6 +499,71 @@ mod tests {
             as_path: AsPath::from_sequence(path.iter().copied()),
             ..Default::default()
         })
+    }
+
+    #[test]
+    fn several_origins_counts_and_first_sighting() {
+        let mut rib = Rib::new();
+        let t = Timestamp {
+            secs: 1_500_000_000,
+            micros: 0,
+        };
+        let peers: Vec<PeerId> = (1..=3u8)
+            .map(|i| {
+                rib.peer_id(
+                    Peer {
+                        asn: Asn(u32::from(i)),
+                        addr: IpAddr::from([192, 0, 2, i]),
+                    },
+                    t,
+                )
+            })
+            .collect();
+        let pfx: Prefix = "2001:db8::/32".parse().unwrap();
+        rib.announce(peers[0], pfx, 0, &attrs(&[1, 10]), t);
+        let later = Timestamp {
+            secs: t.secs + 100,
+            micros: 0,
+        };
+        rib.announce(peers[1], pfx, 0, &attrs(&[2, 20]), later);
+        rib.announce(peers[2], pfx, 0, &attrs(&[3, 30]), later);
+        let e = rib.prefix(&pfx).unwrap();
+        assert_eq!(e.first_seen_secs, t.secs);
+        assert_eq!(e.routes(), 3);
+        assert_eq!(e.max_routes, 3);
+        assert_eq!(
+            e.current_origins().collect::<Vec<_>>(),
+            vec![Asn(10), Asn(20), Asn(30)]
+        );
+        // The first origin goes, the others stay; all are remembered.
+        rib.withdraw(peers[0], &pfx, 0);
+        rib.announce(peers[2], pfx, 0, &attrs(&[3, 20]), later);
+        let e = rib.prefix(&pfx).unwrap();
+        assert_eq!(e.routes(), 2);
+        assert_eq!(e.max_routes, 3);
+        assert_eq!(e.current_origins().collect::<Vec<_>>(), vec![Asn(20)]);
+        assert!(e.has_seen_origin(Asn(10)) && e.has_seen_origin(Asn(30)));
+        assert!(!e.has_seen_origin(Asn(40)));
+        rib.clear_peer(peers[1]);
+        rib.clear_peer(peers[2]);
+        let e = rib.prefix(&pfx).unwrap();
+        assert_eq!((e.routes(), e.max_routes), (0, 3));
+        assert_eq!(e.origins().count(), 3);
+        // A covering prefix is listed only while routed.
+        let sub: Prefix = "2001:db8:1::/48".parse().unwrap();
+        assert!(rib.covering(&sub).is_empty());
+        rib.announce(peers[0], pfx, 0, &attrs(&[1, 30]), later);
+        let cover = rib.covering(&sub);
+        assert_eq!(cover.len(), 1);
+        assert_eq!(
+            cover[0].1.current_origins().collect::<Vec<_>>(),
+            vec![Asn(30)]
+        );
+    }
+
+    #[test]
+    fn prefix_index_entries_are_small() {
+        assert_eq!(std::mem::size_of::<Packed>(), 16);
     }
 
     #[test]

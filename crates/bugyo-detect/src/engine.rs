@@ -192,6 +192,8 @@ pub struct Engine {
     /// The routes (peer, prefix, path id) each open incident has counted in
     /// its evidence, so that a route announced again is not counted again.
     counted: FxHashMap<usize, rustc_hash::FxHashSet<(PeerId, Prefix, u32)>>,
+    /// The last input of [`Engine::canonical`] and its answer.
+    last_canonical: Option<(Arc<PathAttributes>, Arc<PathAttributes>)>,
     /// Peers whose feed is down (session down, or silent too long), and
     /// their open feed-down incident.
     feed_down: FxHashMap<PeerId, (usize, FeedLoss)>,
@@ -226,6 +228,7 @@ impl Engine {
             hijacked: FxHashMap::default(),
             feed_down: FxHashMap::default(),
             counted: FxHashMap::default(),
+            last_canonical: None,
             rib_checked: Default::default(),
             path_verdicts: FxHashMap::default(),
             now: Timestamp::default(),
@@ -525,6 +528,7 @@ impl Engine {
     ) {
         self.advance(time);
         self.stats.announcements += 1;
+        let attrs = &self.canonical(attrs);
         let pid = self.rib.peer_id(peer, time);
         self.heard_from(pid, time);
         let settled = self.settled(pid);
@@ -973,6 +977,27 @@ impl Engine {
     fn verdicts(&mut self, prefix: &Prefix, attrs: &Arc<PathAttributes>) -> RouteVerdicts {
         let pv = self.path_verdict(attrs);
         RouteVerdicts::with_path(&self.reference, prefix, &pv)
+    }
+
+    /// The attribute set the RIB already holds that equals `attrs`, or
+    /// `attrs` itself. A live feed brings a new allocation with every
+    /// UPDATE; judging and storing the held one keeps one allocation per
+    /// distinct set (memory) and one verdict per set (the cache is keyed by
+    /// allocation). The last answer is remembered, as the routes of one
+    /// UPDATE share one allocation; holding the input keeps its address
+    /// from being reused while it is remembered.
+    fn canonical(&mut self, attrs: &Arc<PathAttributes>) -> Arc<PathAttributes> {
+        if let Some((input, held)) = &self.last_canonical {
+            if Arc::ptr_eq(input, attrs) {
+                return Arc::clone(held);
+            }
+        }
+        let held = self
+            .rib
+            .canonical_attrs(attrs)
+            .unwrap_or_else(|| Arc::clone(attrs));
+        self.last_canonical = Some((Arc::clone(attrs), Arc::clone(&held)));
+        held
     }
 
     /// The verdict on a path, from the cache if judged before.

@@ -482,3 +482,26 @@ fn leak_seen_starting_never_becomes_standing() {
     assert_eq!(leaks[1].evidence.standing, 0, "{:?}", leaks[1].evidence);
     assert_eq!(leaks[1].assess().0, first);
 }
+
+/// Equal attribute sets arriving in separate allocations (a live feed makes
+/// one per UPDATE) share the RIB's one allocation, and the engine keeps no
+/// hold on the inputs.
+#[test]
+fn equal_attribute_sets_share_one_allocation() {
+    let (mut e, _p1, p2) = engine(Reference {
+        graph: graph(),
+        ..Reference::default()
+    });
+    let t = Timestamp::from_secs(1_503_631_320);
+    let first = attrs(&[2516, 701, 2914, 9999]);
+    e.announce(t, p2, pfx("61.0.0.0/16"), 0, &first);
+    for i in 1..50u32 {
+        let again = attrs(&[2516, 701, 2914, 9999]);
+        let prefix = Prefix::v4((61 << 24) | (i << 16), 16).unwrap();
+        e.announce(t, p2, prefix, 0, &again);
+        let held = e.rib().route(bugyo_state::PeerId(1), &prefix, 0).unwrap();
+        assert!(Arc::ptr_eq(held, &first), "route {i} shares the first set");
+        // Ours, and the engine's memo of the last input.
+        assert_eq!(Arc::strong_count(&again), 2);
+    }
+}

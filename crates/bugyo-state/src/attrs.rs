@@ -64,6 +64,17 @@ impl AttrStore {
         (AttrId(id), true)
     }
 
+    /// The held set equal to `attrs` (the same allocation, or the same
+    /// content), if any: callers use it so that equal sets share one
+    /// allocation however they arrived.
+    pub fn canonical(&self, attrs: &Arc<PathAttributes>) -> Option<&Arc<PathAttributes>> {
+        let id = match self.by_ptr.get(&(Arc::as_ptr(attrs) as usize)) {
+            Some(&id) => id,
+            None => *self.by_content.get(attrs)?,
+        };
+        self.slots.get(id as usize)?.as_ref().map(|s| &s.attrs)
+    }
+
     /// The attributes behind a handle.
     pub fn get(&self, id: AttrId) -> &Arc<PathAttributes> {
         match &self.slots[id.0 as usize] {

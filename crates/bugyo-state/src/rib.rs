@@ -329,6 +329,12 @@ impl Rib {
         Some(self.attrs.get(id))
     }
 
+    /// The attribute set the RIB holds that equals `attrs`, if any (see
+    /// [`AttrStore::canonical`]).
+    pub fn canonical_attrs(&self, attrs: &Arc<PathAttributes>) -> Option<Arc<PathAttributes>> {
+        self.attrs.canonical(attrs).cloned()
+    }
+
     /// Stores an announcement, replacing any route with the same key.
     pub fn announce(
         &mut self,

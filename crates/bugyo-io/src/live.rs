@@ -142,6 +142,11 @@ async fn finish_snapshot(task: SnapshotTask, summary: &mut LiveSummary) -> io::R
 /// incidents are resolved, when no event arrives.
 const TICK: Duration = Duration::from_millis(500);
 
+/// The most prefixes an events-file line lists; the rest are counted in
+/// `prefixes_omitted` (a 150,000-prefix leak would otherwise write megabytes
+/// at every change). `bugyo replay` over the archive lists them all.
+pub const MAX_EVENT_PREFIXES: usize = 1_000;
+
 /// Writes the engine's pending incident changes, flushed at once (they are
 /// rare, and someone may be waiting for them).
 fn write_incident_events(
@@ -168,6 +173,12 @@ fn write_incident_events(
             };
             obj.insert("event".into(), kind.into());
             obj.insert("event_time".into(), ev.time.rfc3339().into());
+            let mut omitted = 0;
+            if let Some(serde_json::Value::Array(list)) = obj.get_mut("prefixes") {
+                omitted = list.len().saturating_sub(MAX_EVENT_PREFIXES);
+                list.truncate(MAX_EVENT_PREFIXES);
+            }
+            obj.insert("prefixes_omitted".into(), omitted.into());
         }
         writeln!(out, "{json}")?;
         n += 1;

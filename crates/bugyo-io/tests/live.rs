@@ -334,3 +334,50 @@ async fn reloaded_reference_data_judges_later_routes() {
     assert_eq!(leaks[0].prefixes.len(), 1);
     assert!(leaks[0].prefixes.contains_key(&leak(1)));
 }
+
+/// An events-file line lists at most `MAX_EVENT_PREFIXES` prefixes and
+/// counts the rest; `prefix_count` stays exact.
+#[tokio::test]
+async fn event_lines_cap_their_prefix_lists() {
+    let dir = scratch("live-cap");
+    let events_path = dir.join("events.jsonl");
+    let options = LiveOptions {
+        events: Some(events_path.clone()),
+        ..LiveOptions::default()
+    };
+    let (tx, stop_tx, task) = start(options);
+    let peer = peer();
+    tx.send(FeedEvent::SessionUp { time: now(), peer })
+        .await
+        .unwrap();
+    tx.send(update(peer, &[2497, 2914, 4713], ocn(64), vec![]))
+        .await
+        .unwrap();
+    let leaked: Vec<Prefix> = (0..64u32)
+        .flat_map(|i| {
+            (0..24u32).map(move |j| Prefix::v4((60 << 24) | (i << 16) | (j << 8), 24).unwrap())
+        })
+        .collect();
+    assert_eq!(leaked.len(), 1_536);
+    tx.send(update(peer, &[2497, 701, 15169, 4713], leaked, vec![]))
+        .await
+        .unwrap();
+    // The settled report of the final size comes a second later.
+    tokio::time::sleep(std::time::Duration::from_millis(2_500)).await;
+    stop_tx.send(true).unwrap();
+    drop(tx);
+    task.await.unwrap().unwrap();
+    let lines: Vec<serde_json::Value> = std::fs::read_to_string(&events_path)
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    let last = lines.last().unwrap();
+    assert_eq!(last["prefix_count"], 1_536);
+    assert_eq!(
+        last["prefixes"].as_array().unwrap().len(),
+        bugyo_io::live::MAX_EVENT_PREFIXES
+    );
+    assert_eq!(last["prefixes_omitted"], 536);
+    let _ = std::fs::remove_dir_all(dir);
+}

@@ -44,6 +44,9 @@ impl std::str::FromStr for PeerArg {
     }
 }
 
+/// Feed events (UPDATEs, session changes) waiting for detection, at most.
+const FEED_QUEUE: usize = 2_048;
+
 /// Arguments of `bugyo serve`. Each flag left out takes its value from
 /// `--config FILE`, else the built-in default (see docs/serve.example.toml).
 #[derive(Args, Debug)]
@@ -172,7 +175,10 @@ async fn serve(settings: Settings) -> std::io::Result<()> {
         stats: Default::default(),
     };
     let live_stats = options.stats.clone();
-    let (feed_tx, feed) = mpsc::channel(65_536);
+    // A short queue: when detection falls behind, sessions stop reading and
+    // TCP flow control slows the peers, instead of queued UPDATEs piling up
+    // in memory (and in detection delay).
+    let (feed_tx, feed) = mpsc::channel(FEED_QUEUE);
     let (stop_tx, shutdown) = watch::channel(false);
     let rtr = settings
         .rtr

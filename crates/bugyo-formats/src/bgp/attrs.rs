@@ -608,6 +608,9 @@ pub fn parse_attributes(raw: &[u8], base: usize, opts: AttrOptions) -> ParsedAtt
         (Some(p), _) => p,
         (None, _) => AsPath::default(),
     };
+    // Distinct sets are kept for as long as a route uses them, hundreds of
+    // thousands at once: no spare capacity.
+    a.shrink_to_fit();
     out
 }
 

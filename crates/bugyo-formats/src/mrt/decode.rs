@@ -184,9 +184,8 @@ impl Decoder {
         if let Some(a) = self.cache.get(&self.key) {
             return Ok(a.clone());
         }
-        let mut parsed = parse_attributes(raw, 0, AttrOptions { asn4 });
+        let parsed = parse_attributes(raw, 0, AttrOptions { asn4 });
         let worst = parsed.worst();
-        parsed.attrs.shrink_to_fit();
         let a = Arc::new(parsed.attrs);
         if worst >= Some(ErrorAction::TreatAsWithdraw) {
             return Err((None, parsed.errors));

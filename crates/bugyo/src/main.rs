@@ -3,6 +3,12 @@
 use clap::{Parser, Subcommand};
 use std::process::ExitCode;
 
+/// mimalloc rather than the system allocator: the live path interleaves
+/// short-lived UPDATEs with the long-lived RIB, and glibc's heap kept the
+/// holes (bugyo bench ingest: bytes per route held after a full table).
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 mod bench;
 mod demo;
 mod dump;

@@ -662,6 +662,8 @@ struct Measured {
     source_cpu: f64,
     idle_rss: u64,
     peak_rss: u64,
+    /// RSS two seconds after the last route: what the table keeps.
+    held_rss: u64,
     cpu_secs: f64,
 }
 
@@ -674,6 +676,11 @@ impl Measured {
     }
     fn bytes_per_route(&self) -> f64 {
         self.delta() as f64 / self.routes.max(1) as f64
+    }
+    /// Bytes per route still held once the table is in (peak minus the
+    /// transient: queues, buffers, tables caught mid-resize).
+    fn held_per_route(&self) -> f64 {
+        self.held_rss.saturating_sub(self.idle_rss) as f64 / self.routes.max(1) as f64
     }
 }
 
@@ -790,6 +797,7 @@ fn run_reference(env: &Env, source: &Source, table: &Table, port: u16) -> io::Re
         source_cpu: source.proc.cpu_secs() - source_cpu,
         idle_rss,
         peak_rss: p.status_bytes("VmHWM"),
+        held_rss: p.status_bytes("VmRSS"),
         cpu_secs: p.cpu_secs() - idle_cpu,
     };
     env.cli_ok(
@@ -911,6 +919,7 @@ fn run_bugyo(
         source_cpu: source.proc.cpu_secs() - source_cpu,
         idle_rss,
         peak_rss: p.status_bytes("VmHWM"),
+        held_rss: p.status_bytes("VmRSS"),
         cpu_secs: p.cpu_secs() - idle_cpu,
     };
     env.cli_ok(
@@ -1072,6 +1081,7 @@ fn ingest(args: IngestArgs) -> io::Result<()> {
                 source_cpu: 0.0,
                 idle_rss: 0,
                 peak_rss: 0,
+                held_rss: 0,
                 cpu_secs: 0.0,
             })
     };
@@ -1082,13 +1092,14 @@ fn ingest(args: IngestArgs) -> io::Result<()> {
         args.runs.max(1)
     );
     println!(
-        "{:<34} {:>9} {:>9} {:>10} {:>14} {:>12} {:>8} {:>11} {:>11}",
+        "{:<34} {:>9} {:>9} {:>10} {:>14} {:>12} {:>11} {:>8} {:>11} {:>11}",
         "",
         "routes",
         "seconds",
         "routes/s",
         "peak mem Δ",
         "bytes/route",
+        "held B/rt",
         "CPU s",
         "1st route",
         "source CPU"
@@ -1104,23 +1115,24 @@ fn ingest(args: IngestArgs) -> io::Result<()> {
         ),
     ] {
         println!(
-            "{:<34} {:>9} {:>9.2} {:>10.0} {:>10.1} MiB {:>12.0} {:>8.1} {:>9.2} s {:>9.1} s",
+            "{:<34} {:>9} {:>9.2} {:>10.0} {:>10.1} MiB {:>12.0} {:>11.0} {:>8.1} {:>9.2} s {:>9.1} s",
             name,
             m.routes,
             m.secs,
             m.rate(),
             mib(m.delta()),
             m.bytes_per_route(),
+            m.held_per_route(),
             m.cpu_secs,
             m.first,
             m.source_cpu
         );
     }
     println!(
-        "seconds: from session Established until every route is in (gobgpd: accepted; bugyo: in its RIB, after archiving and detection); peak mem Δ: VmHWM minus the RSS just before the session; CPU s: the receiver's CPU time; 1st route: when the first route was counted; source CPU: the sending gobgpd's CPU time meanwhile"
+        "seconds: from session Established until every route is in (gobgpd: accepted; bugyo: in its RIB, after archiving and detection); peak mem Δ: VmHWM minus the RSS just before the session; held B/rt: RSS 2 s after the last route minus that, per route; CPU s: the receiver's CPU time; 1st route: when the first route was counted; source CPU: the sending gobgpd's CPU time meanwhile"
     );
     println!(
-        "秒数: セッション確立から全経路の受け入れまで (bugyo は保存と検知を経て RIB に入るまで)。peak mem Δ: ピーク RSS とセッション直前の RSS の差。CPU s: 受信側の CPU 時間。1st route: 最初の経路までの秒数。source CPU: 送信側 gobgpd の CPU 時間"
+        "秒数: セッション確立から全経路の受け入れまで (bugyo は保存と検知を経て RIB に入るまで)。peak mem Δ: ピーク RSS とセッション直前の RSS の差。held B/rt: 最後の経路の 2 秒後の RSS から同じ値を引いた 1 経路あたりのバイト数。CPU s: 受信側の CPU 時間。1st route: 最初の経路までの秒数。source CPU: 送信側 gobgpd の CPU 時間"
     );
     let ratio = b.rate() / r.rate().max(1e-9);
     println!(

@@ -286,6 +286,11 @@ impl Engine {
         &self.incidents
     }
 
+    /// How many incidents are open now.
+    pub fn open_incidents(&self) -> usize {
+        self.open.len()
+    }
+
     /// Takes the incident changes since the last call.
     pub fn drain_events(&mut self) -> Vec<IncidentEvent> {
         std::mem::take(&mut self.events)

@@ -45,10 +45,12 @@ pub struct LiveCounters {
     pub archived: u64,
     /// Incident changes written.
     pub incident_events: u64,
-    /// Incidents open now (updated every tick).
+    /// Incidents open now.
     pub incidents_open: u64,
     /// Feed events waiting in the queue.
     pub feed_queue: u64,
+    /// The RIB's own estimate of its parts, in bytes (updated twice a second).
+    pub rib_memory: Option<bugyo_state::rib::RibMemory>,
     /// Per route, from its UPDATE's arrival to judged and any incident
     /// change written and flushed.
     pub detection_delay: Histogram,
@@ -229,6 +231,7 @@ fn count(
         c.archived = summary.archived;
         c.incident_events = summary.incident_events;
         c.feed_queue = queue as u64;
+        c.incidents_open = engine.open_incidents() as u64;
         if routes > 0 {
             c.detection_delay.observe(delay.max(0.0), routes);
         }
@@ -330,8 +333,10 @@ pub async fn run(
                 if let Some(a) = &mut archive {
                     a.flush()?;
                 }
-                let open = engine.incidents().iter().filter(|i| i.status == bugyo_detect::IncidentStatus::Open).count() as u64;
+                let open = engine.open_incidents() as u64;
+                let memory = engine.rib().memory();
                 stats.update(|c| {
+                    c.rib_memory = Some(memory);
                     c.incidents_open = open;
                     c.incident_events = summary.incident_events;
                     c.rib_routes = engine.rib().route_count();

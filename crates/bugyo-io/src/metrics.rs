@@ -276,15 +276,37 @@ impl MetricSources {
                     "# TYPE {name} counter\n# HELP {name} {help}\n{name}_total {v}"
                 );
             }
+            if let Some(m) = &c.rib_memory {
+                let _ = writeln!(o, "# TYPE bugyo_rib_memory_bytes gauge\n# HELP bugyo_rib_memory_bytes The RIB's estimate of its parts.");
+                for (part, v) in [
+                    ("tables", m.tables),
+                    ("prefix_index", m.prefix_index),
+                    ("adjacencies", m.adjacencies),
+                ] {
+                    let _ = writeln!(o, "bugyo_rib_memory_bytes{{part=\"{part}\"}} {v}");
+                }
+                let _ = writeln!(o, "# TYPE bugyo_rib_attribute_sets gauge\n# HELP bugyo_rib_attribute_sets Distinct attribute sets held.\nbugyo_rib_attribute_sets {}", m.attribute_sets);
+            }
             c.detection_delay.render(
                 "bugyo_detection_delay_seconds",
                 "Per route, from its UPDATE's arrival to judged, with any incident change written.",
                 &mut o,
             );
         }
+        if let Some(rss) = resident_bytes() {
+            let _ = writeln!(o, "# TYPE process_resident_memory_bytes gauge\n# HELP process_resident_memory_bytes Resident memory of this process.\nprocess_resident_memory_bytes {rss}");
+        }
         o.push_str("# EOF\n");
         o
     }
+}
+
+/// This process's resident memory (Linux `/proc/self/status`).
+fn resident_bytes() -> Option<u64> {
+    let status = std::fs::read_to_string("/proc/self/status").ok()?;
+    let line = status.lines().find(|l| l.starts_with("VmRSS:"))?;
+    let kib: u64 = line.split_whitespace().nth(1)?.parse().ok()?;
+    Some(kib * 1024)
 }
 
 /// Longest request head read, and the time allowed to send it.

@@ -167,7 +167,7 @@ impl Packed {
 
 /// Memory used by the RIB's structures, in bytes (heap allocations of
 /// attribute sets counted separately, as a number of sets).
-#[derive(Clone, Copy, Debug, Default)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct RibMemory {
     /// The per-peer route tables.
     pub tables: usize,

@@ -9,7 +9,7 @@
 mod common;
 
 use bugyo_testdata::gobgp::{free_port, gobgpd, gobgpd_with, Gobgpd};
-use common::serve::{announced, http_get, Serve};
+use common::serve::{announced, http_get, metric, Serve};
 use common::*;
 use std::time::Duration;
 
@@ -74,6 +74,28 @@ fn live_leak_is_reported_archived_and_replayable() {
     );
     assert!(metrics.trim_end().ends_with("# EOF"), "{metrics}");
     assert!(http_get(serve.http_port, "/nothing").starts_with("HTTP/1.1 404"));
+    // Detection and memory: both routes in the RIB, one judged incident.
+    let body = serve.metrics();
+    assert_eq!(metric(&body, "bugyo_rib_routes"), Some(2.0), "{body}");
+    assert_eq!(metric(&body, "bugyo_incidents_open"), Some(1.0), "{body}");
+    assert_eq!(
+        metric(&body, "bugyo_detection_delay_seconds_count"),
+        Some(2.0),
+        "{body}"
+    );
+    // (The memory estimate is refreshed twice a second.)
+    std::thread::sleep(Duration::from_millis(600));
+    let body = serve.metrics();
+    assert!(
+        metric(&body, "bugyo_rib_memory_bytes{part=\"tables\"}").is_some_and(|v| v > 0.0),
+        "{body}"
+    );
+    assert_eq!(
+        metric(&body, "bugyo_rib_attribute_sets"),
+        Some(2.0),
+        "{body}"
+    );
+    assert!(metric(&body, "process_resident_memory_bytes").is_some_and(|v| v > 1e6));
 
     serve.stop();
     drop(g);

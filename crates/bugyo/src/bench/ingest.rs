@@ -922,6 +922,24 @@ fn run_bugyo(
         held_rss: p.status_bytes("VmRSS"),
         cpu_secs: p.cpu_secs() - idle_cpu,
     };
+    // Where bugyo's memory goes, by its own account (per route).
+    if let Ok(text) = get_metrics(http) {
+        let per = |v: Option<f64>| v.unwrap_or(0.0) / want.max(1) as f64;
+        let part = |p: &str| {
+            per(metric(
+                &text,
+                &format!("bugyo_rib_memory_bytes{{part=\"{p}\"}}"),
+            ))
+        };
+        println!(
+            "  bugyo RIB by its own account, bytes per route: tables {:.0}, prefix index {:.0}, adjacencies {:.0}; {} attribute sets; process RSS {:.0} / 経路あたり",
+            part("tables"),
+            part("prefix_index"),
+            part("adjacencies"),
+            metric(&text, "bugyo_rib_attribute_sets").unwrap_or(0.0),
+            per(metric(&text, "process_resident_memory_bytes")),
+        );
+    }
     env.cli_ok(
         source.api,
         &["neighbor", &BUGYO_ADDR.to_string(), "disable"],

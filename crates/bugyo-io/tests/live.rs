@@ -66,6 +66,27 @@ fn start_with(
     (tx, stop_tx, tokio::spawn(run(engine, inputs, options)))
 }
 
+/// Brings the collector peer's session up and sends its normal route to
+/// `n` OCN /16s (through AS2914).
+async fn learn_ocn(tx: &mpsc::Sender<FeedEvent>, n: u32) {
+    let peer = peer();
+    tx.send(FeedEvent::SessionUp { time: now(), peer })
+        .await
+        .unwrap();
+    tx.send(update(peer, &[2497, 2914, 4713], ocn(n), vec![]))
+        .await
+        .unwrap();
+}
+
+/// The events file's lines.
+fn read_events(path: &std::path::Path) -> Vec<serde_json::Value> {
+    std::fs::read_to_string(path)
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect()
+}
+
 /// The collector peer of these tests.
 fn peer() -> Peer {
     Peer {
@@ -160,11 +181,7 @@ async fn archives_reports_and_replays_identically() {
     // One leak incident, reported as opened in the events file.
     assert_eq!(live.incidents().len(), 1);
     assert_eq!(live.incidents()[0].culprit, Some(Asn(15169)));
-    let lines: Vec<serde_json::Value> = std::fs::read_to_string(&events_path)
-        .unwrap()
-        .lines()
-        .map(|l| serde_json::from_str(l).unwrap())
-        .collect();
+    let lines = read_events(&events_path);
     assert_eq!(lines[0]["event"], "opened");
     assert_eq!(lines[0]["kind"], "route-leak");
     assert_eq!(lines[0]["leaked_to_asn"], 701);
@@ -215,14 +232,7 @@ async fn writes_rib_snapshots_into_the_archive() {
         ..LiveOptions::default()
     };
     let (tx, stop_tx, task) = start(options);
-    let peer = peer();
-    tx.send(FeedEvent::SessionUp { time: now(), peer })
-        .await
-        .unwrap();
-    let ocn = ocn(10);
-    tx.send(update(peer, &[2497, 2914, 4713], ocn, vec![]))
-        .await
-        .unwrap();
+    learn_ocn(&tx, 10).await;
     // Bounded: a snapshot is due within a second; allow three.
     tokio::time::sleep(std::time::Duration::from_millis(3000)).await;
     stop_tx.send(true).unwrap();
@@ -294,12 +304,7 @@ async fn reloaded_reference_data_judges_later_routes() {
     let (ref_tx, ref_rx) = mpsc::channel(1);
     let (tx, stop_tx, task) = start_with(bare, Some(ref_rx), LiveOptions::default());
     let peer = peer();
-    tx.send(FeedEvent::SessionUp { time: now(), peer })
-        .await
-        .unwrap();
-    tx.send(update(peer, &[2497, 2914, 4713], ocn(4), vec![]))
-        .await
-        .unwrap();
+    learn_ocn(&tx, 4).await;
     let leak = |i: u32| Prefix::v4((60 << 24) | (i << 16) | (1 << 8), 24).unwrap();
     tx.send(update(
         peer,
@@ -347,12 +352,7 @@ async fn event_lines_cap_their_prefix_lists() {
     };
     let (tx, stop_tx, task) = start(options);
     let peer = peer();
-    tx.send(FeedEvent::SessionUp { time: now(), peer })
-        .await
-        .unwrap();
-    tx.send(update(peer, &[2497, 2914, 4713], ocn(64), vec![]))
-        .await
-        .unwrap();
+    learn_ocn(&tx, 64).await;
     let leaked: Vec<Prefix> = (0..64u32)
         .flat_map(|i| {
             (0..24u32).map(move |j| Prefix::v4((60 << 24) | (i << 16) | (j << 8), 24).unwrap())
@@ -367,11 +367,7 @@ async fn event_lines_cap_their_prefix_lists() {
     stop_tx.send(true).unwrap();
     drop(tx);
     task.await.unwrap().unwrap();
-    let lines: Vec<serde_json::Value> = std::fs::read_to_string(&events_path)
-        .unwrap()
-        .lines()
-        .map(|l| serde_json::from_str(l).unwrap())
-        .collect();
+    let lines = read_events(&events_path);
     let last = lines.last().unwrap();
     assert_eq!(last["prefix_count"], 1_536);
     assert_eq!(

@@ -533,7 +533,8 @@ impl Engine {
     ) {
         self.advance(time);
         self.stats.announcements += 1;
-        let attrs = &self.canonical(attrs);
+        let held = self.canonical(attrs);
+        let attrs = held.as_ref().unwrap_or(attrs);
         let pid = self.rib.peer_id(peer, time);
         self.heard_from(pid, time);
         let settled = self.settled(pid);
@@ -984,25 +985,27 @@ impl Engine {
         RouteVerdicts::with_path(&self.reference, prefix, &pv)
     }
 
-    /// The attribute set the RIB already holds that equals `attrs`, or
-    /// `attrs` itself. A live feed brings a new allocation with every
-    /// UPDATE; judging and storing the held one keeps one allocation per
-    /// distinct set (memory) and one verdict per set (the cache is keyed by
-    /// allocation). The last answer is remembered, as the routes of one
-    /// UPDATE share one allocation; holding the input keeps its address
-    /// from being reused while it is remembered.
-    fn canonical(&mut self, attrs: &Arc<PathAttributes>) -> Arc<PathAttributes> {
+    /// The attribute set the RIB already holds that equals `attrs`, when it
+    /// is another allocation (`None`: `attrs` is the held one, or new). A
+    /// live feed brings a new allocation with every UPDATE; judging and
+    /// storing the held one keeps one allocation per distinct set (memory)
+    /// and one verdict per set (the cache is keyed by allocation). The last
+    /// such answer is remembered, as the routes of one UPDATE share one
+    /// allocation; holding the input keeps its address from being reused
+    /// while it is remembered.
+    fn canonical(&mut self, attrs: &Arc<PathAttributes>) -> Option<Arc<PathAttributes>> {
         if let Some((input, held)) = &self.last_canonical {
             if Arc::ptr_eq(input, attrs) {
-                return Arc::clone(held);
+                return Some(Arc::clone(held));
             }
         }
-        let held = self
-            .rib
-            .canonical_attrs(attrs)
-            .unwrap_or_else(|| Arc::clone(attrs));
+        let held = self.rib.canonical_attrs(attrs)?;
+        if Arc::ptr_eq(held, attrs) {
+            return None;
+        }
+        let held = Arc::clone(held);
         self.last_canonical = Some((Arc::clone(attrs), Arc::clone(&held)));
-        held
+        Some(held)
     }
 
     /// The verdict on a path, from the cache if judged before.

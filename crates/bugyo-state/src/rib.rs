@@ -331,8 +331,8 @@ impl Rib {
 
     /// The attribute set the RIB holds that equals `attrs`, if any (see
     /// [`AttrStore::canonical`]).
-    pub fn canonical_attrs(&self, attrs: &Arc<PathAttributes>) -> Option<Arc<PathAttributes>> {
-        self.attrs.canonical(attrs).cloned()
+    pub fn canonical_attrs(&self, attrs: &Arc<PathAttributes>) -> Option<&Arc<PathAttributes>> {
+        self.attrs.canonical(attrs)
     }
 
     /// Stores an announcement, replacing any route with the same key.

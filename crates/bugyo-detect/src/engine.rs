@@ -587,6 +587,9 @@ impl Engine {
             verdicts.history = Some(History::of(&self.rib, &prefix, attrs));
         }
         let change = self.rib.announce(pid, prefix, path_id, attrs, time);
+        if let Some(prev) = &change.previous {
+            self.forget_if_freed(prev);
+        }
         let mut attributed = None;
         if let Some(a) = anomaly {
             self.stats.anomalous += 1;
@@ -616,6 +619,7 @@ impl Engine {
         path_id: u32,
         attrs: &Arc<PathAttributes>,
     ) {
+        self.forget_if_freed(attrs);
         if let Some(inc) = self.owner.remove(&(pid, prefix, path_id)) {
             // An anomalous route going away is its incident resolving, not a loss.
             self.release_route(inc);
@@ -1006,6 +1010,21 @@ impl Engine {
         let held = Arc::clone(held);
         self.last_canonical = Some((Arc::clone(attrs), Arc::clone(&held)));
         Some(held)
+    }
+
+    /// Drops the cached verdict of an attribute set the RIB no longer holds
+    /// (`attrs` is then the last reference): the cache's weak reference
+    /// would otherwise keep its memory until the cache fills, and a live
+    /// feed churns through sets for ever.
+    fn forget_if_freed(&mut self, attrs: &Arc<PathAttributes>) {
+        if Arc::strong_count(attrs) == 1 {
+            self.path_verdicts.remove(&(Arc::as_ptr(attrs) as usize));
+        }
+    }
+
+    /// Path verdicts cached now, one per attribute set in use (for monitoring).
+    pub fn cached_path_verdicts(&self) -> usize {
+        self.path_verdicts.len()
     }
 
     /// The verdict on a path, from the cache if judged before.

@@ -505,3 +505,29 @@ fn equal_attribute_sets_share_one_allocation() {
         assert_eq!(Arc::strong_count(&again), 2);
     }
 }
+
+/// A path's cached verdict goes with the last route that used it, so a
+/// feed that churns through attribute sets does not grow the cache.
+#[test]
+fn path_verdicts_go_with_their_last_route() {
+    let (mut e, _p1, p2) = engine(Reference {
+        graph: graph(),
+        ..Reference::default()
+    });
+    let t = Timestamp::from_secs(1_503_631_320);
+    let base = e.cached_path_verdicts();
+    for i in 0..100u32 {
+        // Each route a path of its own (a prepend count), then gone again.
+        let mut path = vec![2516, 701, 2914];
+        path.extend(std::iter::repeat_n(4713, 1 + i as usize % 7));
+        path.push(64_600 + i);
+        let prefix = Prefix::v4((61 << 24) | (i << 16), 16).unwrap();
+        e.announce(t, p2, prefix, 0, &attrs(&path));
+        e.withdraw(t, p2, prefix, 0);
+    }
+    assert!(
+        e.cached_path_verdicts() <= base + 1,
+        "{} cached, {base} before",
+        e.cached_path_verdicts()
+    );
+}

@@ -131,24 +131,22 @@ impl Bird {
     /// Waits, at most [`WAIT`], until protocol `name` is up (for BGP:
     /// Established); panics with bird's view of it otherwise.
     pub fn wait_up(&self, name: &str) {
-        let deadline = Instant::now() + WAIT;
-        loop {
-            let out = self.birdc(&["show", "protocols", name]);
-            let up = out
-                .lines()
-                .any(|l| l.split_whitespace().next() == Some(name) && l.contains(" up "));
-            if up {
-                return;
-            }
-            if Instant::now() > deadline {
-                panic!(
+        crate::wait_until(
+            WAIT,
+            || {
+                let out = self.birdc(&["show", "protocols", name]);
+                out.lines()
+                    .any(|l| l.split_whitespace().next() == Some(name) && l.contains(" up "))
+                    .then_some(())
+            },
+            || {
+                format!(
                     "bird protocol {name} not up in time:\n{}\nbird log:\n{}",
                     self.birdc(&["show", "protocols", "all", name]),
                     self.log()
-                );
-            }
-            std::thread::sleep(Duration::from_millis(200));
-        }
+                )
+            },
+        );
     }
 
     /// Kills bird (SIGKILL: no NOTIFICATION, the TCP connection just

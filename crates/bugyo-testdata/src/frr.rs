@@ -116,20 +116,17 @@ impl Frr {
     /// Waits, at most [`WAIT`], until the output of `command` satisfies
     /// `done`; panics with the last output and the log otherwise.
     pub fn wait_for(&self, command: &str, what: &str, done: impl Fn(&str) -> bool) {
-        let deadline = Instant::now() + WAIT;
-        loop {
-            let out = self.vtysh(command);
-            if done(&out) {
-                return;
-            }
-            if Instant::now() > deadline {
-                panic!(
-                    "bgpd: timed out waiting for {what}; {command}:\n{out}\nbgpd log:\n{}",
+        crate::wait_until(
+            WAIT,
+            || done(&self.vtysh(command)).then_some(()),
+            || {
+                format!(
+                    "bgpd: timed out waiting for {what}; {command}:\n{}\nbgpd log:\n{}",
+                    self.vtysh(command),
                     self.log()
-                );
-            }
-            std::thread::sleep(Duration::from_millis(200));
-        }
+                )
+            },
+        );
     }
 
     /// Kills bgpd (SIGKILL: its BMP and BGP connections just close) and

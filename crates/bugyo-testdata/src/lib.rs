@@ -10,6 +10,27 @@ pub mod frr;
 pub mod gobgp;
 
 use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+/// Polls `probe` every 100 ms until it gives a value, for at most `limit`;
+/// then panics with the message `fail` makes (what was awaited, logs). The
+/// one bounded wait of the tests' real peers and servers.
+pub fn wait_until<T>(
+    limit: Duration,
+    mut probe: impl FnMut() -> Option<T>,
+    fail: impl FnOnce() -> String,
+) -> T {
+    let deadline = Instant::now() + limit;
+    loop {
+        if let Some(v) = probe() {
+            return v;
+        }
+        if Instant::now() > deadline {
+            panic!("{}", fail());
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}
 
 /// The shared test data directory. Panics if it is missing.
 pub fn data_dir() -> PathBuf {

@@ -18,8 +18,9 @@
 //!   `graceful_reset_and_restart_during_burst`: the same with graceful
 //!   restart, which keeps the session: no feed-down at all.
 //! - `leak_evidence_counts_routes_not_announcements` and
-//!   `leak_again_after_a_reset_is_not_standing` show two bugs in the
-//!   engine (see their comments); they fail until those are fixed.
+//!   `leak_again_after_a_reset_is_not_standing`: routes sent again after a
+//!   reset are counted once, and a leak seen starting never becomes
+//!   "standing" (two engine bugs these tests found).
 //! - `leak_burst_benchmark` (ignored; `scripts/bench-burst.sh`): 200,000
 //!   leaked routes; prints the detection delay p50/p99 from bugyo's
 //!   `bugyo_detection_delay_seconds` histogram and both sides' rates.
@@ -705,12 +706,25 @@ fn leak_rule_routes(incident: &serde_json::Value) -> u64 {
         .sum()
 }
 
-/// BUG (bugyo-detect, engine.rs `add_route`): the evidence counts
-/// announcements, not routes. A router that restarts gracefully sends the
-/// same leaked routes again; the incident still has 2,000 prefixes from
-/// one peer, but once it reports again (one more route) its evidence says
-/// about twice as many routes break the rules: each counter is incremented
-/// on every announcement, even when the route is already the incident's.
+/// Resets the session (`teardown 2`) and waits until exabgp has sent its
+/// `table` routes again.
+fn reset_and_wait_resent(serve: &mut Serve, exa: &mut ExaBgp, table: usize) {
+    let before = peer_metric(serve, "bugyo_bgp_prefixes_announced_total");
+    exa.teardown(2);
+    let again = before + table as u64;
+    wait_metric(
+        serve,
+        exa,
+        "bugyo_bgp_prefixes_announced_total",
+        BURST_WAIT,
+        &|v| v >= again,
+    );
+}
+
+/// The evidence counts routes, not announcements: a router that restarts
+/// gracefully sends the same leaked routes again; the incident still has
+/// 2,000 prefixes from one peer, and when it reports again (one more route)
+/// its evidence must still count each route once.
 #[test]
 fn leak_evidence_counts_routes_not_announcements() {
     let _serial = serial();
@@ -731,16 +745,7 @@ fn leak_evidence_counts_routes_not_announcements() {
     assert_eq!(leak_rule_routes(&first.json), LEAKED as u64);
     // A graceful restart: exabgp closes without NOTIFICATION, comes back
     // and sends its whole table again.
-    let before = peer_metric(&serve, "bugyo_bgp_prefixes_announced_total");
-    exa.teardown(2);
-    let again = before + (s.normal_count + LEAKED) as u64;
-    wait_metric(
-        &mut serve,
-        &mut exa,
-        "bugyo_bgp_prefixes_announced_total",
-        BURST_WAIT,
-        &|v| v >= again,
-    );
+    reset_and_wait_resent(&mut serve, &mut exa, s.normal_count + LEAKED);
     // One more leaked route makes the incident report itself again.
     let (one, origin) = s.leaked[LEAKED];
     exa.announce(&[PEER_ASN, LEAKED_TO, LEAKER, origin.0], &[one.to_string()]);
@@ -764,14 +769,10 @@ fn leak_evidence_counts_routes_not_announcements() {
     let _ = std::fs::remove_dir_all(dir);
 }
 
-/// BUG (bugyo-detect, engine.rs `add_route` and the `standing` set): a
-/// fresh leak whose routes are sent again during a session's learning
-/// window (after a reset) puts its cause into the set of standing leaks for
-/// good. When the leak ends and the same leaker leaks again later, the new
-/// incident is taken for a leak that predates detection: capped at low,
-/// with "standing: the same leak was already in the starting RIB or a
-/// peer's initial table", although bugyo saw it start. It should be as
-/// severe as the first time.
+/// A fresh leak whose routes are sent again in a session's learning window
+/// (after a reset) must not become "standing": when it ends and the same
+/// leaker leaks again later, bugyo saw the new leak start, so it is as
+/// severe as the first time, not capped as a leak that predates detection.
 #[test]
 fn leak_again_after_a_reset_is_not_standing() {
     let _serial = serial();
@@ -800,16 +801,7 @@ fn leak_again_after_a_reset_is_not_standing() {
     let first_id = first.json["id"].clone();
     // The session is reset while the leak is on: exabgp sends its table,
     // leak included, again, in the new session's learning window.
-    let before = peer_metric(&serve, "bugyo_bgp_prefixes_announced_total");
-    exa.teardown(2);
-    let again = before + (s.normal_count + LEAKED) as u64;
-    wait_metric(
-        &mut serve,
-        &mut exa,
-        "bugyo_bgp_prefixes_announced_total",
-        BURST_WAIT,
-        &|v| v >= again,
-    );
+    reset_and_wait_resent(&mut serve, &mut exa, s.normal_count + LEAKED);
     // The leak ends; its incident resolves.
     for (_, prefixes) in &commands {
         exa.withdraw(prefixes);

@@ -15,6 +15,7 @@ mod common;
 
 use bugyo_formats::mrt::{MrtEntry, MrtReader};
 use bugyo_testdata::gobgp::{binary, free_port, gobgpd, Gobgpd, WAIT};
+use bugyo_testdata::wait_until;
 use common::serve::{metric, Serve, AS_REL};
 use common::*;
 use std::path::Path;
@@ -23,20 +24,21 @@ use std::time::{Duration, Instant};
 
 /// Waits (bounded) until `/metrics` satisfies `done`; returns that text.
 fn wait_metrics(serve: &mut Serve, what: &str, done: impl Fn(&str) -> bool) -> String {
-    let deadline = Instant::now() + WAIT * 3;
-    loop {
-        serve.assert_running();
-        let m = serve.metrics();
-        if done(&m) {
-            return m;
-        }
-        assert!(
-            Instant::now() < deadline,
-            "timed out waiting for {what}\n{m}\nbugyo log:\n{}",
-            serve.log()
-        );
-        std::thread::sleep(Duration::from_millis(100));
-    }
+    let log = serve.dir.join("bugyo.log");
+    wait_until(
+        WAIT * 3,
+        || {
+            serve.assert_running();
+            let m = serve.metrics();
+            done(&m).then_some(m)
+        },
+        || {
+            format!(
+                "timed out waiting for {what}\nbugyo log:\n{}",
+                std::fs::read_to_string(&log).unwrap_or_default()
+            )
+        },
+    )
 }
 
 fn rib_routes(m: &str) -> f64 {
@@ -206,11 +208,16 @@ fn sigterm_mid_stream_restart_and_crash_lose_nothing() {
     add_leak(&g, "60.1.1.0/24");
     std::thread::sleep(Duration::from_secs(1));
     std::fs::write(&as_rel, AS_REL).unwrap();
-    let deadline = Instant::now() + WAIT;
-    while !serve.log().contains("reference data reloaded") {
-        assert!(Instant::now() < deadline, "no reload\n{}", serve.log());
-        std::thread::sleep(Duration::from_millis(200));
-    }
+    wait_until(
+        WAIT,
+        || {
+            serve
+                .log()
+                .contains("reference data reloaded")
+                .then_some(())
+        },
+        || format!("no reload\n{}", serve.log()),
+    );
     add_leak(&g, "60.1.2.0/24");
     let leak = wait_leak(&serve, "60.1.2.0/24");
     assert_eq!(leak["culprit_asn"], 15169);

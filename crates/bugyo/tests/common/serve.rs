@@ -77,21 +77,22 @@ impl Serve {
     /// Waits (bounded) for the first `opened` incident event; `peer_log`
     /// goes into the failure message.
     pub fn wait_opened(&self, peer_log: &dyn Fn() -> String) -> serde_json::Value {
-        let deadline = Instant::now() + WAIT;
-        loop {
-            let lines =
-                json_lines(&std::fs::read_to_string(self.events_path()).unwrap_or_default());
-            if let Some(l) = lines.into_iter().find(|l| l["event"] == "opened") {
-                return l;
-            }
-            assert!(
-                Instant::now() < deadline,
-                "no incident within {WAIT:?}\nbugyo log:\n{}\npeer log:\n{}",
-                self.log(),
-                peer_log()
-            );
-            std::thread::sleep(Duration::from_millis(200));
-        }
+        let events = || std::fs::read_to_string(self.events_path()).unwrap_or_default();
+        bugyo_testdata::wait_until(
+            WAIT,
+            || {
+                json_lines(&events())
+                    .into_iter()
+                    .find(|l| l["event"] == "opened")
+            },
+            || {
+                format!(
+                    "no incident within {WAIT:?}\nbugyo log:\n{}\npeer log:\n{}",
+                    self.log(),
+                    peer_log()
+                )
+            },
+        )
     }
 
     /// Panics with the log if the process has exited.

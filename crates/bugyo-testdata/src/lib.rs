@@ -8,6 +8,7 @@ pub mod bird;
 pub mod exabgp;
 pub mod frr;
 pub mod gobgp;
+pub mod postgres;
 
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};

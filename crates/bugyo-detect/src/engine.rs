@@ -8,6 +8,7 @@ use crate::anomaly::{classify, Anomaly, AnomalyKind};
 use crate::incident::{
     Evidence, Incident, IncidentEvent, IncidentEventKind, IncidentStatus, SampleRoute, Severity,
 };
+use crate::path_notes::PathNotes;
 use crate::reference::Reference;
 use crate::relations::{LeakRule, PathCheck};
 use crate::verdict::{History, PathVerdict, RouteVerdicts};
@@ -16,7 +17,7 @@ use bugyo_state::rpki::AspaVerdict;
 use bugyo_state::{IrrMatch, PeerId, Rib, Rov};
 use rustc_hash::FxHashMap;
 use std::collections::{BTreeMap, BTreeSet};
-use std::sync::{Arc, Weak};
+use std::sync::Arc;
 
 /// Tunables of detection and correlation (all in data-time seconds).
 #[derive(Clone, Debug)]
@@ -116,47 +117,6 @@ impl CauseKey {
 /// A route as the correlator tracks it: peer, prefix, ADD-PATH id.
 type RouteKey = (PeerId, Prefix, u32);
 
-/// A cached path verdict: most paths have nothing to report, and those take
-/// no allocation.
-enum CachedPath {
-    /// Relationships consistent, nothing else to say.
-    Consistent,
-    /// Relationships unknown, nothing else to say.
-    Unknown,
-    /// Anything else, in full.
-    Full(Box<PathVerdict>),
-}
-
-impl CachedPath {
-    fn compact(pv: &PathVerdict) -> CachedPath {
-        if pv.aspa.is_none() && pv.sanity.is_empty() {
-            match pv.relations {
-                PathCheck::Consistent => return CachedPath::Consistent,
-                PathCheck::Unknown => return CachedPath::Unknown,
-                PathCheck::Leak(_) => {}
-            }
-        }
-        CachedPath::Full(Box::new(pv.clone()))
-    }
-
-    fn expand(&self, attrs: &PathAttributes) -> PathVerdict {
-        let bare = |relations| PathVerdict {
-            origin: attrs.as_path.origin(),
-            aspa: None,
-            relations,
-            sanity: Vec::new(),
-        };
-        match self {
-            CachedPath::Consistent => bare(PathCheck::Consistent),
-            CachedPath::Unknown => bare(PathCheck::Unknown),
-            CachedPath::Full(pv) => (**pv).clone(),
-        }
-    }
-}
-
-/// Path verdicts cached at most (the cache is emptied when full).
-const PATH_VERDICT_CACHE: usize = 1 << 20;
-
 /// The peer id used for visibility-loss entries, which belong to no peer.
 const NO_PEER: PeerId = PeerId(u16::MAX);
 
@@ -197,11 +157,8 @@ pub struct Engine {
     /// Peers whose feed is down (session down, or silent too long), and
     /// their open feed-down incident.
     feed_down: FxHashMap<PeerId, (usize, FeedLoss)>,
-    /// Attribute sets of the starting RIB already checked for standing leaks.
-    rib_checked: rustc_hash::FxHashSet<usize>,
-    /// Path verdicts by attribute set. The `Weak` keeps the allocation, so
-    /// an address in the map cannot be reused by another attribute set.
-    path_verdicts: FxHashMap<usize, (Weak<PathAttributes>, CachedPath)>,
+    /// Path verdicts, kept with the RIB's attribute sets.
+    path_notes: PathNotes,
     now: Timestamp,
     started: Timestamp,
     last_sweep: i64,
@@ -229,8 +186,7 @@ impl Engine {
             feed_down: FxHashMap::default(),
             counted: FxHashMap::default(),
             last_canonical: None,
-            rib_checked: Default::default(),
-            path_verdicts: FxHashMap::default(),
+            path_notes: PathNotes::default(),
             now: Timestamp::default(),
             started: Timestamp::default(),
             last_sweep: i64::MIN,
@@ -254,15 +210,15 @@ impl Engine {
     pub fn set_rpki(&mut self, vrps: bugyo_state::VrpIndex, aspa: bugyo_state::AspaIndex) {
         self.reference.vrps = vrps;
         self.reference.aspa = aspa;
-        // ASPA verdicts are part of the cached path verdicts.
-        self.path_verdicts.clear();
+        // ASPA verdicts are part of the path verdicts.
+        self.path_notes.clear(&mut self.rib);
     }
 
     /// Replaces all reference data (a reloaded file): later routes are judged
     /// against it; routes already judged keep their verdicts.
     pub fn set_reference(&mut self, reference: Reference) {
         self.reference = reference;
-        self.path_verdicts.clear();
+        self.path_notes.clear(&mut self.rib);
     }
 
     /// One incident by id.
@@ -322,23 +278,14 @@ impl Engine {
         self.warm_peers.insert(pid);
         self.rib.announce(pid, prefix, path_id, attrs, time);
         self.stats.rib_routes += 1;
-        // Each attribute set's path is checked once (the RIB keeps them all
-        // alive, so addresses are stable while loading); the path verdict
-        // cache is left to the updates.
-        if prefix.afi() == bugyo_model::Afi::Ipv4
-            && self.rib_checked.insert(Arc::as_ptr(attrs) as usize)
-        {
-            let hops = attrs.as_path.hops();
-            if let PathCheck::Leak(l) = crate::relations::check_path(&self.reference.graph, &hops) {
+        // Each attribute set's path is judged once (then noted with the set).
+        if prefix.afi() == bugyo_model::Afi::Ipv4 {
+            let pv = self.path_verdict(attrs);
+            if let PathCheck::Leak(l) = pv.relations {
                 self.standing
                     .insert((l.leaker, l.leaked_to, l.learned_from));
             }
         }
-    }
-
-    /// Call when the starting RIB is loaded: frees what loading needed.
-    pub fn rib_loaded(&mut self) {
-        self.rib_checked = Default::default();
     }
 
     fn settled(&self, pid: PeerId) -> bool {
@@ -538,7 +485,8 @@ impl Engine {
         let pid = self.rib.peer_id(peer, time);
         self.heard_from(pid, time);
         let settled = self.settled(pid);
-        let verdicts = self.verdicts(&prefix, attrs);
+        let path = self.path_verdict(attrs);
+        let verdicts = RouteVerdicts::with_path(&self.reference, &prefix, &path);
         let mut anomaly = classify(
             &self.reference,
             &self.rib,
@@ -587,8 +535,8 @@ impl Engine {
             verdicts.history = Some(History::of(&self.rib, &prefix, attrs));
         }
         let change = self.rib.announce(pid, prefix, path_id, attrs, time);
-        if let Some(prev) = &change.previous {
-            self.forget_if_freed(prev);
+        if change.new_set {
+            self.path_notes.remember(&mut self.rib, change.attrs, &path);
         }
         let mut attributed = None;
         if let Some(a) = anomaly {
@@ -619,7 +567,6 @@ impl Engine {
         path_id: u32,
         attrs: &Arc<PathAttributes>,
     ) {
-        self.forget_if_freed(attrs);
         if let Some(inc) = self.owner.remove(&(pid, prefix, path_id)) {
             // An anomalous route going away is its incident resolving, not a loss.
             self.release_route(inc);
@@ -827,6 +774,7 @@ impl Engine {
                 time: now,
                 peer_asn: peer.asn,
                 peer_ip: peer.addr.to_string(),
+                peer_router: peer.via,
                 prefix,
                 as_path: attrs.as_path.to_string(),
                 verdicts: v.explain(),
@@ -1012,34 +960,10 @@ impl Engine {
         Some(held)
     }
 
-    /// Drops the cached verdict of an attribute set the RIB no longer holds
-    /// (`attrs` is then the last reference): the cache's weak reference
-    /// would otherwise keep its memory until the cache fills, and a live
-    /// feed churns through sets for ever.
-    fn forget_if_freed(&mut self, attrs: &Arc<PathAttributes>) {
-        if Arc::strong_count(attrs) == 1 {
-            self.path_verdicts.remove(&(Arc::as_ptr(attrs) as usize));
-        }
-    }
-
-    /// Path verdicts cached now, one per attribute set in use (for monitoring).
-    pub fn cached_path_verdicts(&self) -> usize {
-        self.path_verdicts.len()
-    }
-
-    /// The verdict on a path, from the cache if judged before.
+    /// The verdict on a path, judged once per attribute set the RIB holds.
     fn path_verdict(&mut self, attrs: &Arc<PathAttributes>) -> PathVerdict {
-        let key = Arc::as_ptr(attrs) as usize;
-        if let Some((_, cached)) = self.path_verdicts.get(&key) {
-            return cached.expand(attrs);
-        }
-        if self.path_verdicts.len() >= PATH_VERDICT_CACHE {
-            self.path_verdicts.clear();
-        }
-        let pv = PathVerdict::judge(&self.reference, attrs);
-        self.path_verdicts
-            .insert(key, (Arc::downgrade(attrs), CachedPath::compact(&pv)));
-        pv
+        self.path_notes
+            .verdict(&mut self.rib, &self.reference, attrs)
     }
 
     /// Incidents at or above `min`, in order of opening.

@@ -90,6 +90,9 @@ pub struct SampleRoute {
     pub peer_asn: Asn,
     /// The collector peer's address.
     pub peer_ip: String,
+    /// The BMP-monitored router that reported the route, if it came by BMP.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub peer_router: Option<std::net::IpAddr>,
     /// The prefix.
     pub prefix: Prefix,
     /// The AS path as received.

@@ -15,6 +15,7 @@
 pub mod anomaly;
 pub mod engine;
 pub mod incident;
+mod path_notes;
 pub mod reference;
 pub mod relations;
 pub mod sanity;

@@ -48,10 +48,10 @@ fn prefix(i: u8) -> Prefix {
 }
 
 fn peer(i: u8) -> Peer {
-    Peer {
-        asn: Asn(ASNS[(i % 3) as usize]),
-        addr: std::net::IpAddr::V4(std::net::Ipv4Addr::new(192, 0, 2, i % 3)),
-    }
+    Peer::new(
+        Asn(ASNS[(i % 3) as usize]),
+        std::net::IpAddr::V4(std::net::Ipv4Addr::new(192, 0, 2, i % 3)),
+    )
 }
 
 fn op() -> impl Strategy<Value = Op> {

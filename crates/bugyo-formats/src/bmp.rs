@@ -169,10 +169,7 @@ impl PeerHeader {
 
     /// The peer as the model sees it (address and AS).
     pub fn peer(&self) -> Peer {
-        Peer {
-            asn: self.asn,
-            addr: self.addr,
-        }
+        Peer::new(self.asn, self.addr)
     }
 
     /// The distinguisher as text, `type:admin:assigned` (RFC 4364 forms).

@@ -141,3 +141,84 @@ fn bad_text_lines_are_reported_with_line_numbers() {
     assert_eq!(r.stats().skipped, 2);
     assert!(parse_line("TABLE_DUMP2|1|B|1.2.3.4|1|10.0.0.0/8|1 {2,3} (4 5) [6,7]|IGP|1.2.3.4|0|0|no-export 1:2|AG|65000 10.0.0.1|").is_ok());
 }
+
+/// Peers seen through BMP-monitored routers keep their router through the
+/// archive: in BGP4MP records as local AS 0 with the router's address (an
+/// IPv4 router of an IPv6 peer as a mapped address), in a table dump as a
+/// PEER_INDEX_TABLE per router named `bmp <router>`. Two routers with a
+/// neighbour at the same address stay two peers.
+#[test]
+fn bmp_peers_keep_their_router() {
+    use bugyo_formats::bgp::Nlri;
+    use bugyo_formats::mrt::{StateChange, UpdateEntry};
+    use bugyo_model::{AsPath, Asn, PathAttributes, Peer, Prefix, Timestamp};
+    use std::net::IpAddr;
+    use std::sync::Arc;
+
+    let ip = |s: &str| s.parse::<IpAddr>().unwrap();
+    let time = Timestamp::from_secs(1_700_000_000);
+    let own = Peer::new(Asn(64500), ip("192.0.2.1"));
+    let via_a = own.via(ip("198.51.100.1"));
+    let via_b = own.via(ip("198.51.100.2"));
+    let v6_via_a = Peer::new(Asn(64501), ip("2001:db8::1")).via(ip("198.51.100.1"));
+    let attrs = Arc::new(PathAttributes {
+        as_path: AsPath::from_sequence([64500, 64510]),
+        next_hop: Some(ip("192.0.2.1")),
+        ..Default::default()
+    });
+    let prefix: Prefix = "203.0.113.0/24".parse().unwrap();
+    let mut entries = Vec::new();
+    for peer in [own, via_a, via_b, v6_via_a] {
+        entries.push(MrtEntry::State(StateChange {
+            time,
+            extended: true,
+            peer,
+            old: 1,
+            new: 6,
+            legacy: false,
+        }));
+        entries.push(MrtEntry::Update(UpdateEntry {
+            time,
+            extended: true,
+            peer,
+            announced: vec![Nlri {
+                prefix,
+                path_id: None,
+            }],
+            attrs: Some(Arc::clone(&attrs)),
+            ..Default::default()
+        }));
+    }
+    let mut w = MrtWriter::new(Vec::new());
+    for e in &entries {
+        w.write_entry(e).expect("write");
+    }
+    let back = routes(&read_back(w.into_inner().expect("flush")));
+    assert_eq!(back, entries);
+
+    let rib: Vec<RibEntry> = [via_b, own, via_a, v6_via_a]
+        .into_iter()
+        .map(|peer| RibEntry {
+            time,
+            kind: RibKind::TableDumpV2,
+            peer,
+            prefix,
+            path_id: None,
+            attrs: Arc::clone(&attrs),
+            originated: time,
+        })
+        .collect();
+    let mut w = MrtWriter::new(Vec::new());
+    w.write_rib_dump(time, &rib).expect("write");
+    let mut peers: Vec<Peer> = routes(&read_back(w.into_inner().expect("flush")))
+        .into_iter()
+        .map(|e| match e {
+            MrtEntry::Rib(r) => r.peer,
+            e => panic!("not a RIB entry: {e:?}"),
+        })
+        .collect();
+    peers.sort();
+    let mut want = vec![own, via_a, via_b, v6_via_a];
+    want.sort();
+    assert_eq!(peers, want);
+}

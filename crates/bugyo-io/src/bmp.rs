@@ -185,10 +185,12 @@ pub async fn start(listen: SocketAddr, tx: mpsc::Sender<FeedEvent>) -> io::Resul
     })
 }
 
-/// The peer a message's routes are attributed to, if its view feeds detection.
+/// The peer a message's routes are attributed to, if its view feeds
+/// detection. Every peer fed from BMP carries the router that reported it
+/// ([`Peer::via`]): two routers may each have a neighbour at one address.
 fn fed_peer(h: &PeerHeader, router: IpAddr) -> Option<Peer> {
     match h.view() {
-        RibView::AdjRibInPre => Some(h.peer()),
+        RibView::AdjRibInPre => Some(h.peer().via(router)),
         // Loc-RIB routes are the router's own best routes.
         RibView::LocRib if h.peer_type == PeerType::LocRib => Some(loc_rib_peer(h, router)),
         _ => None,
@@ -197,10 +199,7 @@ fn fed_peer(h: &PeerHeader, router: IpAddr) -> Option<Peer> {
 
 /// The peer Loc-RIB routes are attributed to: the router itself.
 fn loc_rib_peer(h: &PeerHeader, router: IpAddr) -> Peer {
-    Peer {
-        asn: h.asn,
-        addr: router,
-    }
+    Peer::new(h.asn, router).via(router)
 }
 
 /// The peer whose session a Peer Up or Peer Down is about. The L and O
@@ -210,7 +209,7 @@ fn session_peer(h: &PeerHeader, router: IpAddr) -> Peer {
     if h.peer_type == PeerType::LocRib {
         loc_rib_peer(h, router)
     } else {
-        h.peer()
+        h.peer().via(router)
     }
 }
 
@@ -400,10 +399,6 @@ async fn handle(
                     time,
                     extended: true,
                     peer,
-                    local: Some(Peer {
-                        asn: Asn(0),
-                        addr: router,
-                    }),
                     withdrawn: rm.withdrawn,
                     announced: rm.announced,
                     attrs,

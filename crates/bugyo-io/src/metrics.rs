@@ -282,6 +282,7 @@ impl MetricSources {
                     ("tables", m.tables),
                     ("prefix_index", m.prefix_index),
                     ("adjacencies", m.adjacencies),
+                    ("attribute_index", m.attribute_index),
                 ] {
                     let _ = writeln!(o, "bugyo_rib_memory_bytes{{part=\"{part}\"}} {v}");
                 }

@@ -9,10 +9,7 @@ use bugyo_testdata::scratch;
 use std::sync::Arc;
 
 fn update(secs: i64, i: u32) -> MrtEntry {
-    let peer = Peer {
-        asn: Asn(2497),
-        addr: "192.0.2.1".parse().unwrap(),
-    };
+    let peer = Peer::new(Asn(2497), "192.0.2.1".parse().unwrap());
     MrtEntry::Update(UpdateEntry {
         time: Timestamp {
             secs,
@@ -94,10 +91,7 @@ fn readable_up_to_the_last_flush_and_reopen_appends() {
 fn rib_snapshot_and_retention() {
     let dir = scratch("archive-rib");
     let t = Timestamp::from_secs(1_503_633_600);
-    let peer = Peer {
-        asn: Asn(2497),
-        addr: "192.0.2.1".parse().unwrap(),
-    };
+    let peer = Peer::new(Asn(2497), "192.0.2.1".parse().unwrap());
     let attrs = Arc::new(PathAttributes {
         as_path: AsPath::from_sequence([2497, 4713]),
         ..PathAttributes::default()

@@ -161,7 +161,7 @@ async fn table_until(
             panic!("waiting for {what}: unexpected {ev:?}")
         };
         assert_eq!((u.peer.asn.0, u.peer.addr), (BIRD_AS, BIRD_ADDR));
-        assert_eq!(u.local.map(|l| l.addr), Some(ROUTER), "{u:?}");
+        assert_eq!(u.peer.via, Some(ROUTER), "{u:?}");
         for w in &u.withdrawn {
             table.remove(&w.prefix.to_string());
         }

@@ -89,10 +89,7 @@ fn read_events(path: &std::path::Path) -> Vec<serde_json::Value> {
 
 /// The collector peer of these tests.
 fn peer() -> Peer {
-    Peer {
-        asn: Asn(2497),
-        addr: "127.0.0.2".parse().unwrap(),
-    }
+    Peer::new(Asn(2497), "127.0.0.2".parse().unwrap())
 }
 
 /// `n` OCN /16s.

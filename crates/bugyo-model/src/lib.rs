@@ -21,17 +21,47 @@ pub use time::Timestamp;
 
 use std::net::IpAddr;
 
-/// A BGP peer as a route collector sees it: the neighbour's address and AS.
+/// A BGP peer as a route collector sees it: the neighbour's address and AS,
+/// and for a peer seen through BMP the monitored router that reported it
+/// (two routers may each have a neighbour at the same address, e.g. a
+/// private or link-local one: they are different peers).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize)]
 pub struct Peer {
     /// The neighbour's AS number.
     pub asn: Asn,
     /// The neighbour's address on the session.
     pub addr: IpAddr,
+    /// The BMP-monitored router whose session this is (`None`: a session
+    /// of the collector itself).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub via: Option<IpAddr>,
+}
+
+impl Peer {
+    /// A peer of the collector itself.
+    pub fn new(asn: Asn, addr: IpAddr) -> Peer {
+        Peer {
+            asn,
+            addr,
+            via: None,
+        }
+    }
+
+    /// The same neighbour as seen by the BMP-monitored router `router`.
+    pub fn via(self, router: IpAddr) -> Peer {
+        Peer {
+            via: Some(router),
+            ..self
+        }
+    }
 }
 
 impl std::fmt::Display for Peer {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "{}@{}", self.asn, self.addr)
+        write!(f, "{}@{}", self.asn, self.addr)?;
+        match self.via {
+            Some(router) => write!(f, " via {router}"),
+            None => Ok(()),
+        }
     }
 }

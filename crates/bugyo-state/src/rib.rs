@@ -175,6 +175,8 @@ pub struct RibMemory {
     pub prefix_index: usize,
     /// The set of AS adjacencies ever seen.
     pub adjacencies: usize,
+    /// The attribute store's slots and indexes (not the sets themselves).
+    pub attribute_index: usize,
     /// Distinct attribute sets held.
     pub attribute_sets: usize,
 }
@@ -184,6 +186,10 @@ pub struct RibMemory {
 pub struct RouteChange {
     /// The route it replaces, if any (an implicit withdrawal).
     pub previous: Option<Arc<PathAttributes>>,
+    /// The held attribute set the route now uses.
+    pub attrs: AttrId,
+    /// True if that set was not held before this route.
+    pub new_set: bool,
 }
 
 /// The origin of a path as the RIB counts it: AS0 stands for "no single
@@ -192,64 +198,126 @@ pub fn origin_of(attrs: &PathAttributes) -> Asn {
     attrs.as_path.origin().unwrap_or(Asn(0))
 }
 
-/// One peer's routes. IPv4 routes without a large ADD-PATH id — nearly all
-/// routes — are keyed by one `u64` (address, length, path id), which halves
-/// the table's memory; the rest use the full key.
+/// One peer's routes, in four tables by how compactly the key packs:
+/// nearly every route of a full table is an IPv4 prefix of /24 or shorter
+/// (or IPv6 of /48 or shorter) without an ADD-PATH id, whose key fits 4 (8)
+/// bytes; a hash table entry is then 8 (12 → 16) bytes instead of 32. The
+/// RIB's memory is mostly these tables, one entry per route.
 #[derive(Default)]
 struct AdjRibIn {
+    v4_short: FxHashMap<u32, AttrId>,
+    v6_short: FxHashMap<u64, AttrId>,
     v4: FxHashMap<u64, AttrId>,
     other: FxHashMap<(Prefix, u32), AttrId>,
 }
 
-/// Path ids below this fit the compact IPv4 key.
+/// A route's key in the table that holds it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum RouteKey {
+    /// IPv4 up to /24, path id 0: the top 24 address bits, then 5 bits of
+    /// length.
+    V4Short(u32),
+    /// IPv6 up to /48, path id 0: the top 48 address bits, then 8 bits of
+    /// length.
+    V6Short(u64),
+    /// Other IPv4 with a path id below 2^24: address, length, path id.
+    V4(u64),
+    /// Everything else.
+    Other(Prefix, u32),
+}
+
+/// Path ids below this fit the [`RouteKey::V4`] key.
 const COMPACT_PATH_ID: u32 = 1 << 24;
 
-fn compact_key(prefix: &Prefix, path_id: u32) -> Option<u64> {
-    match prefix.addr() {
-        std::net::IpAddr::V4(a) if path_id < COMPACT_PATH_ID => Some(
-            (u64::from(u32::from(a)) << 32) | (u64::from(prefix.len()) << 24) | u64::from(path_id),
-        ),
-        _ => None,
+impl RouteKey {
+    fn of(prefix: &Prefix, path_id: u32) -> RouteKey {
+        let len = prefix.len();
+        match prefix.addr() {
+            std::net::IpAddr::V4(a) if path_id == 0 && len <= 24 => {
+                RouteKey::V4Short(((u32::from(a) >> 8) << 5) | u32::from(len))
+            }
+            std::net::IpAddr::V6(a) if path_id == 0 && len <= 48 => {
+                RouteKey::V6Short((((u128::from(a) >> 80) as u64) << 8) | u64::from(len))
+            }
+            std::net::IpAddr::V4(a) if path_id < COMPACT_PATH_ID => RouteKey::V4(
+                (u64::from(u32::from(a)) << 32) | (u64::from(len) << 24) | u64::from(path_id),
+            ),
+            _ => RouteKey::Other(*prefix, path_id),
+        }
     }
 }
 
-fn from_compact(key: u64) -> (Prefix, u32) {
+/// The prefix a packed key was made from (it was valid, so this cannot fail).
+fn unpacked(prefix: Result<Prefix, bugyo_model::PrefixError>) -> Prefix {
+    prefix.unwrap_or_else(|_| unreachable!("a packed key holds a valid prefix"))
+}
+
+fn from_v4_short(key: u32) -> (Prefix, u32) {
+    (unpacked(Prefix::v4((key >> 5) << 8, (key & 31) as u8)), 0)
+}
+
+fn from_v6_short(key: u64) -> (Prefix, u32) {
+    let addr = u128::from(key >> 8) << 80;
+    (unpacked(Prefix::v6(addr, (key & 0xff) as u8)), 0)
+}
+
+fn from_v4(key: u64) -> (Prefix, u32) {
     let addr = (key >> 32) as u32;
     let len = ((key >> 24) & 0xff) as u8;
-    // The key was built from a valid prefix, so this cannot fail.
-    let prefix =
-        Prefix::v4(addr, len).unwrap_or_else(|_| unreachable!("compact key holds a valid prefix"));
-    (prefix, (key & 0xff_ffff) as u32)
+    (unpacked(Prefix::v4(addr, len)), (key & 0xff_ffff) as u32)
 }
 
 impl AdjRibIn {
     fn get(&self, prefix: &Prefix, path_id: u32) -> Option<AttrId> {
-        match compact_key(prefix, path_id) {
-            Some(k) => self.v4.get(&k).copied(),
-            None => self.other.get(&(*prefix, path_id)).copied(),
+        match RouteKey::of(prefix, path_id) {
+            RouteKey::V4Short(k) => self.v4_short.get(&k),
+            RouteKey::V6Short(k) => self.v6_short.get(&k),
+            RouteKey::V4(k) => self.v4.get(&k),
+            RouteKey::Other(p, id) => self.other.get(&(p, id)),
         }
+        .copied()
     }
 
     fn insert(&mut self, prefix: Prefix, path_id: u32, id: AttrId) -> Option<AttrId> {
-        match compact_key(&prefix, path_id) {
-            Some(k) => self.v4.insert(k, id),
-            None => self.other.insert((prefix, path_id), id),
+        match RouteKey::of(&prefix, path_id) {
+            RouteKey::V4Short(k) => self.v4_short.insert(k, id),
+            RouteKey::V6Short(k) => self.v6_short.insert(k, id),
+            RouteKey::V4(k) => self.v4.insert(k, id),
+            RouteKey::Other(p, pid) => self.other.insert((p, pid), id),
         }
     }
 
     fn remove(&mut self, prefix: &Prefix, path_id: u32) -> Option<AttrId> {
-        match compact_key(prefix, path_id) {
-            Some(k) => self.v4.remove(&k),
-            None => self.other.remove(&(*prefix, path_id)),
+        match RouteKey::of(prefix, path_id) {
+            RouteKey::V4Short(k) => self.v4_short.remove(&k),
+            RouteKey::V6Short(k) => self.v6_short.remove(&k),
+            RouteKey::V4(k) => self.v4.remove(&k),
+            RouteKey::Other(p, id) => self.other.remove(&(p, id)),
         }
     }
 
     fn iter(&self) -> impl Iterator<Item = (Prefix, u32, AttrId)> + '_ {
-        let v4 = self.v4.iter().map(|(&k, &a)| {
-            let (p, id) = from_compact(k);
-            (p, id, a)
-        });
-        v4.chain(self.other.iter().map(|(&(p, id), &a)| (p, id, a)))
+        let with = |(p, id): (Prefix, u32), a: AttrId| (p, id, a);
+        let v4_short = self
+            .v4_short
+            .iter()
+            .map(move |(&k, &a)| with(from_v4_short(k), a));
+        let v6_short = self
+            .v6_short
+            .iter()
+            .map(move |(&k, &a)| with(from_v6_short(k), a));
+        let v4 = self.v4.iter().map(move |(&k, &a)| with(from_v4(k), a));
+        let other = self.other.iter().map(|(&(p, id), &a)| (p, id, a));
+        v4_short.chain(v6_short).chain(v4).chain(other)
+    }
+
+    /// Bytes held by the tables (a hash table slot is its entry plus one
+    /// control byte).
+    fn memory(&self) -> usize {
+        fn table<K, V>(t: &FxHashMap<K, V>) -> usize {
+            t.capacity() * (std::mem::size_of::<(K, V)>() + 1)
+        }
+        table(&self.v4_short) + table(&self.v6_short) + table(&self.v4) + table(&self.other)
     }
 }
 
@@ -335,6 +403,23 @@ impl Rib {
         self.attrs.canonical(attrs)
     }
 
+    /// The handle and note of the held attribute set equal to `attrs`, if
+    /// any. A note is 4 bytes kept with the set for the layer above (0 for
+    /// a set that has none yet); it goes when the set's last route goes.
+    pub fn attr_note(&self, attrs: &Arc<PathAttributes>) -> Option<(AttrId, u32)> {
+        self.attrs.note_of(attrs)
+    }
+
+    /// Sets the note of a held attribute set (see [`Rib::attr_note`]).
+    pub fn set_attr_note(&mut self, id: AttrId, note: u32) {
+        self.attrs.set_note(id, note);
+    }
+
+    /// Resets every attribute set's note to 0.
+    pub fn clear_attr_notes(&mut self) {
+        self.attrs.clear_notes();
+    }
+
     /// Stores an announcement, replacing any route with the same key.
     pub fn announce(
         &mut self,
@@ -378,7 +463,11 @@ impl Rib {
                 self.adjacencies.insert(adjacency_key(w[0], w[1]));
             }
         }
-        RouteChange { previous }
+        RouteChange {
+            previous,
+            attrs: id,
+            new_set: new_attrs,
+        }
     }
 
     /// Removes a route; returns what it was, if it existed.
@@ -457,14 +546,7 @@ impl Rib {
     pub fn memory(&self) -> RibMemory {
         use std::mem::size_of;
         let bucket = |cap: usize, entry: usize| cap * (entry + 1);
-        let tables = self
-            .tables
-            .iter()
-            .map(|t| {
-                bucket(t.v4.capacity(), size_of::<(u64, AttrId)>())
-                    + bucket(t.other.capacity(), size_of::<((Prefix, u32), AttrId)>())
-            })
-            .sum();
+        let tables = self.tables.iter().map(AdjRibIn::memory).sum();
         RibMemory {
             tables,
             prefix_index: self.prefixes.t1.mem_size()
@@ -479,6 +561,7 @@ impl Rib {
                     .map(|v| v.capacity() * size_of::<OriginCount>())
                     .sum::<usize>(),
             adjacencies: bucket(self.adjacencies.capacity(), size_of::<u64>()),
+            attribute_index: self.attrs.memory(),
             attribute_sets: self.attrs.len(),
         }
     }
@@ -517,10 +600,7 @@ mod tests {
         let peers: Vec<PeerId> = (1..=3u8)
             .map(|i| {
                 rib.peer_id(
-                    Peer {
-                        asn: Asn(u32::from(i)),
-                        addr: IpAddr::from([192, 0, 2, i]),
-                    },
+                    Peer::new(Asn(u32::from(i)), IpAddr::from([192, 0, 2, i])),
                     t,
                 )
             })
@@ -568,6 +648,50 @@ mod tests {
     }
 
     #[test]
+    fn route_keys_round_trip_in_every_table() {
+        let mut t = AdjRibIn::default();
+        let routes: Vec<(Prefix, u32)> = [
+            ("0.0.0.0/0", 0),
+            ("255.255.255.0/24", 0),
+            ("192.0.2.128/25", 0),
+            ("192.0.2.0/24", 7),
+            ("198.51.100.1/32", (1 << 24) - 1),
+            ("198.51.100.0/24", 1 << 24),
+            ("::/0", 0),
+            ("2001:db8:ffff::/48", 0),
+            ("2001:db8:ffff:8000::/49", 0),
+            ("2001:db8::/32", 3),
+        ]
+        .iter()
+        .map(|(p, id)| (p.parse().unwrap(), *id))
+        .collect();
+        for (i, (p, id)) in routes.iter().enumerate() {
+            assert_eq!(t.insert(*p, *id, AttrId::from_index(i as u32)), None);
+        }
+        let mut back: Vec<(Prefix, u32, AttrId)> = t.iter().collect();
+        back.sort_by_key(|r| r.2.index());
+        let expected: Vec<(Prefix, u32, AttrId)> = routes
+            .iter()
+            .enumerate()
+            .map(|(i, (p, id))| (*p, *id, AttrId::from_index(i as u32)))
+            .collect();
+        assert_eq!(back, expected);
+        assert!(
+            [
+                t.v4_short.len(),
+                t.v6_short.len(),
+                t.v4.len(),
+                t.other.len()
+            ] == [2, 2, 3, 3]
+        );
+        for (i, (p, id)) in routes.iter().enumerate() {
+            assert_eq!(t.get(p, *id), Some(AttrId::from_index(i as u32)));
+            assert_eq!(t.remove(p, *id), Some(AttrId::from_index(i as u32)));
+            assert_eq!(t.get(p, *id), None);
+        }
+    }
+
+    #[test]
     fn prefix_index_entries_are_small() {
         assert_eq!(std::mem::size_of::<Packed>(), 16);
     }
@@ -577,17 +701,11 @@ mod tests {
         let mut rib = Rib::new();
         let t = Timestamp::from_secs(100);
         let p = rib.peer_id(
-            Peer {
-                asn: Asn(2497),
-                addr: "192.0.2.1".parse::<IpAddr>().unwrap(),
-            },
+            Peer::new(Asn(2497), "192.0.2.1".parse::<IpAddr>().unwrap()),
             t,
         );
         let q = rib.peer_id(
-            Peer {
-                asn: Asn(4777),
-                addr: "192.0.2.2".parse::<IpAddr>().unwrap(),
-            },
+            Peer::new(Asn(4777), "192.0.2.2".parse::<IpAddr>().unwrap()),
             t,
         );
         let pfx: Prefix = "1.0.0.0/16".parse().unwrap();

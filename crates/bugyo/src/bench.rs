@@ -79,10 +79,10 @@ fn build_rib(text: &std::path::Path, dir: &std::path::Path) -> std::io::Result<P
     // Keep the two largest peers, derive the third from the second largest.
     let keep: Vec<Peer> = by_size.iter().take(2).map(|(p, _)| *p).collect();
     routes.retain(|r| keep.contains(&r.peer));
-    let third = Peer {
-        asn: Asn(7500),
-        addr: std::net::IpAddr::V4(std::net::Ipv4Addr::new(202, 249, 2, 200)),
-    };
+    let third = Peer::new(
+        Asn(7500),
+        std::net::IpAddr::V4(std::net::Ipv4Addr::new(202, 249, 2, 200)),
+    );
     let mut derived: HashMap<usize, Arc<PathAttributes>> = HashMap::new();
     let extra: Vec<RibEntry> = routes
         .iter()

@@ -125,9 +125,6 @@ pub fn run_into(
         report_skips(path, &reader, &mut summary);
         eprintln!("RIB {}: {n} routes / 経路 {n} 件", path.display());
     }
-    if !ribs.is_empty() {
-        engine.rib_loaded();
-    }
     let mut readers: Vec<MrtReader> = Vec::with_capacity(updates.len());
     for path in updates {
         readers.push(MrtReader::open(path)?);

@@ -310,18 +310,9 @@ pub fn generate(size: ScenarioSize, seed: u64) -> Scenario {
 
     // Collector peers: IIJ, KDDI and a European tier-1 view.
     let peers = vec![
-        Peer {
-            asn: Asn(2497),
-            addr: IpAddr::V4(Ipv4Addr::new(202, 249, 2, 169)),
-        },
-        Peer {
-            asn: Asn(2516),
-            addr: IpAddr::V4(Ipv4Addr::new(202, 249, 2, 83)),
-        },
-        Peer {
-            asn: Asn(1299),
-            addr: IpAddr::V4(Ipv4Addr::new(202, 249, 2, 20)),
-        },
+        Peer::new(Asn(2497), IpAddr::V4(Ipv4Addr::new(202, 249, 2, 169))),
+        Peer::new(Asn(2516), IpAddr::V4(Ipv4Addr::new(202, 249, 2, 83))),
+        Peer::new(Asn(1299), IpAddr::V4(Ipv4Addr::new(202, 249, 2, 20))),
     ];
     let rib_time = Timestamp::from_secs(1_503_630_000); // 2017-08-25 03:00 UTC
     let mut by_origin: BTreeMap<u32, Vec<Prefix>> = BTreeMap::new();

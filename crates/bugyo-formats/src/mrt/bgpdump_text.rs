@@ -220,10 +220,7 @@ pub fn parse_line_cached(
     let addr: IpAddr = f[3]
         .parse()
         .map_err(|_| format!("bad peer address {:?}", f[3]))?;
-    let peer = Peer {
-        asn: Asn(parse_u32(f[4], "peer AS")?),
-        addr,
-    };
+    let peer = Peer::new(Asn(parse_u32(f[4], "peer AS")?), addr);
     let prefix_at = |i: usize| -> Result<Prefix, String> {
         let p = f.get(i).ok_or("missing prefix")?;
         let (a, l) = p

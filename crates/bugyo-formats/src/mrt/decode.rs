@@ -159,6 +159,19 @@ fn ts(secs: u32, micros: u32) -> Timestamp {
     }
 }
 
+/// The peer and the local side of a BGP4MP record. Local AS 0 with a local
+/// address marks a peer seen through a BMP-monitored router at that address
+/// (bugyo's archive of BMP feeds; see the writer); otherwise the local side
+/// is the collector's, if given.
+fn session_peer(pas: Asn, paddr: IpAddr, las: Asn, laddr: IpAddr) -> (Peer, Option<Peer>) {
+    let peer = Peer::new(pas, paddr);
+    match (las.0, laddr.is_unspecified()) {
+        (0, true) => (peer, None),
+        (0, false) => (peer.via(laddr.to_canonical()), None),
+        _ => (peer, Some(Peer::new(las, laddr))),
+    }
+}
+
 impl Decoder {
     pub(crate) fn new() -> Self {
         Decoder {
@@ -250,7 +263,7 @@ impl Decoder {
                 let asn = r.asn(asn4, "peer AS")?;
                 let al = usize::from(r.u16("attribute length")?);
                 let raw = r.take(al, "attributes")?;
-                Ok((prefix, mask, orig, Peer { asn, addr }, raw))
+                Ok((prefix, mask, orig, Peer::new(asn, addr), raw))
             })();
             let (addr, mask, orig, peer, raw) = match entry {
                 Ok(x) => x,
@@ -420,7 +433,13 @@ impl Decoder {
         let mut r = Rd { b: body, p: 0 };
         r.u32("collector BGP ID")?;
         let vl = usize::from(r.u16("view name length")?);
-        r.take(vl, "view name")?;
+        let view = r.take(vl, "view name")?;
+        // A view of peers seen through one BMP-monitored router (see the
+        // writer); any other view name is the collector's own.
+        let via = std::str::from_utf8(view)
+            .ok()
+            .and_then(|v| v.strip_prefix(super::BMP_VIEW))
+            .and_then(|a| a.parse::<IpAddr>().ok());
         let n = r.u16("peer count")?;
         let mut peers = Vec::with_capacity(usize::from(n));
         for _ in 0..n {
@@ -428,7 +447,11 @@ impl Decoder {
             r.u32("peer BGP ID")?;
             let addr = r.ip(t & 1 != 0, "peer address")?;
             let asn = r.asn(t & 2 != 0, "peer AS")?;
-            peers.push(Peer { asn, addr });
+            let peer = Peer::new(asn, addr);
+            peers.push(match via {
+                Some(router) => peer.via(router),
+                None => peer,
+            });
         }
         self.peers = peers;
         self.have_peer_index = true;
@@ -452,10 +475,11 @@ impl Decoder {
             0 | 5 => {
                 let asn4 = h.sub == 5;
                 let pas = r.asn(asn4, "peer AS")?;
-                r.asn(asn4, "local AS")?;
+                let las = r.asn(asn4, "local AS")?;
                 let addr = if body.len() == 8 {
                     // Zebra bug: no interface, family or addresses.
-                    IpAddr::V4(Ipv4Addr::UNSPECIFIED)
+                    let none = IpAddr::V4(Ipv4Addr::UNSPECIFIED);
+                    (none, none)
                 } else {
                     r.u16("interface index")?;
                     let afi = r.u16("address family")?;
@@ -465,15 +489,15 @@ impl Decoder {
                         a => return Err(format!("STATE_CHANGE: unknown address family {a}")),
                     };
                     let a = r.ip(v6, "peer address")?;
-                    r.ip(v6, "local address")?;
-                    a
+                    let l = r.ip(v6, "local address")?;
+                    (a, l)
                 };
                 let old = r.u16("old state")?;
                 let new = r.u16("new state")?;
                 sink.push(MrtEntry::State(StateChange {
                     time,
                     extended,
-                    peer: Peer { asn: pas, addr },
+                    peer: session_peer(pas, addr.0, las, addr.1).0,
                     old,
                     new,
                     legacy: false,
@@ -523,18 +547,7 @@ impl Decoder {
                 } else {
                     r.take(want, "BGP message")?
                 };
-                let peer = Peer {
-                    asn: pas,
-                    addr: paddr,
-                };
-                let local = if las.0 == 0 && laddr.is_unspecified() {
-                    None
-                } else {
-                    Some(Peer {
-                        asn: las,
-                        addr: laddr,
-                    })
-                };
+                let (peer, local) = session_peer(pas, paddr, las, laddr);
                 let what = match mtype {
                     2 => {
                         let tmpl = UpdateEntry {
@@ -583,14 +596,8 @@ impl Decoder {
                 let laddr = r.ip(false, "local address")?;
                 let tmpl = UpdateEntry {
                     time,
-                    peer: Peer {
-                        asn: pas,
-                        addr: paddr,
-                    },
-                    local: Some(Peer {
-                        asn: las,
-                        addr: laddr,
-                    }),
+                    peer: Peer::new(pas, paddr),
+                    local: Some(Peer::new(las, laddr)),
                     legacy: true,
                     ..Default::default()
                 };
@@ -604,7 +611,7 @@ impl Decoder {
                 sink.push(MrtEntry::State(StateChange {
                     time,
                     extended: false,
-                    peer: Peer { asn, addr },
+                    peer: Peer::new(asn, addr),
                     old,
                     new,
                     legacy: true,
@@ -626,7 +633,9 @@ impl Decoder {
                 let peer = match s {
                     5..=7 => r
                         .asn(false, "peer AS")
-                        .and_then(|asn| r.ip(false, "peer address").map(|addr| Peer { asn, addr }))
+                        .and_then(|asn| {
+                            r.ip(false, "peer address").map(|addr| Peer::new(asn, addr))
+                        })
                         .ok(),
                     _ => None,
                 };

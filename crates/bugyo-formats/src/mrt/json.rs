@@ -22,6 +22,9 @@ pub struct JsonLine<'a> {
     pub entry: &'a str,
     /// The peer's address.
     pub peer_ip: String,
+    /// The BMP-monitored router that reported the peer, if any.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub peer_router: Option<String>,
     /// The peer's AS number.
     pub peer_asn: u32,
     /// The prefix.
@@ -104,6 +107,7 @@ pub fn write_json(e: &MrtEntry, out: &mut impl Write) -> io::Result<()> {
                 time: time_num(r.time),
                 entry: "B",
                 peer_ip: ip_string(r.peer.addr),
+                peer_router: r.peer.via.map(ip_string),
                 peer_asn: r.peer.asn.0,
                 prefix: Some(r.prefix.to_string()),
                 path_id: r.path_id,
@@ -125,6 +129,7 @@ pub fn write_json(e: &MrtEntry, out: &mut impl Write) -> io::Result<()> {
                 timestamp: u.time.rfc3339(),
                 time: time_num(u.time),
                 peer_ip: ip_string(u.peer.addr),
+                peer_router: u.peer.via.map(ip_string),
                 peer_asn: u.peer.asn.0,
                 ..Default::default()
             };
@@ -135,6 +140,7 @@ pub fn write_json(e: &MrtEntry, out: &mut impl Write) -> io::Result<()> {
                     path_id: n.path_id,
                     timestamp: base.timestamp.clone(),
                     peer_ip: base.peer_ip.clone(),
+                    peer_router: base.peer_router.clone(),
                     ..base_copy(&base)
                 };
                 emit(&l)?;
@@ -146,6 +152,7 @@ pub fn write_json(e: &MrtEntry, out: &mut impl Write) -> io::Result<()> {
                     path_id: n.path_id,
                     timestamp: base.timestamp.clone(),
                     peer_ip: base.peer_ip.clone(),
+                    peer_router: base.peer_router.clone(),
                     ..base_copy(&base)
                 };
                 if let Some(a) = &u.attrs {
@@ -167,6 +174,7 @@ pub fn write_json(e: &MrtEntry, out: &mut impl Write) -> io::Result<()> {
                 time: time_num(s.time),
                 entry: "STATE",
                 peer_ip: ip_string(s.peer.addr),
+                peer_router: s.peer.via.map(ip_string),
                 peer_asn: s.peer.asn.0,
                 old_state: Some(s.old),
                 new_state: Some(s.new),

@@ -101,11 +101,15 @@ pub struct StateChange {
     pub legacy: bool,
 }
 
+/// The prefix of the TABLE_DUMP_V2 view name that bugyo gives the peers of
+/// one BMP-monitored router: `bmp 192.0.2.1`.
+pub const BMP_VIEW: &str = "bmp ";
+
 fn no_peer() -> Peer {
-    Peer {
-        asn: bugyo_model::Asn(0),
-        addr: std::net::IpAddr::V4(std::net::Ipv4Addr::UNSPECIFIED),
-    }
+    Peer::new(
+        bugyo_model::Asn(0),
+        std::net::IpAddr::V4(std::net::Ipv4Addr::UNSPECIFIED),
+    )
 }
 
 impl Default for UpdateEntry {

@@ -3,7 +3,7 @@
 //! (MESSAGE_AS4 UPDATEs, STATE_CHANGE_AS4) from the same entry types the
 //! reader yields, so that writing and reading back gives the same entries.
 
-use super::{MrtEntry, RibEntry, StateChange, UpdateEntry};
+use super::{MrtEntry, RibEntry, StateChange, UpdateEntry, BMP_VIEW};
 use crate::bgp::encode::{encode_attributes, encode_update, EncodeOptions, MpMode};
 use crate::bgp::nlri::write_nlri;
 use crate::bgp::Nlri;
@@ -179,26 +179,44 @@ impl<W: Write> MrtWriter<W> {
     /// Writes a whole table dump: a PEER_INDEX_TABLE of every peer that
     /// appears (at `time`), then one RIB record per prefix (routes grouped by
     /// prefix in order of first appearance, at the time of the first route).
+    /// Peers seen through a BMP-monitored router get a table of their own
+    /// per router, named by the view name `bmp <router address>` (RFC 6396
+    /// §4.3.1), followed by their RIB records.
     pub fn write_rib_dump(&mut self, time: Timestamp, routes: &[RibEntry]) -> io::Result<()> {
-        let mut peers: Vec<Peer> = Vec::new();
-        let mut seen: HashMap<Peer, ()> = HashMap::new();
-        let mut order: Vec<Prefix> = Vec::new();
-        let mut by_prefix: HashMap<Prefix, Vec<&RibEntry>> = HashMap::new();
+        let mut views: Vec<Option<IpAddr>> = Vec::new();
         for r in routes {
-            if seen.insert(r.peer, ()).is_none() {
-                peers.push(r.peer);
+            if !views.contains(&r.peer.via) {
+                views.push(r.peer.via);
             }
-            let v = by_prefix.entry(r.prefix).or_default();
-            if v.is_empty() {
-                order.push(r.prefix);
-            }
-            v.push(r);
         }
-        self.write_peer_index(time, Ipv4Addr::UNSPECIFIED, "", &peers)?;
-        for p in order {
-            if let Some(v) = by_prefix.get(&p) {
-                for chunk in v.chunks(65535) {
-                    self.write_rib(chunk[0].time, p, chunk)?;
+        views.sort();
+        if views.is_empty() {
+            views.push(None);
+        }
+        for via in views {
+            let mut peers: Vec<Peer> = Vec::new();
+            let mut seen: HashMap<Peer, ()> = HashMap::new();
+            let mut order: Vec<Prefix> = Vec::new();
+            let mut by_prefix: HashMap<Prefix, Vec<&RibEntry>> = HashMap::new();
+            for r in routes.iter().filter(|r| r.peer.via == via) {
+                if seen.insert(r.peer, ()).is_none() {
+                    peers.push(r.peer);
+                }
+                let v = by_prefix.entry(r.prefix).or_default();
+                if v.is_empty() {
+                    order.push(r.prefix);
+                }
+                v.push(r);
+            }
+            let view = via
+                .map(|router| format!("{BMP_VIEW}{router}"))
+                .unwrap_or_default();
+            self.write_peer_index(time, Ipv4Addr::UNSPECIFIED, &view, &peers)?;
+            for p in order {
+                if let Some(v) = by_prefix.get(&p) {
+                    for chunk in v.chunks(65535) {
+                        self.write_rib(chunk[0].time, p, chunk)?;
+                    }
                 }
             }
         }
@@ -269,18 +287,26 @@ impl<W: Write> MrtWriter<W> {
         self.record(u.time, ty, sub, u.extended)
     }
 
+    /// The peer and local fields of a BGP4MP record. A peer seen through a
+    /// BMP-monitored router is written with local AS 0 and the router's
+    /// address as the local address (an IPv4 router of an IPv6 peer as an
+    /// IPv4-mapped address), which is how bugyo's decoder reads it back.
     fn session_header(&mut self, peer: &Peer, local: Option<&Peer>) {
-        let zero_local = Peer {
-            asn: bugyo_model::Asn(0),
-            addr: if peer.addr.is_ipv6() {
-                IpAddr::V6(Ipv6Addr::UNSPECIFIED)
-            } else {
-                IpAddr::V4(Ipv4Addr::UNSPECIFIED)
-            },
+        let unspecified = if peer.addr.is_ipv6() {
+            IpAddr::V6(Ipv6Addr::UNSPECIFIED)
+        } else {
+            IpAddr::V4(Ipv4Addr::UNSPECIFIED)
         };
-        let mut l = *local.unwrap_or(&zero_local);
+        let zero_local = Peer::new(bugyo_model::Asn(0), unspecified);
+        let mut l = match peer.via {
+            Some(router) => Peer::new(bugyo_model::Asn(0), router),
+            None => *local.unwrap_or(&zero_local),
+        };
         if l.addr.is_ipv6() != peer.addr.is_ipv6() {
-            l.addr = zero_local.addr;
+            l.addr = match l.addr {
+                IpAddr::V4(a) if peer.via.is_some() => IpAddr::V6(a.to_ipv6_mapped()),
+                _ => unspecified,
+            };
         }
         self.body.extend_from_slice(&peer.asn.0.to_be_bytes());
         self.body.extend_from_slice(&l.asn.0.to_be_bytes());

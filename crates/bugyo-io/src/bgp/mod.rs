@@ -208,10 +208,7 @@ pub async fn start(config: BgpConfig, tx: mpsc::Sender<FeedEvent>) -> io::Result
     let mut routes: HashMap<IpAddr, mpsc::Sender<TcpStream>> = HashMap::new();
     let mut stats = Vec::new();
     for pc in &config.peers {
-        let peer = Peer {
-            asn: Asn(pc.asn),
-            addr: canonical(pc.addr),
-        };
+        let peer = Peer::new(Asn(pc.asn), canonical(pc.addr));
         let st = Arc::new(Mutex::new(PeerStats::default()));
         stats.push((peer, st.clone()));
         let (in_tx, in_rx) = mpsc::channel(4);

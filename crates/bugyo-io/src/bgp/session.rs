@@ -78,10 +78,10 @@ fn our_open(local_asn: u32, hold: u16, id: std::net::Ipv4Addr) -> Open {
 impl PeerTask {
     /// Runs one connection until it ends.
     pub(super) async fn session(&mut self, stream: TcpStream) -> End {
-        let local = stream.local_addr().ok().map(|a| Peer {
-            asn: Asn(self.s.local_asn),
-            addr: a.ip(),
-        });
+        let local = stream
+            .local_addr()
+            .ok()
+            .map(|a| Peer::new(Asn(self.s.local_asn), a.ip()));
         let (rd, mut wr) = stream.into_split();
         let (ftx, mut frx) = mpsc::channel(64);
         let reader = spawn_reader(rd, ftx);

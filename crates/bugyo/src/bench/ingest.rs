@@ -294,10 +294,7 @@ fn build_table(text: &Path, dir: &Path, n4: usize, n6: usize) -> io::Result<Tabl
         }
         k += 1;
     }
-    let peer = Peer {
-        asn: Asn(SOURCE_ASN),
-        addr: IpAddr::V4(Ipv4Addr::new(192, 0, 2, 1)),
-    };
+    let peer = Peer::new(Asn(SOURCE_ASN), IpAddr::V4(Ipv4Addr::new(192, 0, 2, 1)));
     let mut as_paths: HashSet<&bugyo_model::AsPath> = HashSet::new();
     let mut attr_sets: HashSet<*const PathAttributes> = HashSet::new();
     for (_, a) in v4.iter().chain(v6.iter()) {
@@ -932,10 +929,11 @@ fn run_bugyo(
             ))
         };
         println!(
-            "  bugyo RIB by its own account, bytes per route: tables {:.0}, prefix index {:.0}, adjacencies {:.0}; {} attribute sets; process RSS {:.0} / 経路あたり",
+            "  bugyo RIB by its own account, bytes per route: tables {:.0}, prefix index {:.0}, adjacencies {:.0}, attribute index {:.0}; {} attribute sets; process RSS {:.0} / 経路あたり",
             part("tables"),
             part("prefix_index"),
             part("adjacencies"),
+            part("attribute_index"),
             metric(&text, "bugyo_rib_attribute_sets").unwrap_or(0.0),
             per(metric(&text, "process_resident_memory_bytes")),
         );

@@ -1,5 +1,8 @@
-//! The BMP station against malformed input over live TCP connections on
-//! loopback. RFC 7854 frames every message by the length in its common
+//! The BMP station over live TCP connections on loopback: malformed input,
+//! routers that reconnect, and routers that share a neighbour address.
+//!
+//! Malformed input: RFC 7854 frames every message by the length in its common
+//! header, so: RFC 7854 frames every message by the length in its common
 //! header, so:
 //!
 //! - a bad message inside sound framing (unknown type, a Route Monitoring
@@ -132,7 +135,16 @@ fn route_monitoring(update: &[u8]) -> Vec<u8> {
 }
 
 async fn connect(station: &BmpHandle) -> TcpStream {
-    timeout(WAIT, TcpStream::connect(station.local_addr()))
+    connect_from(station, ROUTER).await
+}
+
+/// A connection from the loopback address `router` (any of 127/8).
+async fn connect_from(station: &BmpHandle, router: IpAddr) -> TcpStream {
+    let socket = tokio::net::TcpSocket::new_v4().expect("socket");
+    socket
+        .bind(std::net::SocketAddr::new(router, 0))
+        .expect("bind");
+    timeout(WAIT, socket.connect(station.local_addr()))
         .await
         .expect("connect in time")
         .expect("connect")
@@ -157,13 +169,23 @@ async fn next(rx: &mut mpsc::Receiver<FeedEvent>, what: &str) -> FeedEvent {
 /// The next event must be an Update announcing `prefix` from the peer,
 /// with `path`.
 async fn expect_route(rx: &mut mpsc::Receiver<FeedEvent>, prefix: &str, path: &str) {
+    expect_route_via(rx, ROUTER, prefix, path).await;
+}
+
+/// [`expect_route`] from the peer as seen by `router`.
+async fn expect_route_via(
+    rx: &mut mpsc::Receiver<FeedEvent>,
+    router: IpAddr,
+    prefix: &str,
+    path: &str,
+) {
     let ev = next(rx, prefix).await;
     let FeedEvent::Update(u) = ev else {
         panic!("waiting for {prefix}: unexpected {ev:?}")
     };
     assert_eq!(
-        (u.peer.asn.0, u.peer.addr),
-        (PEER_AS, IpAddr::V4(PEER_ADDR))
+        (u.peer.asn.0, u.peer.addr, u.peer.via),
+        (PEER_AS, IpAddr::V4(PEER_ADDR), Some(router))
     );
     let got: Vec<String> = u.announced.iter().map(|n| n.prefix.to_string()).collect();
     assert_eq!(got, [prefix]);
@@ -347,4 +369,90 @@ async fn a_reconnected_router_keeps_its_peers_when_the_old_connection_ends() {
     drop(new);
     let reason = expect_down(&mut rx).await;
     assert!(reason.contains("disconnected"), "{reason}");
+}
+
+/// Two routers, each with a neighbour at the same address and AS: two
+/// peers (each carries its router), whose routes stay apart in the RIB;
+/// one router going away ends only its own peer's session, and the archive
+/// keeps them apart too.
+#[tokio::test]
+async fn routers_sharing_a_neighbour_address_have_separate_peers() {
+    use bugyo_detect::{Engine, EngineConfig, Reference};
+    use bugyo_formats::mrt::{MrtReader, MrtWriter};
+    use bugyo_model::Prefix;
+
+    let (tx, mut rx) = mpsc::channel(64);
+    let station = bmp::start("127.0.0.1:0".parse().unwrap(), tx)
+        .await
+        .expect("start station");
+    let other: IpAddr = IpAddr::V4(Ipv4Addr::new(127, 0, 0, 2));
+    let mut events = Vec::new();
+    let mut a = connect(&station).await;
+    let mut bytes = initiation("rtr-a");
+    bytes.extend(peer_up());
+    bytes.extend(route_monitoring(&update([10, 1, 0], &[64500, 64501])));
+    send(&mut a, &bytes).await;
+    events.push(next(&mut rx, "router A's SessionUp").await);
+    expect_route_via(&mut rx, ROUTER, "10.1.0.0/24", "64500 64501").await;
+    let mut b = connect_from(&station, other).await;
+    let mut bytes = initiation("rtr-b");
+    bytes.extend(peer_up());
+    bytes.extend(route_monitoring(&update([10, 1, 0], &[64500, 64502])));
+    send(&mut b, &bytes).await;
+    events.push(next(&mut rx, "router B's SessionUp").await);
+    expect_route_via(&mut rx, other, "10.1.0.0/24", "64500 64502").await;
+    drop(a);
+    let down = next(&mut rx, "router A's SessionDown").await;
+    assert!(
+        matches!(&down, FeedEvent::SessionDown { peer, .. } if peer.via == Some(ROUTER)),
+        "{down:?}"
+    );
+    send(
+        &mut b,
+        &route_monitoring(&update([10, 2, 0], &[64500, 64503])),
+    )
+    .await;
+    expect_route_via(&mut rx, other, "10.2.0.0/24", "64500 64503").await;
+
+    // The same events again, with the routes, through the archive format
+    // and the engine: B's routes outlive A's session.
+    let peer = |router| {
+        bugyo_model::Peer::new(bugyo_model::Asn(PEER_AS), IpAddr::V4(PEER_ADDR)).via(router)
+    };
+    assert!(matches!(&events[0], FeedEvent::SessionUp { peer: p, .. } if *p == peer(ROUTER)));
+    assert!(matches!(&events[1], FeedEvent::SessionUp { peer: p, .. } if *p == peer(other)));
+    let mut w = MrtWriter::new(Vec::new());
+    let route = |router, net: &str, path: &[u32]| {
+        FeedEvent::Update(bugyo_formats::mrt::UpdateEntry {
+            time: bugyo_io::feed::now(),
+            extended: true,
+            peer: peer(router),
+            announced: vec![bugyo_formats::bgp::Nlri {
+                prefix: net.parse::<Prefix>().unwrap(),
+                path_id: None,
+            }],
+            attrs: Some(std::sync::Arc::new(bugyo_model::PathAttributes {
+                as_path: bugyo_model::AsPath::from_sequence(path.iter().copied()),
+                ..Default::default()
+            })),
+            ..Default::default()
+        })
+    };
+    for ev in [
+        events[0].clone(),
+        route(ROUTER, "10.1.0.0/24", &[64500, 64501]),
+        events[1].clone(),
+        route(other, "10.1.0.0/24", &[64500, 64502]),
+        down,
+    ] {
+        w.write_entry(&ev.into_mrt()).expect("write");
+    }
+    let mut engine = Engine::new(Reference::default(), EngineConfig::default());
+    for e in MrtReader::new(std::io::Cursor::new(w.into_inner().expect("flush"))) {
+        bugyo_io::feed::apply(&mut engine, &e.expect("archived records read back"));
+    }
+    let rib = engine.rib();
+    let held: Vec<(bugyo_model::Peer, u64)> =
+        rib.peers().iter().map(|p| (p.peer, p.routes)).collect();
+    assert_eq!(held, vec![(peer(ROUTER), 0), (peer(other), 1)]);
 }

@@ -25,11 +25,7 @@ fn peer(asn: u32, ip: &str) -> Peer {
 }
 
 fn graph() -> AsGraph {
-    let l = |a: u32, b: u32, rel| AsLink {
-        a: Asn(a),
-        b: Asn(b),
-        rel,
-    };
+    let l = AsLink::new;
     AsGraph::new([
         l(701, 15169, Relationship::ProviderToCustomer),
         l(701, 2516, Relationship::ProviderToCustomer),

@@ -64,11 +64,7 @@ fn op() -> impl Strategy<Value = Op> {
 }
 
 fn engine() -> Engine {
-    let l = |a: u32, b: u32, rel| AsLink {
-        a: Asn(a),
-        b: Asn(b),
-        rel,
-    };
+    let l = AsLink::new;
     let reference = Reference {
         graph: AsGraph::new([
             l(701, 15169, Relationship::ProviderToCustomer),

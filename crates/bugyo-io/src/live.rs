@@ -1,13 +1,14 @@
 //! The live detection loop: feed events in, each archived as it arrives and
 //! judged by the same engine as `bugyo replay`; incident changes out as JSON
 //! lines (the schema of `bugyo replay --format json` plus `event` and
-//! `event_time`). Data time is arrival time.
+//! `event_time`) and into the store as new versions. Data time is arrival
+//! time.
 
 use crate::archive::{ArchiveConfig, UpdateArchive};
 use crate::feed::{apply, now, FeedEvent};
+use crate::incidents::{take_changes, StoreCounters, StoreSink};
 use crate::metrics::Histogram;
 use crate::rtr::RpkiSnapshot;
-use bugyo_detect::incident::IncidentEventKind;
 use bugyo_detect::{Engine, Reference};
 use bugyo_state::{AspaIndex, VrpIndex};
 use std::fs::{File, OpenOptions};
@@ -24,6 +25,8 @@ pub struct LiveOptions {
     pub archive: Option<ArchiveConfig>,
     /// The file incident changes are appended to, if any.
     pub events: Option<PathBuf>,
+    /// The store incident changes are recorded in, if any.
+    pub store: Option<bugyo_store::Store>,
     /// Write a RIB snapshot (TABLE_DUMP_V2) into the archive this often, in
     /// seconds, at multiples of the period (RIS: every 8 hours, RouteViews:
     /// every 2; 3600 is a good default). `None`: no snapshots.
@@ -45,6 +48,12 @@ pub struct LiveCounters {
     pub archived: u64,
     /// Incident changes written.
     pub incident_events: u64,
+    /// Incident versions recorded in the store.
+    pub store_versions: u64,
+    /// Incident changes waiting for the store.
+    pub store_pending: u64,
+    /// Failed attempts to write to the store (each retried).
+    pub store_errors: u64,
     /// Incidents open now.
     pub incidents_open: u64,
     /// Feed events waiting in the queue.
@@ -90,6 +99,8 @@ pub struct LiveSummary {
     pub rib_snapshots: u64,
     /// Reference data sets replaced (reloaded files).
     pub reference_reloads: u64,
+    /// Incident changes the store could not take by shutdown.
+    pub unstored: u64,
 }
 
 /// Puts the RTR cache's current data into force.
@@ -149,32 +160,31 @@ const TICK: Duration = Duration::from_millis(500);
 /// at every change). `bugyo replay` over the archive lists them all.
 pub const MAX_EVENT_PREFIXES: usize = 1_000;
 
-/// Writes the engine's pending incident changes, flushed at once (they are
-/// rare, and someone may be waiting for them).
-fn write_incident_events(
-    engine: &mut Engine,
-    out: &mut Option<BufWriter<File>>,
-) -> io::Result<u64> {
-    let events = bugyo_detect::incident::coalesce_events(engine.drain_events());
-    let Some(out) = out else { return Ok(0) };
-    if events.is_empty() {
+/// Where incident changes go: the store and the events file.
+struct ChangeSinks {
+    events: Option<BufWriter<File>>,
+    store: Option<StoreSink>,
+}
+
+/// Writes the engine's pending incident changes: into the store (one
+/// transaction), then to the events file, flushed at once (they are rare,
+/// and someone may be waiting for them).
+async fn write_incident_events(engine: &mut Engine, sinks: &mut ChangeSinks) -> io::Result<u64> {
+    let changes = take_changes(engine);
+    if changes.is_empty() {
         return Ok(0);
     }
-    let names = |a| engine.as_name(a);
-    let mut n = 0;
-    for ev in events {
-        let Some(inc) = engine.incident(ev.id) else {
-            continue;
-        };
-        let mut json = inc.to_json(&names);
+    if let Some(store) = &mut sinks.store {
+        store.write(&changes).await;
+    }
+    let Some(out) = &mut sinks.events else {
+        return Ok(changes.len() as u64);
+    };
+    for ch in &changes {
+        let mut json = ch.body.clone();
         if let Some(obj) = json.as_object_mut() {
-            let kind = match ev.event {
-                IncidentEventKind::Opened => "opened",
-                IncidentEventKind::Updated => "updated",
-                IncidentEventKind::Resolved => "resolved",
-            };
-            obj.insert("event".into(), kind.into());
-            obj.insert("event_time".into(), ev.time.rfc3339().into());
+            obj.insert("event".into(), ch.event_name().into());
+            obj.insert("event_time".into(), ch.time.rfc3339().into());
             let mut omitted = 0;
             if let Some(serde_json::Value::Array(list)) = obj.get_mut("prefixes") {
                 omitted = list.len().saturating_sub(MAX_EVENT_PREFIXES);
@@ -183,20 +193,19 @@ fn write_incident_events(
             obj.insert("prefixes_omitted".into(), omitted.into());
         }
         writeln!(out, "{json}")?;
-        n += 1;
     }
     out.flush()?;
-    Ok(n)
+    Ok(changes.len() as u64)
 }
 
 /// Archives one feed event, then judges it and writes the incident changes
 /// it caused: archived first, so that what detection saw is always in the
 /// archive. Returns the routes it carried.
-fn ingest(
+async fn ingest(
     ev: FeedEvent,
     engine: &mut Engine,
     archive: &mut Option<UpdateArchive>,
-    events: &mut Option<BufWriter<File>>,
+    sinks: &mut ChangeSinks,
     summary: &mut LiveSummary,
 ) -> io::Result<u64> {
     summary.feed_events += 1;
@@ -207,7 +216,7 @@ fn ingest(
     }
     let routes = apply(engine, &entry);
     summary.routes += routes;
-    summary.incident_events += write_incident_events(engine, events)?;
+    summary.incident_events += write_incident_events(engine, sinks).await?;
     Ok(routes)
 }
 
@@ -280,11 +289,18 @@ pub async fn run(
         let t = now().secs;
         t - t.rem_euclid(p) + p
     });
-    let mut events = match &options.events {
+    let events = match &options.events {
         Some(p) => Some(BufWriter::new(
             OpenOptions::new().create(true).append(true).open(p)?,
         )),
         None => None,
+    };
+    let store_counters = StoreCounters::default();
+    let mut sinks = ChangeSinks {
+        events,
+        store: options
+            .store
+            .map(|s| StoreSink::new(s, store_counters.clone())),
     };
     let stats = options.stats.clone();
     let mut writing: Option<SnapshotTask> = None;
@@ -296,7 +312,7 @@ pub async fn run(
             ev = feed.recv() => {
                 let Some(ev) = ev else { break };
                 let arrived = ev.time();
-                let routes = ingest(ev, &mut engine, &mut archive, &mut events, &mut summary)?;
+                let routes = ingest(ev, &mut engine, &mut archive, &mut sinks, &mut summary).await?;
                 count(&stats, &engine, &summary, arrived, routes, feed.len());
             }
             _ = tick.tick() => {
@@ -329,7 +345,7 @@ pub async fn run(
                         next_prune = t.secs + 3600;
                     }
                 }
-                summary.incident_events += write_incident_events(&mut engine, &mut events)?;
+                summary.incident_events += write_incident_events(&mut engine, &mut sinks).await?;
                 if let Some(a) = &mut archive {
                     a.flush()?;
                 }
@@ -340,6 +356,7 @@ pub async fn run(
                     c.incidents_open = open;
                     c.incident_events = summary.incident_events;
                     c.rib_routes = engine.rib().route_count();
+                    store_counters.read_into(c);
                 });
             }
             changed = async {
@@ -388,19 +405,23 @@ pub async fn run(
     // Drain what is already queued, so nothing acknowledged is lost.
     while let Ok(ev) = feed.try_recv() {
         let arrived = ev.time();
-        let routes = ingest(ev, &mut engine, &mut archive, &mut events, &mut summary)?;
+        let routes = ingest(ev, &mut engine, &mut archive, &mut sinks, &mut summary).await?;
         count(&stats, &engine, &summary, arrived, routes, feed.len());
     }
-    summary.incident_events += write_incident_events(&mut engine, &mut events)?;
+    summary.incident_events += write_incident_events(&mut engine, &mut sinks).await?;
     if let Some(task) = writing.take() {
         finish_snapshot(task, &mut summary).await?;
     }
     if let Some(mut a) = archive {
         a.close()?;
     }
-    if let Some(mut e) = events {
+    if let Some(mut e) = sinks.events {
         e.flush()?;
         e.get_ref().sync_all()?;
     }
+    if let Some(store) = sinks.store {
+        summary.unstored = store.finish().await;
+    }
+    stats.update(|c| store_counters.read_into(c));
     Ok((engine, summary))
 }

@@ -251,6 +251,12 @@ impl MetricSources {
                     "Feed events waiting to be judged.",
                     c.feed_queue,
                 ),
+                (
+                    "bugyo_store_pending",
+                    "gauge",
+                    "Incident changes waiting to be written to the store.",
+                    c.store_pending,
+                ),
             ] {
                 let _ = writeln!(o, "# TYPE {name} {kind}\n# HELP {name} {help}\n{name} {v}");
             }
@@ -269,6 +275,16 @@ impl MetricSources {
                     "bugyo_incident_events",
                     "Incident changes written (opened, updated, resolved).",
                     c.incident_events,
+                ),
+                (
+                    "bugyo_store_versions",
+                    "Incident versions written to the store.",
+                    c.store_versions,
+                ),
+                (
+                    "bugyo_store_errors",
+                    "Failed attempts to write to the store (each retried).",
+                    c.store_errors,
                 ),
             ] {
                 let _ = writeln!(

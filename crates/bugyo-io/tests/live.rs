@@ -15,11 +15,7 @@ use tokio::sync::{mpsc, watch};
 /// Relationships of the tests' ASes: AS15169 is a customer of AS701, AS4713
 /// (OCN) of AS2914; the collector peer AS2497 peers with both providers.
 fn reference() -> Reference {
-    let l = |a: u32, b: u32, rel| AsLink {
-        a: Asn(a),
-        b: Asn(b),
-        rel,
-    };
+    let l = AsLink::new;
     let graph = AsGraph::new([
         l(701, 15169, Relationship::ProviderToCustomer),
         l(2914, 4713, Relationship::ProviderToCustomer),

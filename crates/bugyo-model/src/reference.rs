@@ -83,6 +83,18 @@ pub struct AsLink {
     pub rel: Relationship,
 }
 
+impl AsLink {
+    /// The link `a` to `b` (for [`Relationship::ProviderToCustomer`], `a`
+    /// is the provider).
+    pub fn new(a: u32, b: u32, rel: Relationship) -> AsLink {
+        AsLink {
+            a: Asn(a),
+            b: Asn(b),
+            rel,
+        }
+    }
+}
+
 /// An AS with its name and organisation, from CAIDA AS2Org.
 #[derive(Clone, Debug, PartialEq, Eq, serde::Serialize)]
 pub struct AsOrg {

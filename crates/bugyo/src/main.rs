@@ -13,6 +13,7 @@ mod bench;
 mod demo;
 mod dump;
 mod load;
+mod members;
 mod replay;
 mod scenario;
 mod serve;
@@ -39,6 +40,10 @@ enum Command {
     Serve(Box<serve::ServeArgs>),
     /// Benchmark: the same MRT files through bugyo and `bgpdump -m`, side by side.
     Bench(bench::BenchArgs),
+    /// Member organisations in the store: add, list, show.
+    Org(members::OrgArgs),
+    /// API tokens: create (printed once), revoke.
+    Token(members::TokenArgs),
 }
 
 fn main() -> ExitCode {
@@ -49,5 +54,7 @@ fn main() -> ExitCode {
         Command::Bench(args) => bench::run(args),
         Command::Demo(args) => demo::run(args),
         Command::Serve(args) => serve::run(*args),
+        Command::Org(args) => members::run_org(args),
+        Command::Token(args) => members::run_token(args),
     }
 }

@@ -45,6 +45,14 @@ pub struct ReplayArgs {
     /// initial table (history detectors hold back).
     #[arg(long, default_value_t = 300)]
     pub learning_secs: i64,
+    /// Record every incident change in the store under this directory
+    /// (DIR/bugyo.db), as `bugyo serve --data-dir DIR` does.
+    #[arg(long, value_name = "DIR")]
+    pub data_dir: Option<PathBuf>,
+    /// Record incident changes in this store instead: `sqlite://PATH` or
+    /// `postgres://USER@HOST/DB`.
+    #[arg(long, value_name = "URL")]
+    pub database: Option<String>,
     /// MRT update files (BGP4MP / BGP4MP_ET), replayed in time order.
     #[arg(value_name = "MRT")]
     pub updates: Vec<PathBuf>,
@@ -105,6 +113,17 @@ pub fn run_into(
     ribs: &[PathBuf],
     updates: &[PathBuf],
 ) -> io::Result<ReplaySummary> {
+    run_with(engine, ribs, updates, &mut |_| Ok(()))
+}
+
+/// [`run_into`], calling `after_each` after every update entry (to take the
+/// incident changes it caused).
+pub fn run_with(
+    engine: &mut Engine,
+    ribs: &[PathBuf],
+    updates: &[PathBuf],
+    after_each: &mut dyn FnMut(&mut Engine) -> io::Result<()>,
+) -> io::Result<ReplaySummary> {
     let mut summary = ReplaySummary::default();
     let pb = progress();
     for path in ribs {
@@ -144,6 +163,7 @@ pub fn run_into(
         let Some((i, _)) = best else { break };
         if let Some(e) = heads[i].take() {
             summary.routes += apply(engine, &e);
+            after_each(engine)?;
         }
         heads[i] = next_good(&mut readers[i]);
         entries += 1;
@@ -188,7 +208,15 @@ pub fn run(args: ReplayArgs) -> ExitCode {
     };
     let mut engine = Engine::new(reference, engine_config(&args));
     let started = Instant::now();
-    let summary = match run_into(&mut engine, &args.ribs, &args.updates) {
+    let url = args
+        .database
+        .clone()
+        .or_else(|| args.data_dir.as_deref().map(bugyo_store::sqlite_url));
+    let result = match &url {
+        None => run_into(&mut engine, &args.ribs, &args.updates),
+        Some(url) => run_recording(&mut engine, &args, url),
+    };
+    let summary = match result {
         Ok(s) => s,
         Err(e) => {
             eprintln!("error: {e}\nエラー: {e}");
@@ -225,6 +253,37 @@ pub fn run(args: ReplayArgs) -> ExitCode {
             ExitCode::from(2)
         }
     }
+}
+
+/// The replay, recording every incident change in the store at `url` as
+/// it happens (each a new version, as `bugyo serve` records them).
+fn run_recording(engine: &mut Engine, args: &ReplayArgs, url: &str) -> io::Result<ReplaySummary> {
+    if let Some(dir) = &args.data_dir {
+        std::fs::create_dir_all(dir)?;
+    }
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()?;
+    let store = rt
+        .block_on(bugyo_store::Store::open(url))
+        .map_err(io::Error::other)?;
+    let (mut versions, mut changes) = (0u64, 0u64);
+    let summary = run_with(engine, &args.ribs, &args.updates, &mut |engine| {
+        for ch in bugyo_io::incidents::take_changes(engine) {
+            changes += 1;
+            if rt
+                .block_on(ch.record(&store))
+                .map_err(io::Error::other)?
+                .new_version
+            {
+                versions += 1;
+            }
+        }
+        Ok(())
+    })?;
+    rt.block_on(store.close());
+    eprintln!("{changes} incident changes, {versions} new versions recorded / インシデントの変更 {changes} 件、新しい版 {versions} 件を記録");
+    Ok(summary)
 }
 
 /// Prints incidents in the chosen format.

@@ -228,11 +228,7 @@ impl AddressPlan {
 pub fn generate(size: ScenarioSize, seed: u64) -> Scenario {
     let mut rng = Rng::new(seed);
     let mut links = Vec::new();
-    let l = |a: u32, b: u32, rel| AsLink {
-        a: Asn(a),
-        b: Asn(b),
-        rel,
-    };
+    let l = AsLink::new;
     for (i, &a) in TIER1.iter().enumerate() {
         for &b in &TIER1[i + 1..] {
             links.push(l(a, b, Relationship::PeerToPeer));

@@ -84,6 +84,10 @@ pub struct ServeArgs {
     /// Append incident changes here (default: DATA_DIR/events.jsonl).
     #[arg(long, value_name = "FILE")]
     pub events: Option<PathBuf>,
+    /// The store for incidents, members and tokens: `sqlite://PATH` or
+    /// `postgres://USER@HOST/DB` (default: DATA_DIR/bugyo.db).
+    #[arg(long, value_name = "URL")]
+    pub database: Option<String>,
     /// Remove archive files older than this many days (default: keep all).
     #[arg(long, value_name = "DAYS", value_parser = clap::value_parser!(u32).range(1..))]
     pub retention_days: Option<u32>,
@@ -113,6 +117,7 @@ impl ServeArgs {
             rtr: self.rtr.clone(),
             reference: self.reference.clone(),
             events: self.events.clone(),
+            database: self.database.clone(),
             retention_days: self.retention_days,
             quiet_secs: self.quiet_secs,
             learning_secs: self.learning_secs,
@@ -164,6 +169,9 @@ async fn serve(settings: Settings) -> std::io::Result<()> {
     let reference = load_reference(&settings.reference)?;
     std::fs::create_dir_all(&settings.data_dir)?;
     let archive_dir = settings.data_dir.join("archive");
+    let store = bugyo_store::Store::open(&settings.database)
+        .await
+        .map_err(|e| std::io::Error::other(format!("{}: {e}", redact(&settings.database))))?;
     let options = LiveOptions {
         archive: Some(ArchiveConfig {
             rotate_secs: settings.rotate_secs,
@@ -171,6 +179,7 @@ async fn serve(settings: Settings) -> std::io::Result<()> {
             ..ArchiveConfig::new(&archive_dir)
         }),
         events: Some(settings.events.clone()),
+        store: Some(store),
         rib_snapshot_secs: settings.rib_snapshot_secs,
         stats: Default::default(),
     };
@@ -363,5 +372,19 @@ async fn wait_for_signal() {
     #[cfg(not(unix))]
     {
         let _ = tokio::signal::ctrl_c().await;
+    }
+}
+
+/// A database URL fit for a log: any password replaced by `***`.
+fn redact(url: &str) -> String {
+    match (url.find("://"), url.rfind('@')) {
+        (Some(s), Some(at)) if at > s => {
+            let creds = &url[s + 3..at];
+            match creds.split_once(':') {
+                Some((user, _)) => format!("{}://{user}:***{}", &url[..s], &url[at..]),
+                None => url.to_string(),
+            }
+        }
+        _ => url.to_string(),
     }
 }

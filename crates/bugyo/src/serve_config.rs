@@ -28,6 +28,8 @@ pub struct ServeConfig {
     pub http: Option<SocketAddr>,
     /// Where incident changes are appended.
     pub events: Option<PathBuf>,
+    /// The store: `sqlite://PATH` or `postgres://...`.
+    pub database: Option<String>,
     /// BGP sessions.
     pub bgp: BgpSection,
     /// The BMP station.
@@ -143,6 +145,8 @@ pub struct Settings {
     pub http: SocketAddr,
     /// Where incident changes are appended.
     pub events: PathBuf,
+    /// The store's URL (default: the SQLite file under the data directory).
+    pub database: String,
     /// Where BGP sessions are accepted.
     pub bgp_listen: SocketAddr,
     /// Proposed hold time.
@@ -294,6 +298,13 @@ impl ServeConfig {
             fix(p);
         }
         r.irr.iter_mut().for_each(fix);
+        if let Some(db) = &mut self.database {
+            if let Some(path) = db.strip_prefix("sqlite://") {
+                if Path::new(path).is_relative() {
+                    *db = format!("sqlite://{}", base.join(path).display());
+                }
+            }
+        }
     }
 }
 
@@ -320,6 +331,8 @@ pub struct Flags {
     pub reference: ReferenceArgs,
     /// `--events`
     pub events: Option<PathBuf>,
+    /// `--database`
+    pub database: Option<String>,
     /// `--retention-days`
     pub retention_days: Option<u32>,
     /// `--quiet-secs`
@@ -341,6 +354,10 @@ impl Settings {
             .events
             .or(file.events)
             .unwrap_or_else(|| data_dir.join("events.jsonl"));
+        let database = flags
+            .database
+            .or(file.database)
+            .unwrap_or_else(|| bugyo_store::sqlite_url(&data_dir));
         let mut peers = file.bgp.peer;
         for (asn, addr) in flags.peers {
             if peers.iter().any(|p| p.address == addr) {
@@ -379,6 +396,7 @@ impl Settings {
                 .unwrap_or(defaults::ROUTER_ID),
             http: flags.http.or(file.http).unwrap_or_else(defaults::http),
             events,
+            database,
             bgp_listen: flags
                 .bgp_listen
                 .or(file.bgp.listen)

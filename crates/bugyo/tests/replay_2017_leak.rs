@@ -173,19 +173,25 @@ fn leak_of_2017_class_is_one_incident() {
     write_rib(&rib_path, rib);
     write_updates(&upd_path, &updates);
 
+    let store_dir = dir.join("store");
+    let replay = || {
+        bugyo(&[
+            "replay",
+            "--rib",
+            rib_path.to_str().unwrap(),
+            "--as-rel",
+            caida.to_str().unwrap(),
+            "--format",
+            "json",
+            "--min-severity",
+            "info",
+            "--data-dir",
+            store_dir.to_str().unwrap(),
+            upd_path.to_str().unwrap(),
+        ])
+    };
     let started = std::time::Instant::now();
-    let (out, err) = bugyo(&[
-        "replay",
-        "--rib",
-        rib_path.to_str().unwrap(),
-        "--as-rel",
-        caida.to_str().unwrap(),
-        "--format",
-        "json",
-        "--min-severity",
-        "info",
-        upd_path.to_str().unwrap(),
-    ]);
+    let (out, err) = replay();
     eprintln!(
         "replay took {:.1} s\n{err}",
         started.elapsed().as_secs_f64()
@@ -255,6 +261,63 @@ fn leak_of_2017_class_is_one_incident() {
         .map(|p| p.as_str().unwrap().to_string())
         .collect();
     assert!(leaked.keys().all(|p| prefixes.contains(&p.to_string())));
+
+    // The store holds the same incident with its whole history: opened at
+    // the first leaked route, grown, resolved; every version complete.
+    let stored = |label: &str| {
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap();
+        rt.block_on(async {
+            let store = bugyo_store::Store::open_data_dir(&store_dir)
+                .await
+                .expect("open the store");
+            let mut list = store
+                .incidents(&bugyo_store::IncidentFilter::default())
+                .await
+                .expect("list");
+            assert_eq!(list.len(), 1, "{label}: one stored incident: {list:#?}");
+            let history = store.incident_history(list[0].id).await.expect("history");
+            store.close().await;
+            (list.remove(0), history)
+        })
+    };
+    let (latest, history) = stored("first replay");
+    assert_eq!(latest.kind, "route-leak");
+    assert_eq!(
+        (latest.culprit_asn, latest.leaked_to_asn),
+        (Some(15169), Some(701))
+    );
+    assert_eq!(latest.status, "resolved");
+    assert_eq!(latest.prefix_count, leaked.len() as i64);
+    assert_eq!(history.first().map(|v| v.event.as_str()), Some("opened"));
+    assert_eq!(history.last().map(|v| v.event.as_str()), Some("resolved"));
+    let steps: Vec<String> = history
+        .iter()
+        .map(|v| format!("{} {}", v.event, v.body["prefix_count"]))
+        .collect();
+    eprintln!("stored versions: {}", steps.join(", "));
+    assert!(history.len() >= 3, "opened, grown, resolved: {steps:?}");
+    assert!(
+        history.len() < 64,
+        "a version per significant change, not per route: {}",
+        history.len()
+    );
+    let last = &history.last().unwrap().body;
+    assert_eq!(last["prefix_count"], leaked.len());
+    assert_eq!(
+        last["prefixes"].as_array().map(Vec::len),
+        Some(leaked.len())
+    );
+    assert_eq!(last["id"], latest.id);
+    // Replaying the same routes again changes nothing: the same incident,
+    // no new version.
+    let (_, err) = replay();
+    assert!(err.contains("0 new versions"), "{err}");
+    let (again, history_again) = stored("second replay");
+    assert_eq!(again.id, latest.id);
+    assert_eq!(history_again.len(), history.len());
     let _ = std::fs::remove_dir_all(dir);
     let _: Option<Peer> = None;
 }

@@ -9,7 +9,9 @@
 //! - SIGKILL (a crash), then another start: the archive file the crash left
 //!   unfinished is repaired, so every run's records stay readable;
 //! - a relationships file changed while running is reloaded and judges the
-//!   routes that follow.
+//!   routes that follow;
+//! - every incident change of the three runs is in the store, one version
+//!   per line of the events file.
 
 mod common;
 
@@ -252,6 +254,50 @@ fn sigterm_mid_stream_restart_and_crash_lose_nothing() {
             "run 2's flushed records survive the crash: {prefix}"
         );
     }
+
+    // Every incident change of the three runs is in the store as a
+    // version, the crash notwithstanding: one per line of the events file.
+    let lines = std::fs::read_to_string(serve.events_path()).unwrap_or_default();
+    let lines = json_lines(&lines);
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    let (versions, leaks) = rt.block_on(async {
+        let store = bugyo_store::Store::open_data_dir(&serve.data)
+            .await
+            .expect("open the store");
+        let mut incidents = Vec::new();
+        loop {
+            let page = store
+                .incidents(&bugyo_store::IncidentFilter {
+                    after_id: incidents.last().map(|i: &bugyo_store::StoredIncident| i.id),
+                    ..Default::default()
+                })
+                .await
+                .expect("list");
+            if page.is_empty() {
+                break;
+            }
+            incidents.extend(page);
+        }
+        let mut versions = 0;
+        for i in &incidents {
+            versions += store.incident_history(i.id).await.expect("history").len();
+        }
+        store.close().await;
+        let leaks: Vec<_> = incidents
+            .into_iter()
+            .filter(|i| i.kind == "route-leak" && i.culprit_asn == Some(15169))
+            .collect();
+        (versions, leaks)
+    });
+    assert_eq!(
+        versions,
+        lines.len(),
+        "a stored version per incident change"
+    );
+    assert!(!leaks.is_empty(), "the leak is stored");
     drop(g);
     let _ = std::fs::remove_dir_all(dir);
 }

@@ -1,0 +1,253 @@
+//! Who may see what of an incident. Each party gets its own view of the
+//! same stored version, labelled with TLP 2.0:
+//!
+//! | viewer | view | label |
+//! |---|---|---|
+//! | analyst, admin (the hub) | everything | TLP:AMBER+STRICT |
+//! | regulator | the multi-operator summary: victims, members affected, counts; no routes | TLP:AMBER |
+//! | member, victim | its own prefixes in full (routes, paths, peers); counts for the rest | TLP:AMBER+STRICT |
+//! | member whose routers observed it | what its own routers saw | TLP:AMBER+STRICT |
+//! | member, culprit | the routes it announced | TLP:AMBER+STRICT |
+//! | any other member | a summary without raw routes | TLP:GREEN |
+//!
+//! A member may be victim and observer at once: it gets both parts. A view
+//! that holds raw routes (prefixes, sample routes, peers) says so, and the
+//! caller must write a `read-routes` entry to the audit log.
+
+use crate::tokens::Role;
+use bugyo_model::Prefix;
+use serde_json::{json, Map, Value};
+use std::collections::BTreeSet;
+
+/// The TLP 2.0 label of a view.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize)]
+pub enum Tlp {
+    /// May be shared with the community.
+    #[serde(rename = "TLP:GREEN")]
+    Green,
+    /// The recipient's organisation and its clients, need to know.
+    #[serde(rename = "TLP:AMBER")]
+    Amber,
+    /// The recipient's organisation only.
+    #[serde(rename = "TLP:AMBER+STRICT")]
+    AmberStrict,
+}
+
+impl Tlp {
+    /// The label as written, e.g. `TLP:AMBER+STRICT`.
+    pub fn label(self) -> &'static str {
+        match self {
+            Tlp::Green => "TLP:GREEN",
+            Tlp::Amber => "TLP:AMBER",
+            Tlp::AmberStrict => "TLP:AMBER+STRICT",
+        }
+    }
+}
+
+/// Who is looking.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Viewer {
+    /// The token's role.
+    pub role: Role,
+    /// The viewer's organisation's ASNs (members).
+    pub asns: BTreeSet<u32>,
+}
+
+/// How a member stands to an incident.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, serde::Serialize)]
+pub struct Relation {
+    /// Some of its prefixes are affected.
+    pub victim: bool,
+    /// Its routers (collector peers) saw the routes.
+    pub observer: bool,
+    /// It is the AS blamed.
+    pub culprit: bool,
+}
+
+impl Relation {
+    /// The relation of an organisation with `asns` to an incident whose
+    /// ASes are `incident_asns` (asn, role, prefix count), as the store lists them.
+    pub fn of(asns: &BTreeSet<u32>, incident_asns: &[(u32, String, i64)]) -> Relation {
+        let mut r = Relation::default();
+        for (asn, role, _) in incident_asns {
+            if !asns.contains(asn) {
+                continue;
+            }
+            match role.as_str() {
+                "victim" => r.victim = true,
+                "observer" => r.observer = true,
+                "culprit" => r.culprit = true,
+                _ => {}
+            }
+        }
+        r
+    }
+
+    /// True if the member is concerned at all.
+    pub fn any(self) -> bool {
+        self.victim || self.observer || self.culprit
+    }
+}
+
+/// One party's view of an incident version.
+#[derive(Clone, Debug, PartialEq)]
+pub struct IncidentView {
+    /// The JSON shown.
+    pub body: Value,
+    /// Its label.
+    pub tlp: Tlp,
+    /// True if it holds raw routes (to be audited).
+    pub raw_routes: bool,
+    /// The viewer's relation (members only).
+    pub relation: Option<Relation>,
+}
+
+/// Fields every view may show: what happened, how bad, when, who did it,
+/// and how big it is.
+const SUMMARY_FIELDS: &[&str] = &[
+    "id",
+    "kind",
+    "status",
+    "severity",
+    "first_seen",
+    "last_seen",
+    "resolved_at",
+    "culprit_asn",
+    "culprit_name",
+    "leaked_to_asn",
+    "leaked_to_name",
+    "prefix_count",
+    "version",
+    "summary",
+    "summary_ja",
+];
+
+fn pick(body: &Value, fields: &[&str]) -> Map<String, Value> {
+    let mut out = Map::new();
+    for f in fields {
+        if let Some(v) = body.get(*f) {
+            out.insert((*f).to_string(), v.clone());
+        }
+    }
+    out
+}
+
+/// The view of `body` (a stored version, with `prefixes`) for `viewer`;
+/// `incident_asns` and `prefixes` (prefix, victim) as the store lists them.
+pub fn view(
+    viewer: &Viewer,
+    body: &Value,
+    incident_asns: &[(u32, String, i64)],
+    prefixes: &[(Prefix, u32)],
+) -> IncidentView {
+    match viewer.role {
+        Role::Analyst | Role::Admin => {
+            let mut body = body.clone();
+            if let Some(o) = body.as_object_mut() {
+                o.insert("tlp".into(), json!(Tlp::AmberStrict.label()));
+            }
+            IncidentView {
+                body,
+                tlp: Tlp::AmberStrict,
+                raw_routes: true,
+                relation: None,
+            }
+        }
+        Role::Regulator => {
+            let mut out = pick(body, SUMMARY_FIELDS);
+            for f in ["victims", "members", "evidence"] {
+                if let Some(v) = body.get(f) {
+                    out.insert(f.to_string(), v.clone());
+                }
+            }
+            out.insert("peer_count".into(), json!(count(body, "peers")));
+            out.insert("tlp".into(), json!(Tlp::Amber.label()));
+            IncidentView {
+                body: Value::Object(out),
+                tlp: Tlp::Amber,
+                raw_routes: false,
+                relation: None,
+            }
+        }
+        Role::Member => member_view(viewer, body, incident_asns, prefixes),
+    }
+}
+
+fn count(body: &Value, field: &str) -> usize {
+    body.get(field)
+        .and_then(Value::as_array)
+        .map_or(0, Vec::len)
+}
+
+fn member_view(
+    viewer: &Viewer,
+    body: &Value,
+    incident_asns: &[(u32, String, i64)],
+    prefixes: &[(Prefix, u32)],
+) -> IncidentView {
+    let relation = Relation::of(&viewer.asns, incident_asns);
+    let mut out = pick(body, SUMMARY_FIELDS);
+    // Counts per victim are no raw routes: "is it only us?".
+    if let Some(v) = body.get("victims") {
+        out.insert("victims".into(), v.clone());
+    }
+    out.insert("peer_count".into(), json!(count(body, "peers")));
+    out.insert("relation".into(), json!(relation));
+    let samples: Vec<&Value> = body
+        .get("samples")
+        .and_then(Value::as_array)
+        .map(|v| v.iter().collect())
+        .unwrap_or_default();
+    let mut raw = false;
+    let tlp = if relation.any() {
+        Tlp::AmberStrict
+    } else {
+        Tlp::Green
+    };
+    if relation.culprit {
+        // Its own announcements: all of them.
+        out.insert(
+            "prefixes".into(),
+            body.get("prefixes").cloned().unwrap_or(json!([])),
+        );
+        out.insert("samples".into(), json!(samples));
+        raw = true;
+    } else {
+        let own: BTreeSet<Prefix> = prefixes
+            .iter()
+            .filter(|(_, v)| viewer.asns.contains(v))
+            .map(|(p, _)| *p)
+            .collect();
+        if relation.victim {
+            out.insert(
+                "own_prefixes".into(),
+                json!(own.iter().map(|p| p.to_string()).collect::<Vec<_>>()),
+            );
+            raw = true;
+        }
+        let shown: Vec<&Value> = samples
+            .into_iter()
+            .filter(|s| {
+                let prefix = s
+                    .get("prefix")
+                    .and_then(Value::as_str)
+                    .and_then(|p| p.parse::<Prefix>().ok());
+                let peer = s.get("peer_asn").and_then(Value::as_u64);
+                (relation.victim && prefix.is_some_and(|p| own.contains(&p)))
+                    || (relation.observer
+                        && peer.is_some_and(|a| viewer.asns.contains(&(a as u32))))
+            })
+            .collect();
+        if relation.victim || relation.observer {
+            raw = raw || !shown.is_empty();
+            out.insert("samples".into(), json!(shown));
+        }
+    }
+    out.insert("tlp".into(), json!(tlp.label()));
+    IncidentView {
+        body: Value::Object(out),
+        tlp,
+        raw_routes: raw,
+        relation: Some(relation),
+    }
+}

@@ -1,0 +1,61 @@
+//! The audit log: every read of raw-route detail and every change to
+//! members and tokens, with who did it. Entries are only ever added.
+
+use crate::{col, next_id, now_micros, Result, Store};
+
+/// One audited action.
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize)]
+pub struct AuditEntry {
+    /// Wall time (Unix microseconds); set by the store when written.
+    pub at: i64,
+    /// The token used, if any (the command line has none).
+    pub token_id: Option<i64>,
+    /// The organisation acting, if any.
+    pub org_id: Option<i64>,
+    /// What was done, e.g. `read-routes`, `org-add`, `token-create`.
+    pub action: String,
+    /// What it was done to, e.g. `incident/12`.
+    pub object: String,
+    /// Anything else worth keeping (free text or JSON).
+    pub detail: String,
+}
+
+impl Store {
+    /// Appends an entry (its `at` is set to now).
+    pub async fn audit(&self, entry: &AuditEntry) -> Result<()> {
+        let mut tx = self.write().await?;
+        let id = next_id(&mut tx, "audit_log").await?;
+        sqlx::query("INSERT INTO audit_log (id, at, token_id, org_id, action, object, detail) VALUES ($1, $2, $3, $4, $5, $6, $7)")
+            .bind(id)
+            .bind(now_micros())
+            .bind(entry.token_id)
+            .bind(entry.org_id)
+            .bind(&entry.action)
+            .bind(&entry.object)
+            .bind(&entry.detail)
+            .execute(&mut *tx)
+            .await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// The newest `limit` entries, newest first.
+    pub async fn audit_log(&self, limit: u32) -> Result<Vec<AuditEntry>> {
+        let rows = sqlx::query("SELECT at, token_id, org_id, action, object, detail FROM audit_log ORDER BY id DESC LIMIT $1")
+            .bind(i64::from(limit))
+            .fetch_all(self.pool())
+            .await?;
+        rows.iter()
+            .map(|r| {
+                Ok(AuditEntry {
+                    at: col(r, "at")?,
+                    token_id: col(r, "token_id")?,
+                    org_id: col(r, "org_id")?,
+                    action: col(r, "action")?,
+                    object: col(r, "object")?,
+                    detail: col(r, "detail")?,
+                })
+            })
+            .collect()
+    }
+}

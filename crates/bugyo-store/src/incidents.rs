@@ -1,0 +1,495 @@
+//! Incidents in the store. Each recorded change is a new version holding the
+//! incident's JSON at that moment (the schema of `bugyo replay --format
+//! json`, with the store's id); nothing is overwritten. Prefixes are kept
+//! once each, with their victim and the version that brought them. The
+//! `incidents` row is the latest state, for listing and filtering, and
+//! `incident_asns` says which ASes the latest version concerns and how.
+//!
+//! An incident is identified across runs by its natural key (kind, culprit,
+//! leaked-to, feed peer, first sighting): the detector gives the same
+//! incident the same key whenever it sees the same routes, so replaying the
+//! live archive updates the live incidents, and recording a state already
+//! recorded is a no-op.
+
+use crate::{col, next_id, now_micros, Result, Store, StoreError};
+use bugyo_detect::{Incident, Severity};
+use bugyo_model::{Prefix, Timestamp};
+use sha2::{Digest, Sha256};
+use sqlx::any::AnyRow;
+
+/// What [`Store::record_incident`] did.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Recorded {
+    /// The store's id of the incident.
+    pub id: i64,
+    /// Its latest version.
+    pub version: i64,
+    /// False if that state was recorded before (nothing written; `version`
+    /// is the one that holds it).
+    pub new_version: bool,
+}
+
+/// An incident's latest state as listed.
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize)]
+pub struct StoredIncident {
+    /// The store's id.
+    pub id: i64,
+    /// Kind (`route-leak`, `hijack`, ...).
+    pub kind: String,
+    /// `open` or `resolved`.
+    pub status: String,
+    /// Severity name.
+    pub severity: String,
+    /// The AS blamed, if named.
+    pub culprit_asn: Option<u32>,
+    /// Where a leak went.
+    pub leaked_to_asn: Option<u32>,
+    /// Data time of the first anomalous route (Unix microseconds).
+    pub first_seen: i64,
+    /// Data time of the last one.
+    pub last_seen: i64,
+    /// Data time it resolved.
+    pub resolved_at: Option<i64>,
+    /// Affected prefixes.
+    pub prefix_count: i64,
+    /// Latest version.
+    pub version: i64,
+    /// One sentence in English.
+    pub summary: String,
+    /// One sentence in Japanese.
+    pub summary_ja: String,
+    /// Wall time of the latest version (Unix microseconds).
+    pub updated_at: i64,
+}
+
+/// One version of an incident.
+#[derive(Clone, Debug, PartialEq, serde::Serialize)]
+pub struct IncidentVersion {
+    /// The incident.
+    pub incident_id: i64,
+    /// 1, 2, ...
+    pub version: i64,
+    /// `opened`, `updated` or `resolved`.
+    pub event: String,
+    /// Data time of the change (Unix microseconds).
+    pub event_time: i64,
+    /// Wall time it was recorded (Unix microseconds).
+    pub recorded_at: i64,
+    /// The incident's JSON at this version.
+    pub body: serde_json::Value,
+}
+
+/// Which incidents to list. Every field narrows; `after_id` pages (ids
+/// ascending).
+#[derive(Clone, Debug, Default)]
+pub struct IncidentFilter {
+    /// First seen at or after (Unix microseconds).
+    pub since: Option<i64>,
+    /// First seen before (Unix microseconds).
+    pub until: Option<i64>,
+    /// Kind name.
+    pub kind: Option<String>,
+    /// At least this severity.
+    pub min_severity: Option<Severity>,
+    /// Concerning this AS in any role.
+    pub asn: Option<u32>,
+    /// `open` or `resolved`.
+    pub status: Option<String>,
+    /// Only ids above this (the last id of the previous page).
+    pub after_id: Option<i64>,
+    /// At most this many (default and maximum 1,000).
+    pub limit: Option<u32>,
+}
+
+/// Most incidents one listing returns.
+pub const MAX_PAGE: u32 = 1000;
+
+fn micros(t: Timestamp) -> i64 {
+    t.secs.saturating_mul(1_000_000) + i64::from(t.micros)
+}
+
+fn severity_rank(s: Severity) -> i64 {
+    s as i64
+}
+
+/// The incident's identity across runs.
+pub fn natural_key(inc: &Incident) -> String {
+    let opt = |a: Option<bugyo_model::Asn>| a.map_or("-".to_string(), |a| a.0.to_string());
+    format!(
+        "{}|{}|{}|{}|{}",
+        inc.kind.name(),
+        opt(inc.culprit),
+        opt(inc.leaked_to),
+        inc.feed_peer.map_or("-".to_string(), |p| p.to_string()),
+        micros(inc.first_seen)
+    )
+}
+
+/// The ASes an incident concerns: (asn, role, prefix count).
+fn asn_roles(inc: &Incident) -> Vec<(i64, &'static str, i64)> {
+    let mut v: Vec<(i64, &'static str, i64)> = inc
+        .victims()
+        .into_iter()
+        .map(|(a, n)| (i64::from(a.0), "victim", n as i64))
+        .collect();
+    if let Some(a) = inc.culprit {
+        v.push((i64::from(a.0), "culprit", 0));
+    }
+    if let Some(a) = inc.leaked_to {
+        v.push((i64::from(a.0), "leaked_to", 0));
+    }
+    let mut observers: Vec<i64> = inc.peers.iter().map(|p| i64::from(p.asn.0)).collect();
+    observers.sort_unstable();
+    observers.dedup();
+    v.extend(observers.into_iter().map(|a| (a, "observer", 0)));
+    v
+}
+
+fn stored(row: &AnyRow) -> Result<StoredIncident> {
+    let asn = |name| -> Result<Option<u32>> {
+        Ok(col::<Option<i64>>(row, name)?.and_then(|a| u32::try_from(a).ok()))
+    };
+    Ok(StoredIncident {
+        id: col(row, "id")?,
+        kind: col(row, "kind")?,
+        status: col(row, "status")?,
+        severity: col(row, "severity")?,
+        culprit_asn: asn("culprit_asn")?,
+        leaked_to_asn: asn("leaked_to_asn")?,
+        first_seen: col(row, "first_seen")?,
+        last_seen: col(row, "last_seen")?,
+        resolved_at: col(row, "resolved_at")?,
+        prefix_count: col(row, "prefix_count")?,
+        version: col(row, "version")?,
+        summary: col(row, "summary")?,
+        summary_ja: col(row, "summary_ja")?,
+        updated_at: col(row, "updated_at")?,
+    })
+}
+
+const INCIDENT_COLUMNS: &str = "id, kind, status, severity, culprit_asn, leaked_to_asn, first_seen, last_seen, resolved_at, prefix_count, version, summary, summary_ja, updated_at";
+
+impl Store {
+    /// Records a change of `inc` (`event`: opened, updated or resolved, at
+    /// data time `event_time`) as a new version whose content is `body`
+    /// (its JSON form; the store puts its own id in `id`). A body equal to
+    /// one already recorded for the incident is not recorded again.
+    pub async fn record_incident(
+        &self,
+        inc: &Incident,
+        event: &str,
+        event_time: Timestamp,
+        body: &serde_json::Value,
+    ) -> Result<Recorded> {
+        let mut tx = self.write().await?;
+        let r = record_in(&mut tx, inc, event, event_time, body).await?;
+        tx.commit().await?;
+        Ok(r)
+    }
+
+    /// Records several changes in one transaction, in order: all or none.
+    pub async fn record_incidents(
+        &self,
+        changes: &[(&Incident, &str, Timestamp, &serde_json::Value)],
+    ) -> Result<Vec<Recorded>> {
+        let mut tx = self.write().await?;
+        let mut out = Vec::with_capacity(changes.len());
+        for (inc, event, time, body) in changes {
+            out.push(record_in(&mut tx, inc, event, *time, body).await?);
+        }
+        tx.commit().await?;
+        Ok(out)
+    }
+}
+
+/// Records one change within the caller's transaction.
+async fn record_in(
+    tx: &mut sqlx::AnyConnection,
+    inc: &Incident,
+    event: &str,
+    event_time: Timestamp,
+    body: &serde_json::Value,
+) -> Result<Recorded> {
+    if !matches!(event, "opened" | "updated" | "resolved") {
+        return Err(StoreError::invalid(
+            "event",
+            format!("{event:?} is not opened, updated or resolved"),
+        ));
+    }
+    let key = natural_key(inc);
+    let (severity, _) = inc.assess();
+    let existing = sqlx::query("SELECT id, version FROM incidents WHERE natural_key = $1")
+        .bind(&key)
+        .fetch_optional(&mut *tx)
+        .await?;
+    let (id, last_version) = match &existing {
+        Some(row) => (col::<i64>(row, "id")?, col::<i64>(row, "version")?),
+        None => (next_id(tx, "incidents").await?, 0),
+    };
+    let mut body = body.clone();
+    if let Some(o) = body.as_object_mut() {
+        o.insert("id".to_string(), serde_json::json!(id));
+        // Kept once in incident_prefixes, not in every version.
+        o.remove("prefixes");
+    }
+    let text = body.to_string();
+    let hash = format!("{:x}", Sha256::digest(text.as_bytes()));
+    if existing.is_some() {
+        // A state already recorded (a replay of routes already seen)
+        // is not a new version. A new state never equals an old one:
+        // the detector's own version counter is in the body.
+        let same: Option<i64> = sqlx::query(
+            "SELECT version FROM incident_versions WHERE incident_id = $1 AND content_hash = $2",
+        )
+        .bind(id)
+        .bind(&hash)
+        .fetch_optional(&mut *tx)
+        .await?
+        .map(|r| col(&r, "version"))
+        .transpose()?;
+        if let Some(version) = same {
+            return Ok(Recorded {
+                id,
+                version,
+                new_version: false,
+            });
+        }
+    }
+    let version = last_version + 1;
+    let now = now_micros();
+    let status = match inc.status {
+        bugyo_detect::IncidentStatus::Open => "open",
+        bugyo_detect::IncidentStatus::Resolved => "resolved",
+    };
+    let names = |_| None;
+    let q = if existing.is_some() {
+        "UPDATE incidents SET kind = $2, status = $3, severity = $4, severity_rank = $5, culprit_asn = $6, leaked_to_asn = $7, first_seen = $8, last_seen = $9, resolved_at = $10, prefix_count = $11, version = $12, summary = $13, summary_ja = $14, updated_at = $15, natural_key = $16 WHERE id = $1"
+    } else {
+        "INSERT INTO incidents (id, kind, status, severity, severity_rank, culprit_asn, leaked_to_asn, first_seen, last_seen, resolved_at, prefix_count, version, summary, summary_ja, updated_at, natural_key) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16)"
+    };
+    let summary = body["summary"]
+        .as_str()
+        .map(str::to_string)
+        .unwrap_or_else(|| inc.summary(&names));
+    let summary_ja = body["summary_ja"]
+        .as_str()
+        .map(str::to_string)
+        .unwrap_or_else(|| inc.summary_ja(&names));
+    sqlx::query(q)
+        .bind(id)
+        .bind(inc.kind.name())
+        .bind(status)
+        .bind(severity.name())
+        .bind(severity_rank(severity))
+        .bind(inc.culprit.map(|a| i64::from(a.0)))
+        .bind(inc.leaked_to.map(|a| i64::from(a.0)))
+        .bind(micros(inc.first_seen))
+        .bind(micros(inc.last_seen))
+        .bind(inc.resolved_at.map(micros))
+        .bind(inc.prefixes.len() as i64)
+        .bind(version)
+        .bind(summary)
+        .bind(summary_ja)
+        .bind(now)
+        .bind(&key)
+        .execute(&mut *tx)
+        .await?;
+    sqlx::query("INSERT INTO incident_versions (incident_id, version, event, event_time, recorded_at, content_hash, body) VALUES ($1, $2, $3, $4, $5, $6, $7)")
+            .bind(id)
+            .bind(version)
+            .bind(event)
+            .bind(micros(event_time))
+            .bind(now)
+            .bind(&hash)
+            .bind(&text)
+            .execute(&mut *tx)
+            .await
+            .map_err(StoreError::from)?;
+    // The prefixes this version adds (an incident only gains prefixes).
+    let known: std::collections::HashSet<String> = if existing.is_some() {
+        sqlx::query("SELECT prefix FROM incident_prefixes WHERE incident_id = $1")
+            .bind(id)
+            .fetch_all(&mut *tx)
+            .await?
+            .iter()
+            .map(|r| col(r, "prefix"))
+            .collect::<Result<_>>()?
+    } else {
+        Default::default()
+    };
+    for (prefix, victim) in &inc.prefixes {
+        let text = prefix.to_string();
+        if known.contains(&text) {
+            continue;
+        }
+        sqlx::query("INSERT INTO incident_prefixes (incident_id, prefix, victim_asn, first_version) VALUES ($1, $2, $3, $4)")
+            .bind(id)
+            .bind(text)
+            .bind(i64::from(victim.0))
+            .bind(version)
+            .execute(&mut *tx)
+            .await?;
+    }
+    sqlx::query("DELETE FROM incident_asns WHERE incident_id = $1")
+        .bind(id)
+        .execute(&mut *tx)
+        .await?;
+    let mut seen = std::collections::BTreeSet::new();
+    for (asn, role, n) in asn_roles(inc) {
+        if !seen.insert((asn, role)) {
+            continue;
+        }
+        sqlx::query("INSERT INTO incident_asns (incident_id, asn, role, prefix_count) VALUES ($1, $2, $3, $4)")
+                .bind(id)
+                .bind(asn)
+                .bind(role)
+                .bind(n)
+                .execute(&mut *tx)
+                .await?;
+    }
+    Ok(Recorded {
+        id,
+        version,
+        new_version: true,
+    })
+}
+
+impl Store {
+    /// One incident's latest state.
+    pub async fn incident(&self, id: i64) -> Result<Option<StoredIncident>> {
+        let q = format!("SELECT {INCIDENT_COLUMNS} FROM incidents WHERE id = $1");
+        sqlx::query(sqlx::AssertSqlSafe(q))
+            .bind(id)
+            .fetch_optional(self.pool())
+            .await?
+            .map(|r| stored(&r))
+            .transpose()
+    }
+
+    /// Incidents matching `filter`, ids ascending.
+    pub async fn incidents(&self, filter: &IncidentFilter) -> Result<Vec<StoredIncident>> {
+        let mut q = format!("SELECT {INCIDENT_COLUMNS} FROM incidents WHERE 1 = 1");
+        let mut args: Vec<Arg> = Vec::new();
+        let mut cond = |sql: &str, a: Arg| {
+            args.push(a);
+            q.push_str(&sql.replace('?', &format!("${}", args.len())));
+        };
+        if let Some(v) = filter.since {
+            cond(" AND first_seen >= ?", Arg::Int(v));
+        }
+        if let Some(v) = filter.until {
+            cond(" AND first_seen < ?", Arg::Int(v));
+        }
+        if let Some(v) = &filter.kind {
+            cond(" AND kind = ?", Arg::Text(v.clone()));
+        }
+        if let Some(v) = filter.min_severity {
+            cond(" AND severity_rank >= ?", Arg::Int(severity_rank(v)));
+        }
+        if let Some(v) = filter.asn {
+            cond(
+                " AND id IN (SELECT incident_id FROM incident_asns WHERE asn = ?)",
+                Arg::Int(i64::from(v)),
+            );
+        }
+        if let Some(v) = &filter.status {
+            cond(" AND status = ?", Arg::Text(v.clone()));
+        }
+        if let Some(v) = filter.after_id {
+            cond(" AND id > ?", Arg::Int(v));
+        }
+        let limit = filter.limit.unwrap_or(MAX_PAGE).clamp(1, MAX_PAGE);
+        q.push_str(&format!(" ORDER BY id LIMIT {limit}"));
+        let mut query = sqlx::query(sqlx::AssertSqlSafe(q));
+        for a in args {
+            query = match a {
+                Arg::Int(v) => query.bind(v),
+                Arg::Text(v) => query.bind(v),
+            };
+        }
+        let rows = query.fetch_all(self.pool()).await?;
+        rows.iter().map(stored).collect()
+    }
+
+    /// An incident's prefixes with the victim AS of each (AS0: no single
+    /// victim) and the version that first had it, in prefix order.
+    pub async fn incident_prefixes(&self, id: i64) -> Result<Vec<(Prefix, u32, i64)>> {
+        let rows = sqlx::query(
+            "SELECT prefix, victim_asn, first_version FROM incident_prefixes WHERE incident_id = $1",
+        )
+        .bind(id)
+        .fetch_all(self.pool())
+        .await?;
+        let mut v = rows
+            .iter()
+            .map(|r| {
+                let text: String = col(r, "prefix")?;
+                let prefix = text.parse::<Prefix>().map_err(|e| StoreError::Corrupt {
+                    what: "incident prefix",
+                    message: format!("{text:?}: {e}"),
+                })?;
+                let victim: i64 = col(r, "victim_asn")?;
+                Ok((prefix, victim as u32, col::<i64>(r, "first_version")?))
+            })
+            .collect::<Result<Vec<_>>>()?;
+        v.sort_unstable();
+        Ok(v)
+    }
+
+    /// Every version of an incident, oldest first, each with the prefixes
+    /// it had (`prefixes`, as in `bugyo replay --format json`).
+    pub async fn incident_history(&self, id: i64) -> Result<Vec<IncidentVersion>> {
+        let prefixes = self.incident_prefixes(id).await?;
+        let rows = sqlx::query("SELECT incident_id, version, event, event_time, recorded_at, body FROM incident_versions WHERE incident_id = $1 ORDER BY version")
+            .bind(id)
+            .fetch_all(self.pool())
+            .await?;
+        rows.iter()
+            .map(|r| {
+                let body: String = col(r, "body")?;
+                let version: i64 = col(r, "version")?;
+                let mut body: serde_json::Value =
+                    serde_json::from_str(&body).map_err(|e| StoreError::Corrupt {
+                        what: "incident version body",
+                        message: e.to_string(),
+                    })?;
+                if let Some(o) = body.as_object_mut() {
+                    let list: Vec<String> = prefixes
+                        .iter()
+                        .filter(|(_, _, first)| *first <= version)
+                        .map(|(p, _, _)| p.to_string())
+                        .collect();
+                    o.insert("prefixes".to_string(), list.into());
+                }
+                Ok(IncidentVersion {
+                    incident_id: col(r, "incident_id")?,
+                    version,
+                    event: col(r, "event")?,
+                    event_time: col(r, "event_time")?,
+                    recorded_at: col(r, "recorded_at")?,
+                    body,
+                })
+            })
+            .collect()
+    }
+
+    /// The ASes an incident's latest version concerns: (asn, role, prefixes).
+    pub async fn incident_asns(&self, id: i64) -> Result<Vec<(u32, String, i64)>> {
+        let rows = sqlx::query("SELECT asn, role, prefix_count FROM incident_asns WHERE incident_id = $1 ORDER BY role, asn")
+            .bind(id)
+            .fetch_all(self.pool())
+            .await?;
+        rows.iter()
+            .map(|r| {
+                let asn: i64 = col(r, "asn")?;
+                Ok((asn as u32, col(r, "role")?, col(r, "prefix_count")?))
+            })
+            .collect()
+    }
+}
+
+/// A value bound to a built query.
+enum Arg {
+    Int(i64),
+    Text(String),
+}

@@ -1,0 +1,328 @@
+//! Member organisations: who they are, which ASNs and prefixes are theirs,
+//! and where they want to be told (NOC mailboxes as in RFC 2142, webhooks,
+//! Slack, syslog), in which language.
+
+use crate::{col, next_id, now_micros, Result, Store, StoreError};
+use bugyo_model::Prefix;
+
+/// How a contact is reached.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum ContactKind {
+    /// An e-mail address.
+    Email,
+    /// A URL that takes signed JSON.
+    Webhook,
+    /// A Slack-compatible incoming-webhook URL.
+    Slack,
+    /// A syslog collector, `host:port` (RFC 5424 over UDP).
+    Syslog,
+}
+
+impl ContactKind {
+    /// The name used in the store, the API and the command line.
+    pub fn name(self) -> &'static str {
+        match self {
+            ContactKind::Email => "email",
+            ContactKind::Webhook => "webhook",
+            ContactKind::Slack => "slack",
+            ContactKind::Syslog => "syslog",
+        }
+    }
+
+    /// Parses a name.
+    pub fn parse(s: &str) -> Option<ContactKind> {
+        Some(match s {
+            "email" => ContactKind::Email,
+            "webhook" => ContactKind::Webhook,
+            "slack" => ContactKind::Slack,
+            "syslog" => ContactKind::Syslog,
+            _ => return None,
+        })
+    }
+}
+
+/// Where an organisation is told.
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct Contact {
+    /// How.
+    pub kind: ContactKind,
+    /// Address, URL or `host:port`.
+    pub address: String,
+    /// The RFC 2142 role of a mailbox (`noc`, `abuse`, `security`), or
+    /// `noc` for other kinds.
+    pub role: String,
+    /// The webhook's HMAC-SHA256 key (never shown back).
+    #[serde(skip_serializing)]
+    pub secret: Option<String>,
+}
+
+/// An organisation to register.
+#[derive(Clone, Debug, Default, PartialEq, Eq, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct NewOrg {
+    /// Short unique handle, e.g. `ntt-com` (letters, digits, `-`, `_`).
+    pub handle: String,
+    /// Full name.
+    pub name: String,
+    /// `ja` or `en`: the language of its notices.
+    pub language: String,
+    /// Its ASNs.
+    #[serde(default)]
+    pub asns: Vec<u32>,
+    /// Its prefixes.
+    #[serde(default)]
+    pub prefixes: Vec<Prefix>,
+    /// Where to tell it.
+    #[serde(default)]
+    pub contacts: Vec<Contact>,
+}
+
+/// A registered organisation.
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize)]
+pub struct Org {
+    /// The store's id.
+    pub id: i64,
+    /// Unique handle.
+    pub handle: String,
+    /// Full name.
+    pub name: String,
+    /// `ja` or `en`.
+    pub language: String,
+    /// Its ASNs, ascending.
+    pub asns: Vec<u32>,
+    /// Its prefixes.
+    pub prefixes: Vec<Prefix>,
+    /// Its contacts.
+    pub contacts: Vec<Contact>,
+    /// Wall time registered (Unix microseconds).
+    pub created_at: i64,
+}
+
+impl NewOrg {
+    /// Checks every field; the error names the first one at fault.
+    pub fn validate(&self) -> Result<()> {
+        let h = &self.handle;
+        if h.is_empty()
+            || h.len() > 64
+            || !h
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
+        {
+            return Err(StoreError::invalid(
+                "handle",
+                "1 to 64 letters, digits, '-' or '_' / 英数字・'-'・'_' の 1〜64 文字",
+            ));
+        }
+        if self.name.trim().is_empty() || self.name.len() > 200 {
+            return Err(StoreError::invalid(
+                "name",
+                "1 to 200 characters / 1〜200 文字",
+            ));
+        }
+        if !matches!(self.language.as_str(), "ja" | "en") {
+            return Err(StoreError::invalid("language", "ja or en / ja または en"));
+        }
+        if let Some(a) = self.asns.iter().find(|a| **a == 0) {
+            return Err(StoreError::invalid(
+                "asns",
+                format!("AS{a} is not an AS number / AS 番号ではありません"),
+            ));
+        }
+        for c in &self.contacts {
+            let ok = match c.kind {
+                ContactKind::Email => {
+                    let mut parts = c.address.splitn(2, '@');
+                    matches!((parts.next(), parts.next()), (Some(l), Some(d)) if !l.is_empty() && d.contains('.') && !c.address.contains(char::is_whitespace))
+                }
+                ContactKind::Webhook | ContactKind::Slack => {
+                    c.address.starts_with("https://") || c.address.starts_with("http://")
+                }
+                ContactKind::Syslog => c
+                    .address
+                    .rsplit_once(':')
+                    .is_some_and(|(h, p)| !h.is_empty() && p.parse::<u16>().is_ok()),
+            };
+            if !ok {
+                return Err(StoreError::invalid(
+                    "contacts",
+                    format!(
+                        "{:?} is not a valid {} address / {} の宛先として正しくありません",
+                        c.address,
+                        c.kind.name(),
+                        c.kind.name()
+                    ),
+                ));
+            }
+            if !matches!(c.role.as_str(), "noc" | "abuse" | "security") {
+                return Err(StoreError::invalid(
+                    "contacts",
+                    format!("role {:?}: noc, abuse or security (RFC 2142)", c.role),
+                ));
+            }
+        }
+        Ok(())
+    }
+}
+
+impl Store {
+    /// Registers an organisation. A handle already taken is an error
+    /// ([`StoreError::is_conflict`]).
+    pub async fn add_org(&self, org: &NewOrg) -> Result<Org> {
+        org.validate()?;
+        let mut tx = self.write().await?;
+        let id = next_id(&mut tx, "orgs").await?;
+        let now = now_micros();
+        sqlx::query(
+            "INSERT INTO orgs (id, handle, name, language, created_at) VALUES ($1, $2, $3, $4, $5)",
+        )
+        .bind(id)
+        .bind(&org.handle)
+        .bind(&org.name)
+        .bind(&org.language)
+        .bind(now)
+        .execute(&mut *tx)
+        .await?;
+        let mut asns = org.asns.clone();
+        asns.sort_unstable();
+        asns.dedup();
+        for a in &asns {
+            sqlx::query("INSERT INTO org_asns (org_id, asn) VALUES ($1, $2)")
+                .bind(id)
+                .bind(i64::from(*a))
+                .execute(&mut *tx)
+                .await?;
+        }
+        let mut prefixes = org.prefixes.clone();
+        prefixes.sort();
+        prefixes.dedup();
+        for p in &prefixes {
+            sqlx::query("INSERT INTO org_prefixes (org_id, prefix) VALUES ($1, $2)")
+                .bind(id)
+                .bind(p.to_string())
+                .execute(&mut *tx)
+                .await?;
+        }
+        for c in &org.contacts {
+            let cid = next_id(&mut tx, "contacts").await?;
+            sqlx::query("INSERT INTO contacts (id, org_id, kind, address, role, secret) VALUES ($1, $2, $3, $4, $5, $6)")
+                .bind(cid)
+                .bind(id)
+                .bind(c.kind.name())
+                .bind(&c.address)
+                .bind(&c.role)
+                .bind(c.secret.clone())
+                .execute(&mut *tx)
+                .await?;
+        }
+        tx.commit().await?;
+        Ok(Org {
+            id,
+            handle: org.handle.clone(),
+            name: org.name.clone(),
+            language: org.language.clone(),
+            asns,
+            prefixes,
+            contacts: org.contacts.clone(),
+            created_at: now,
+        })
+    }
+
+    /// Every organisation, by handle.
+    pub async fn orgs(&self) -> Result<Vec<Org>> {
+        let rows = sqlx::query("SELECT id FROM orgs ORDER BY handle")
+            .fetch_all(self.pool())
+            .await?;
+        let mut out = Vec::with_capacity(rows.len());
+        for r in rows {
+            if let Some(o) = self.org_by_id(col(&r, "id")?).await? {
+                out.push(o);
+            }
+        }
+        Ok(out)
+    }
+
+    /// One organisation by handle.
+    pub async fn org(&self, handle: &str) -> Result<Option<Org>> {
+        let row = sqlx::query("SELECT id FROM orgs WHERE handle = $1")
+            .bind(handle)
+            .fetch_optional(self.pool())
+            .await?;
+        match row {
+            Some(r) => self.org_by_id(col(&r, "id")?).await,
+            None => Ok(None),
+        }
+    }
+
+    /// The organisations holding `asn`.
+    pub async fn orgs_of_asn(&self, asn: u32) -> Result<Vec<i64>> {
+        let rows = sqlx::query("SELECT org_id FROM org_asns WHERE asn = $1 ORDER BY org_id")
+            .bind(i64::from(asn))
+            .fetch_all(self.pool())
+            .await?;
+        rows.iter().map(|r| col(r, "org_id")).collect()
+    }
+
+    /// One organisation by id.
+    pub async fn org_by_id(&self, id: i64) -> Result<Option<Org>> {
+        let Some(row) =
+            sqlx::query("SELECT id, handle, name, language, created_at FROM orgs WHERE id = $1")
+                .bind(id)
+                .fetch_optional(self.pool())
+                .await?
+        else {
+            return Ok(None);
+        };
+        let asns = sqlx::query("SELECT asn FROM org_asns WHERE org_id = $1 ORDER BY asn")
+            .bind(id)
+            .fetch_all(self.pool())
+            .await?
+            .iter()
+            .map(|r| col::<i64>(r, "asn").map(|a| a as u32))
+            .collect::<Result<Vec<u32>>>()?;
+        let prefixes =
+            sqlx::query("SELECT prefix FROM org_prefixes WHERE org_id = $1 ORDER BY prefix")
+                .bind(id)
+                .fetch_all(self.pool())
+                .await?
+                .iter()
+                .map(|r| {
+                    let s: String = col(r, "prefix")?;
+                    s.parse::<Prefix>().map_err(|e| StoreError::Corrupt {
+                        what: "org prefix",
+                        message: format!("{s:?}: {e}"),
+                    })
+                })
+                .collect::<Result<Vec<Prefix>>>()?;
+        let contacts = sqlx::query(
+            "SELECT kind, address, role, secret FROM contacts WHERE org_id = $1 ORDER BY id",
+        )
+        .bind(id)
+        .fetch_all(self.pool())
+        .await?
+        .iter()
+        .map(|r| {
+            let kind: String = col(r, "kind")?;
+            Ok(Contact {
+                kind: ContactKind::parse(&kind).ok_or_else(|| StoreError::Corrupt {
+                    what: "contact kind",
+                    message: kind.clone(),
+                })?,
+                address: col(r, "address")?,
+                role: col(r, "role")?,
+                secret: col(r, "secret")?,
+            })
+        })
+        .collect::<Result<Vec<Contact>>>()?;
+        Ok(Some(Org {
+            id: col(&row, "id")?,
+            handle: col(&row, "handle")?,
+            name: col(&row, "name")?,
+            language: col(&row, "language")?,
+            asns,
+            prefixes,
+            contacts,
+            created_at: col(&row, "created_at")?,
+        }))
+    }
+}

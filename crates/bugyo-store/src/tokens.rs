@@ -1,0 +1,170 @@
+//! Roles and API tokens. A token is 32 random bytes shown once, as
+//! `bugyo_` and 64 hex digits; the store keeps only its SHA-256, so a
+//! stolen database yields no usable token.
+
+use crate::{col, next_id, now_micros, Result, Store, StoreError};
+use sha2::{Digest, Sha256};
+
+/// What a token may do.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Role {
+    /// An operator: sees what concerns its own organisation.
+    Member,
+    /// The regulator: multi-operator summaries.
+    Regulator,
+    /// The hub's analysts: everything.
+    Analyst,
+    /// Manages members and tokens.
+    Admin,
+}
+
+impl Role {
+    /// The name used in the store, the API and the command line.
+    pub fn name(self) -> &'static str {
+        match self {
+            Role::Member => "member",
+            Role::Regulator => "regulator",
+            Role::Analyst => "analyst",
+            Role::Admin => "admin",
+        }
+    }
+
+    /// Parses a name.
+    pub fn parse(s: &str) -> Option<Role> {
+        Some(match s {
+            "member" => Role::Member,
+            "regulator" => Role::Regulator,
+            "analyst" => Role::Analyst,
+            "admin" => Role::Admin,
+            _ => return None,
+        })
+    }
+}
+
+/// A token as the store knows it (never the secret).
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize)]
+pub struct Token {
+    /// The store's id.
+    pub id: i64,
+    /// The organisation it speaks for (members must have one).
+    pub org_id: Option<i64>,
+    /// Its role.
+    pub role: Role,
+    /// A label for people.
+    pub label: String,
+    /// Wall time created (Unix microseconds).
+    pub created_at: i64,
+}
+
+/// The prefix of every token's text.
+pub const TOKEN_PREFIX: &str = "bugyo_";
+
+fn hash(secret: &str) -> String {
+    format!("{:x}", Sha256::digest(secret.as_bytes()))
+}
+
+impl Store {
+    /// Creates a token; returns it with its secret, which is not kept.
+    pub async fn create_token(
+        &self,
+        org_id: Option<i64>,
+        role: Role,
+        label: &str,
+    ) -> Result<(Token, String)> {
+        if role == Role::Member && org_id.is_none() {
+            return Err(StoreError::invalid(
+                "org",
+                "a member token needs an organisation / member のトークンには組織が必要です",
+            ));
+        }
+        if label.len() > 200 {
+            return Err(StoreError::invalid(
+                "label",
+                "at most 200 characters / 200 文字以内",
+            ));
+        }
+        let mut bytes = [0u8; 32];
+        getrandom::fill(&mut bytes)
+            .map_err(|e| StoreError::invalid("token", format!("no randomness: {e}")))?;
+        let secret = format!(
+            "{TOKEN_PREFIX}{}",
+            bytes.iter().map(|b| format!("{b:02x}")).collect::<String>()
+        );
+        let mut tx = self.write().await?;
+        if let Some(org) = org_id {
+            let found = sqlx::query("SELECT id FROM orgs WHERE id = $1")
+                .bind(org)
+                .fetch_optional(&mut *tx)
+                .await?;
+            if found.is_none() {
+                return Err(StoreError::invalid(
+                    "org",
+                    format!("no organisation {org} / 組織 {org} はありません"),
+                ));
+            }
+        }
+        let id = next_id(&mut tx, "api_tokens").await?;
+        let now = now_micros();
+        sqlx::query("INSERT INTO api_tokens (id, org_id, role, label, hash, created_at) VALUES ($1, $2, $3, $4, $5, $6)")
+            .bind(id)
+            .bind(org_id)
+            .bind(role.name())
+            .bind(label)
+            .bind(hash(&secret))
+            .bind(now)
+            .execute(&mut *tx)
+            .await?;
+        tx.commit().await?;
+        Ok((
+            Token {
+                id,
+                org_id,
+                role,
+                label: label.to_string(),
+                created_at: now,
+            },
+            secret,
+        ))
+    }
+
+    /// The live token whose secret this is, if any.
+    pub async fn authenticate(&self, secret: &str) -> Result<Option<Token>> {
+        if !secret.starts_with(TOKEN_PREFIX) || secret.len() != TOKEN_PREFIX.len() + 64 {
+            return Ok(None);
+        }
+        let row = sqlx::query("SELECT id, org_id, role, label, created_at FROM api_tokens WHERE hash = $1 AND revoked_at IS NULL")
+            .bind(hash(secret))
+            .fetch_optional(self.pool())
+            .await?;
+        let Some(r) = row else {
+            return Ok(None);
+        };
+        let role: String = col(&r, "role")?;
+        Ok(Some(Token {
+            id: col(&r, "id")?,
+            org_id: col(&r, "org_id")?,
+            role: Role::parse(&role).ok_or_else(|| StoreError::Corrupt {
+                what: "token role",
+                message: role.clone(),
+            })?,
+            label: col(&r, "label")?,
+            created_at: col(&r, "created_at")?,
+        }))
+    }
+
+    /// Revokes a token; true if it was live.
+    pub async fn revoke_token(&self, id: i64) -> Result<bool> {
+        let mut tx = self.write().await?;
+        let done = sqlx::query(
+            "UPDATE api_tokens SET revoked_at = $2 WHERE id = $1 AND revoked_at IS NULL",
+        )
+        .bind(id)
+        .bind(now_micros())
+        .execute(&mut *tx)
+        .await?
+        .rows_affected();
+        tx.commit().await?;
+        Ok(done == 1)
+    }
+}

@@ -1,0 +1,614 @@
+//! The store's behaviour, run case by case on both backends: an SQLite file
+//! and a throwaway PostgreSQL server (a fresh database per case).
+//!
+//! Incidents come from the real detection engine on a small 2017-style leak,
+//! so what is stored is what `bugyo serve` and `bugyo replay` would store.
+
+use bugyo_detect::{Engine, EngineConfig, Incident, Reference, Severity};
+use bugyo_model::{AsLink, AsPath, Asn, PathAttributes, Peer, Prefix, Relationship, Timestamp};
+use bugyo_state::AsGraph;
+use bugyo_store::{
+    AuditEntry, Contact, ContactKind, IncidentFilter, NewOrg, Role, Store, StoreError,
+};
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::Arc;
+
+type Case = (&'static str, fn(Store) -> Pin<Box<dyn Future<Output = ()>>>);
+
+/// Every case, each on a fresh store.
+const CASES: &[Case] = &[
+    ("incident versions and history", |s| {
+        Box::pin(incident_versions(s))
+    }),
+    ("incident filters and pages", |s| {
+        Box::pin(incident_filters(s))
+    }),
+    ("organisations", |s| Box::pin(organisations(s))),
+    ("tokens", |s| Box::pin(tokens(s))),
+    ("audit log", |s| Box::pin(audit_log(s))),
+    ("audiences", |s| Box::pin(audiences(s))),
+];
+
+#[tokio::test]
+async fn sqlite() {
+    for (name, case) in CASES {
+        let dir = bugyo_testdata::scratch(&format!("store-{}", name.replace(' ', "-")));
+        eprintln!("sqlite: {name}");
+        let store = Store::open_data_dir(&dir).await.expect("open");
+        case(store.clone()).await;
+        store.close().await;
+        // What was written is there after reopening (and the schema is not
+        // migrated twice).
+        let again = Store::open_data_dir(&dir).await.expect("reopen");
+        assert!(again.incidents(&IncidentFilter::default()).await.is_ok());
+        again.close().await;
+    }
+}
+
+#[tokio::test]
+async fn postgres() {
+    let pg = tokio::task::spawn_blocking(bugyo_testdata::postgres::Postgres::start)
+        .await
+        .expect("start PostgreSQL");
+    for (i, (name, case)) in CASES.iter().enumerate() {
+        eprintln!("postgres: {name}");
+        let db = format!("case{i}");
+        pg.psql(&format!("CREATE DATABASE {db}"));
+        let url = format!("{}/{db}", pg.url().rsplit_once('/').expect("a URL").0);
+        let store = Store::open(&url).await.expect("open");
+        case(store.clone()).await;
+        store.close().await;
+        let again = Store::open(&url).await.expect("reopen");
+        assert!(again.incidents(&IncidentFilter::default()).await.is_ok());
+        again.close().await;
+    }
+}
+
+fn attrs(path: &[u32]) -> Arc<PathAttributes> {
+    Arc::new(PathAttributes {
+        as_path: AsPath::from_sequence(path.iter().copied()),
+        ..Default::default()
+    })
+}
+
+/// A leak in three steps, as the engine reports them: opened with 64
+/// prefixes of AS4713 leaked by AS15169 to AS701, grown to 256, then
+/// resolved; each state with its event name and time.
+fn leak() -> Vec<(Incident, &'static str, Timestamp)> {
+    let l = AsLink::new;
+    let graph = AsGraph::new([
+        l(701, 15169, Relationship::ProviderToCustomer),
+        l(701, 2516, Relationship::ProviderToCustomer),
+        l(2914, 4713, Relationship::ProviderToCustomer),
+        l(701, 2914, Relationship::PeerToPeer),
+    ]);
+    let mut e = Engine::new(
+        Reference {
+            graph,
+            ..Reference::default()
+        },
+        EngineConfig::default(),
+    );
+    let peer = Peer::new(Asn(2516), "192.0.2.2".parse().unwrap());
+    let t0 = Timestamp::from_secs(1_503_600_000);
+    for i in 0..256u32 {
+        let p = Prefix::v4((60 << 24) | (i << 16), 16).unwrap();
+        e.load_rib_route(t0, peer, p, 0, &attrs(&[2516, 701, 2914, 4713]));
+    }
+    let t = Timestamp::from_secs(1_503_631_320);
+    let leaked = attrs(&[2516, 701, 15169, 4713]);
+    let mut states = Vec::new();
+    let snapshot = |e: &mut Engine, states: &mut Vec<_>| {
+        for ev in bugyo_detect::incident::coalesce_events(e.drain_events()) {
+            let inc = e.incident(ev.id).expect("incident").clone();
+            let name = match ev.event {
+                bugyo_detect::incident::IncidentEventKind::Opened => "opened",
+                bugyo_detect::incident::IncidentEventKind::Updated => "updated",
+                bugyo_detect::incident::IncidentEventKind::Resolved => "resolved",
+            };
+            states.push((inc, name, ev.time));
+        }
+    };
+    for i in 0..256u32 {
+        let p = Prefix::v4((60 << 24) | (i << 16) | (1 << 8), 24).unwrap();
+        e.announce(t.plus_secs(i64::from(i / 64)), peer, p, 0, &leaked);
+        // As the live loop does: the incident's state after each batch.
+        if i % 64 == 63 {
+            snapshot(&mut e, &mut states);
+        }
+    }
+    let tw = t.plus_secs(480);
+    for i in 0..256u32 {
+        let p = Prefix::v4((60 << 24) | (i << 16) | (1 << 8), 24).unwrap();
+        e.withdraw(tw, peer, p, 0);
+    }
+    e.advance(tw.plus_secs(301));
+    snapshot(&mut e, &mut states);
+    states
+}
+
+fn body(inc: &Incident) -> serde_json::Value {
+    inc.to_json(&|_| None)
+}
+
+async fn incident_versions(store: Store) {
+    let states = leak();
+    assert!(
+        states.len() >= 3,
+        "opened, updated, resolved: {}",
+        states.len()
+    );
+    assert_eq!(states[0].1, "opened");
+    assert_eq!(states.last().unwrap().1, "resolved");
+    let mut id = None;
+    for (n, (inc, event, time)) in states.iter().enumerate() {
+        let r = store
+            .record_incident(inc, event, *time, &body(inc))
+            .await
+            .expect("record");
+        assert!(r.new_version, "{event}");
+        assert_eq!(r.version, n as i64 + 1);
+        assert_eq!(
+            *id.get_or_insert(r.id),
+            r.id,
+            "one incident across versions"
+        );
+        // The same content again is not a new version.
+        let again = store
+            .record_incident(inc, event, *time, &body(inc))
+            .await
+            .expect("record again");
+        assert_eq!(
+            (again.id, again.version, again.new_version),
+            (r.id, r.version, false)
+        );
+    }
+    let id = id.unwrap();
+    let history = store.incident_history(id).await.expect("history");
+    assert_eq!(history.len(), states.len());
+    for (v, (inc, event, time)) in history.iter().zip(&states) {
+        assert_eq!(v.event, *event);
+        assert_eq!(v.event_time, time.secs * 1_000_000 + i64::from(time.micros));
+        assert_eq!(
+            v.body["id"],
+            serde_json::json!(id),
+            "the store's id in the body"
+        );
+        assert_eq!(
+            v.body["prefix_count"],
+            serde_json::json!(inc.prefixes.len())
+        );
+    }
+    assert_eq!(history[0].body["status"], "open");
+    let latest = store.incident(id).await.expect("get").expect("stored");
+    let last = &states.last().unwrap().0;
+    assert_eq!(latest.status, "resolved");
+    assert_eq!(latest.kind, "route-leak");
+    assert_eq!(latest.culprit_asn, Some(15169));
+    assert_eq!(latest.leaked_to_asn, Some(701));
+    assert_eq!(latest.prefix_count, last.prefixes.len() as i64);
+    assert_eq!(latest.version, states.len() as i64);
+    assert!(latest.summary.contains("AS15169"), "{}", latest.summary);
+    assert!(!latest.summary_ja.is_empty());
+    let asns = store.incident_asns(id).await.expect("asns");
+    assert!(
+        asns.contains(&(4713, "victim".to_string(), last.prefixes.len() as i64)),
+        "{asns:?}"
+    );
+    assert!(
+        asns.contains(&(15169, "culprit".to_string(), 0)),
+        "{asns:?}"
+    );
+    assert!(
+        asns.contains(&(2516, "observer".to_string(), 0)),
+        "{asns:?}"
+    );
+    assert!(store.incident(id + 1000).await.expect("get").is_none());
+    // A bad event name is refused, naming the field.
+    match store
+        .record_incident(last, "deleted", states[0].2, &body(last))
+        .await
+    {
+        Err(StoreError::Invalid { field: "event", .. }) => {}
+        r => panic!("{r:?}"),
+    }
+}
+
+async fn incident_filters(store: Store) {
+    let states = leak();
+    let (inc, event, time) = &states[0];
+    let leak_id = store
+        .record_incident(inc, event, *time, &body(inc))
+        .await
+        .expect("record")
+        .id;
+    let all = |f: IncidentFilter| {
+        let store = store.clone();
+        async move {
+            store
+                .incidents(&f)
+                .await
+                .expect("list")
+                .into_iter()
+                .map(|i| i.id)
+                .collect::<Vec<i64>>()
+        }
+    };
+    assert_eq!(all(IncidentFilter::default()).await, vec![leak_id]);
+    let f = |g: fn(&mut IncidentFilter)| {
+        let mut f = IncidentFilter::default();
+        g(&mut f);
+        f
+    };
+    assert_eq!(all(f(|f| f.asn = Some(4713))).await, vec![leak_id]);
+    assert_eq!(all(f(|f| f.asn = Some(15169))).await, vec![leak_id]);
+    assert!(all(f(|f| f.asn = Some(9999))).await.is_empty());
+    assert_eq!(
+        all(f(|f| f.kind = Some("route-leak".into()))).await,
+        vec![leak_id]
+    );
+    assert!(all(f(|f| f.kind = Some("hijack".into()))).await.is_empty());
+    assert!(all(f(|f| f.kind = Some("x' OR '1'='1".into())))
+        .await
+        .is_empty());
+    assert_eq!(
+        all(f(|f| f.status = Some("open".into()))).await,
+        vec![leak_id]
+    );
+    assert!(all(f(|f| f.status = Some("resolved".into())))
+        .await
+        .is_empty());
+    assert_eq!(
+        all(f(|f| f.min_severity = Some(Severity::Info))).await,
+        vec![leak_id]
+    );
+    let first_seen = time.secs * 1_000_000;
+    assert_eq!(
+        all(f(|f| f.since = Some(1_503_631_320_000_000))).await,
+        vec![leak_id]
+    );
+    assert!(all(f(|f| f.until = Some(1_503_631_320_000_000)))
+        .await
+        .is_empty());
+    assert!(first_seen >= 1_503_631_320_000_000);
+    assert!(all(f(|f| f.after_id = Some(i64::MAX - 1))).await.is_empty());
+    // Pages: 5 more incidents (each a different culprit), 2 at a time.
+    let mut ids = vec![leak_id];
+    for k in 1..=5u32 {
+        let mut other = inc.clone();
+        other.culprit = Some(Asn(64_500 + k));
+        ids.push(
+            store
+                .record_incident(&other, "opened", *time, &body(&other))
+                .await
+                .expect("record")
+                .id,
+        );
+    }
+    let mut seen = Vec::new();
+    let mut after = None;
+    loop {
+        let page = store
+            .incidents(&IncidentFilter {
+                after_id: after,
+                limit: Some(2),
+                ..Default::default()
+            })
+            .await
+            .expect("page");
+        if page.is_empty() {
+            break;
+        }
+        assert!(page.len() <= 2);
+        after = page.last().map(|i| i.id);
+        seen.extend(page.into_iter().map(|i| i.id));
+    }
+    assert_eq!(seen, ids);
+}
+
+fn org(handle: &str, asns: &[u32]) -> NewOrg {
+    NewOrg {
+        handle: handle.to_string(),
+        name: format!("{handle} Inc."),
+        language: "ja".to_string(),
+        asns: asns.to_vec(),
+        prefixes: vec!["203.0.113.0/24".parse().unwrap()],
+        contacts: vec![Contact {
+            kind: ContactKind::Email,
+            address: format!("noc@{handle}.example"),
+            role: "noc".to_string(),
+            secret: None,
+        }],
+    }
+}
+
+async fn organisations(store: Store) {
+    let ocn = store
+        .add_org(&org("ocn", &[4713, 4713]))
+        .await
+        .expect("add");
+    assert_eq!(ocn.asns, vec![4713]);
+    let kddi = store.add_org(&org("kddi", &[2516])).await.expect("add");
+    assert_ne!(ocn.id, kddi.id);
+    let err = store
+        .add_org(&org("ocn", &[64500]))
+        .await
+        .expect_err("duplicate");
+    assert!(err.is_conflict(), "{err}");
+    let listed: Vec<String> = store
+        .orgs()
+        .await
+        .expect("list")
+        .into_iter()
+        .map(|o| o.handle)
+        .collect();
+    assert_eq!(listed, vec!["kddi", "ocn"]);
+    let got = store.org("ocn").await.expect("get").expect("found");
+    assert_eq!(got, ocn);
+    assert!(store.org("nobody").await.expect("get").is_none());
+    assert_eq!(
+        store.orgs_of_asn(2516).await.expect("by asn"),
+        vec![kddi.id]
+    );
+    // Every bad field is named, and nothing is stored.
+    for (bad, field) in [
+        (
+            NewOrg {
+                handle: "a b".into(),
+                ..org("x", &[1])
+            },
+            "handle",
+        ),
+        (
+            NewOrg {
+                handle: "x'; DROP TABLE orgs; --".into(),
+                ..org("x", &[1])
+            },
+            "handle",
+        ),
+        (
+            NewOrg {
+                name: " ".into(),
+                ..org("x", &[1])
+            },
+            "name",
+        ),
+        (
+            NewOrg {
+                language: "fr".into(),
+                ..org("x", &[1])
+            },
+            "language",
+        ),
+        (org("x", &[0]), "asns"),
+        (
+            NewOrg {
+                contacts: vec![Contact {
+                    kind: ContactKind::Email,
+                    address: "not-an-address".into(),
+                    role: "noc".into(),
+                    secret: None,
+                }],
+                ..org("x", &[1])
+            },
+            "contacts",
+        ),
+        (
+            NewOrg {
+                contacts: vec![Contact {
+                    kind: ContactKind::Webhook,
+                    address: "ftp://x".into(),
+                    role: "noc".into(),
+                    secret: None,
+                }],
+                ..org("x", &[1])
+            },
+            "contacts",
+        ),
+    ] {
+        match store.add_org(&bad).await {
+            Err(StoreError::Invalid { field: f, .. }) => assert_eq!(f, field),
+            r => panic!("{bad:?}: {r:?}"),
+        }
+    }
+    assert_eq!(store.orgs().await.expect("list").len(), 2);
+}
+
+async fn tokens(store: Store) {
+    let ocn = store.add_org(&org("ocn", &[4713])).await.expect("add");
+    assert!(matches!(
+        store.create_token(None, Role::Member, "no org").await,
+        Err(StoreError::Invalid { field: "org", .. })
+    ));
+    assert!(matches!(
+        store
+            .create_token(Some(ocn.id + 100), Role::Member, "bad org")
+            .await,
+        Err(StoreError::Invalid { field: "org", .. })
+    ));
+    let (token, secret) = store
+        .create_token(Some(ocn.id), Role::Member, "noc")
+        .await
+        .expect("create");
+    let (analyst, analyst_secret) = store
+        .create_token(None, Role::Analyst, "hub")
+        .await
+        .expect("create");
+    assert_ne!(secret, analyst_secret);
+    assert!(
+        secret.starts_with("bugyo_") && secret.len() == 70,
+        "{secret}"
+    );
+    assert_eq!(
+        store.authenticate(&secret).await.expect("auth"),
+        Some(token.clone())
+    );
+    assert_eq!(
+        store
+            .authenticate(&analyst_secret)
+            .await
+            .expect("auth")
+            .map(|t| t.role),
+        Some(Role::Analyst)
+    );
+    let mut wrong = secret.clone();
+    wrong.replace_range(10..11, if &secret[10..11] == "0" { "1" } else { "0" });
+    for bad in [
+        wrong.as_str(),
+        "",
+        "bugyo_",
+        "' OR 1=1 --",
+        &secret[..secret.len() - 1],
+    ] {
+        assert_eq!(
+            store.authenticate(bad).await.expect("auth"),
+            None,
+            "{bad:?}"
+        );
+    }
+    assert!(store.revoke_token(token.id).await.expect("revoke"));
+    assert!(!store.revoke_token(token.id).await.expect("revoke again"));
+    assert_eq!(store.authenticate(&secret).await.expect("auth"), None);
+    assert_eq!(
+        store
+            .authenticate(&analyst_secret)
+            .await
+            .expect("auth")
+            .map(|t| t.id),
+        Some(analyst.id)
+    );
+}
+
+async fn audit_log(store: Store) {
+    for (i, action) in ["org-add", "read-routes"].iter().enumerate() {
+        store
+            .audit(&AuditEntry {
+                at: 0,
+                token_id: Some(i as i64),
+                org_id: None,
+                action: action.to_string(),
+                object: format!("incident/{i}"),
+                detail: "{\"prefixes\":3}".to_string(),
+            })
+            .await
+            .expect("audit");
+    }
+    let log = store.audit_log(10).await.expect("log");
+    assert_eq!(
+        log.iter().map(|e| e.action.as_str()).collect::<Vec<_>>(),
+        ["read-routes", "org-add"]
+    );
+    assert!(log[0].at >= log[1].at && log[1].at > 0);
+    assert_eq!(store.audit_log(1).await.expect("log").len(), 1);
+}
+
+/// Each party's view of the stored leak: AS4713 is the victim, AS2516's
+/// router saw it, AS15169 leaked it, AS2497 stands by.
+async fn audiences(store: Store) {
+    use bugyo_store::audience::{view, Tlp, Viewer};
+    let states = leak();
+    let (inc, event, time) = states.last().unwrap();
+    let id = store
+        .record_incident(inc, event, *time, &body(inc))
+        .await
+        .expect("record")
+        .id;
+    let version = store
+        .incident_history(id)
+        .await
+        .expect("history")
+        .pop()
+        .unwrap();
+    let asns = store.incident_asns(id).await.expect("asns");
+    let prefixes: Vec<(Prefix, u32)> = store
+        .incident_prefixes(id)
+        .await
+        .expect("prefixes")
+        .into_iter()
+        .map(|(p, v, _)| (p, v))
+        .collect();
+    let member = |asns: &[u32]| Viewer {
+        role: Role::Member,
+        asns: asns.iter().copied().collect(),
+    };
+    let role = |role| Viewer {
+        role,
+        asns: Default::default(),
+    };
+    let keys = |v: &serde_json::Value| -> Vec<String> {
+        let mut k: Vec<String> = v.as_object().unwrap().keys().cloned().collect();
+        k.sort();
+        k
+    };
+    let has = |v: &serde_json::Value, k: &str| v.get(k).is_some();
+    let all_prefixes = inc.prefixes.len();
+
+    let analyst = view(&role(Role::Analyst), &version.body, &asns, &prefixes);
+    assert_eq!(analyst.tlp, Tlp::AmberStrict);
+    assert!(analyst.raw_routes);
+    assert_eq!(
+        analyst.body["prefixes"].as_array().unwrap().len(),
+        all_prefixes
+    );
+    assert!(!analyst.body["samples"].as_array().unwrap().is_empty());
+
+    let regulator = view(&role(Role::Regulator), &version.body, &asns, &prefixes);
+    assert_eq!(regulator.tlp, Tlp::Amber);
+    assert!(!regulator.raw_routes);
+    for k in ["prefixes", "samples", "peers", "own_prefixes"] {
+        assert!(
+            !has(&regulator.body, k),
+            "regulator sees no {k}: {:?}",
+            keys(&regulator.body)
+        );
+    }
+    assert_eq!(regulator.body["victims"][0]["asn"], 4713);
+
+    let victim = view(&member(&[4713]), &version.body, &asns, &prefixes);
+    assert_eq!(victim.tlp, Tlp::AmberStrict);
+    assert!(victim.raw_routes);
+    assert!(
+        !has(&victim.body, "prefixes"),
+        "only its own: {:?}",
+        keys(&victim.body)
+    );
+    assert_eq!(
+        victim.body["own_prefixes"].as_array().unwrap().len(),
+        all_prefixes
+    );
+    assert_eq!(victim.body["relation"]["victim"], true);
+
+    let observer = view(&member(&[2516]), &version.body, &asns, &prefixes);
+    assert_eq!(observer.tlp, Tlp::AmberStrict);
+    assert!(!has(&observer.body, "own_prefixes") && !has(&observer.body, "prefixes"));
+    let seen = observer.body["samples"].as_array().unwrap();
+    assert!(!seen.is_empty() && seen.iter().all(|s| s["peer_asn"] == 2516));
+
+    let culprit = view(&member(&[15169]), &version.body, &asns, &prefixes);
+    assert_eq!(
+        culprit.body["prefixes"].as_array().unwrap().len(),
+        all_prefixes
+    );
+
+    let bystander = view(&member(&[2497]), &version.body, &asns, &prefixes);
+    assert_eq!(bystander.tlp, Tlp::Green);
+    assert!(!bystander.raw_routes);
+    for k in [
+        "prefixes",
+        "samples",
+        "peers",
+        "own_prefixes",
+        "members",
+        "feed_peer",
+    ] {
+        assert!(
+            !has(&bystander.body, k),
+            "a bystander sees no {k}: {:?}",
+            keys(&bystander.body)
+        );
+    }
+    assert_eq!(bystander.body["prefix_count"], all_prefixes);
+    assert_eq!(bystander.body["victims"][0]["prefix_count"], all_prefixes);
+    assert_eq!(bystander.body["tlp"], "TLP:GREEN");
+}

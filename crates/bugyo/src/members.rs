@@ -1,0 +1,342 @@
+//! `bugyo org add|list|show` and `bugyo token create|revoke`: member
+//! organisations and API tokens in the store, from the command line. Every
+//! change is written to the audit log.
+
+use bugyo_store::{AuditEntry, Contact, ContactKind, NewOrg, Org, Role, Store};
+use clap::{Args, Subcommand};
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+/// Which store to use: the SQLite file under `--data-dir`, or `--database`.
+#[derive(Args, Debug, Clone)]
+pub struct StoreArgs {
+    /// The data directory whose store to use (DATA_DIR/bugyo.db).
+    #[arg(long, global = true, value_name = "DIR", default_value = crate::serve_config::defaults::DATA_DIR)]
+    pub data_dir: PathBuf,
+    /// The store's URL instead: `sqlite://PATH` or `postgres://USER@HOST/DB`.
+    #[arg(long, global = true, value_name = "URL")]
+    pub database: Option<String>,
+}
+
+impl StoreArgs {
+    /// The store's URL.
+    pub fn url(&self) -> String {
+        self.database
+            .clone()
+            .unwrap_or_else(|| bugyo_store::sqlite_url(&self.data_dir))
+    }
+
+    async fn open(&self) -> Result<Store, String> {
+        if self.database.is_none() {
+            std::fs::create_dir_all(&self.data_dir)
+                .map_err(|e| format!("{}: {e}", self.data_dir.display()))?;
+        }
+        Store::open(&self.url()).await.map_err(|e| e.to_string())
+    }
+}
+
+/// Arguments of `bugyo org`.
+#[derive(Args, Debug)]
+pub struct OrgArgs {
+    #[command(subcommand)]
+    command: OrgCommand,
+    #[command(flatten)]
+    store: StoreArgs,
+}
+
+#[derive(Subcommand, Debug)]
+enum OrgCommand {
+    /// Register a member organisation.
+    Add(Box<OrgAdd>),
+    /// List the member organisations.
+    List {
+        /// Print JSON, one organisation per line.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Show one organisation.
+    Show {
+        /// Its handle.
+        handle: String,
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+/// `bugyo org add`.
+#[derive(Args, Debug)]
+struct OrgAdd {
+    /// Short unique handle (letters, digits, '-', '_').
+    #[arg(long)]
+    handle: String,
+    /// Full name.
+    #[arg(long)]
+    name: String,
+    /// Language of its notices: ja or en.
+    #[arg(long, default_value = "ja")]
+    language: String,
+    /// An AS number of the organisation (repeatable).
+    #[arg(long = "asn", value_name = "N")]
+    asns: Vec<u32>,
+    /// A prefix of the organisation (repeatable).
+    #[arg(long = "prefix", value_name = "PREFIX")]
+    prefixes: Vec<bugyo_model::Prefix>,
+    /// A NOC mailbox (RFC 2142 noc@) (repeatable).
+    #[arg(long = "email", value_name = "ADDRESS")]
+    emails: Vec<String>,
+    /// An abuse mailbox (RFC 2142 abuse@) (repeatable).
+    #[arg(long = "abuse-email", value_name = "ADDRESS")]
+    abuse_emails: Vec<String>,
+    /// A webhook URL taking JSON signed with HMAC-SHA256 (repeatable).
+    #[arg(long = "webhook", value_name = "URL")]
+    webhooks: Vec<String>,
+    /// The HMAC key of the webhooks.
+    #[arg(long, value_name = "KEY")]
+    webhook_secret: Option<String>,
+    /// A Slack-compatible incoming-webhook URL (repeatable).
+    #[arg(long = "slack", value_name = "URL")]
+    slacks: Vec<String>,
+    /// A syslog collector, HOST:PORT (RFC 5424 over UDP) (repeatable).
+    #[arg(long = "syslog", value_name = "HOST:PORT")]
+    syslogs: Vec<String>,
+}
+
+impl OrgAdd {
+    fn new_org(&self) -> NewOrg {
+        let contact = |kind, address: &String, role: &str, secret: Option<String>| Contact {
+            kind,
+            address: address.clone(),
+            role: role.to_string(),
+            secret,
+        };
+        let mut contacts: Vec<Contact> = Vec::new();
+        contacts.extend(
+            self.emails
+                .iter()
+                .map(|a| contact(ContactKind::Email, a, "noc", None)),
+        );
+        contacts.extend(
+            self.abuse_emails
+                .iter()
+                .map(|a| contact(ContactKind::Email, a, "abuse", None)),
+        );
+        contacts.extend(
+            self.webhooks
+                .iter()
+                .map(|a| contact(ContactKind::Webhook, a, "noc", self.webhook_secret.clone())),
+        );
+        contacts.extend(
+            self.slacks
+                .iter()
+                .map(|a| contact(ContactKind::Slack, a, "noc", None)),
+        );
+        contacts.extend(
+            self.syslogs
+                .iter()
+                .map(|a| contact(ContactKind::Syslog, a, "noc", None)),
+        );
+        NewOrg {
+            handle: self.handle.clone(),
+            name: self.name.clone(),
+            language: self.language.clone(),
+            asns: self.asns.clone(),
+            prefixes: self.prefixes.clone(),
+            contacts,
+        }
+    }
+}
+
+/// Arguments of `bugyo token`.
+#[derive(Args, Debug)]
+pub struct TokenArgs {
+    #[command(subcommand)]
+    command: TokenCommand,
+    #[command(flatten)]
+    store: StoreArgs,
+}
+
+#[derive(Subcommand, Debug)]
+enum TokenCommand {
+    /// Create an API token and print it (only its hash is kept).
+    Create {
+        /// The organisation it speaks for (required for members).
+        #[arg(long, value_name = "HANDLE")]
+        org: Option<String>,
+        /// member, analyst, regulator or admin.
+        #[arg(long, value_parser = parse_role)]
+        role: Role,
+        /// A label for people.
+        #[arg(long, default_value = "")]
+        label: String,
+    },
+    /// Revoke a token by its id.
+    Revoke {
+        /// The token's id (printed when it was created).
+        id: i64,
+    },
+}
+
+fn parse_role(s: &str) -> Result<Role, String> {
+    Role::parse(s).ok_or_else(|| format!("{s:?}: member, analyst, regulator or admin"))
+}
+
+fn run_async<F: std::future::Future<Output = Result<(), String>>>(f: F) -> ExitCode {
+    let rt = match tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("error: {e}\nエラー: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    match rt.block_on(f) {
+        Ok(()) => ExitCode::SUCCESS,
+        // Messages are in both languages already.
+        Err(e) => {
+            eprintln!("error / エラー: {e}");
+            ExitCode::from(2)
+        }
+    }
+}
+
+fn print_org(o: &Org) {
+    println!("{} ({}) [{}]", o.handle, o.name, o.language);
+    let asns: Vec<String> = o.asns.iter().map(|a| format!("AS{a}")).collect();
+    println!("  ASNs / AS 番号: {}", asns.join(", "));
+    let prefixes: Vec<String> = o.prefixes.iter().map(|p| p.to_string()).collect();
+    println!("  prefixes / プレフィックス: {}", prefixes.join(", "));
+    for c in &o.contacts {
+        println!("  {} ({}): {}", c.kind.name(), c.role, c.address);
+    }
+}
+
+async fn audit(store: &Store, action: &str, object: String, detail: String) -> Result<(), String> {
+    store
+        .audit(&AuditEntry {
+            at: 0,
+            token_id: None,
+            org_id: None,
+            action: action.to_string(),
+            object,
+            detail,
+        })
+        .await
+        .map_err(|e| e.to_string())
+}
+
+/// Runs `bugyo org`.
+pub fn run_org(args: OrgArgs) -> ExitCode {
+    run_async(async move {
+        let store = args.store.open().await?;
+        match args.command {
+            OrgCommand::Add(add) => {
+                let org =
+                    store
+                        .add_org(&add.new_org())
+                        .await
+                        .map_err(|e| match e.is_conflict() {
+                            true => format!(
+                                "{}: handle already registered / ハンドルは登録済みです",
+                                add.handle
+                            ),
+                            false => e.to_string(),
+                        })?;
+                audit(
+                    &store,
+                    "org-add",
+                    format!("org/{}", org.id),
+                    org.handle.clone(),
+                )
+                .await?;
+                println!("registered / 登録しました:");
+                print_org(&org);
+            }
+            OrgCommand::List { json } => {
+                let orgs = store.orgs().await.map_err(|e| e.to_string())?;
+                if !json && orgs.is_empty() {
+                    println!("No organisations. / 組織は登録されていません。");
+                }
+                for o in &orgs {
+                    if json {
+                        println!("{}", serde_json::to_string(o).map_err(|e| e.to_string())?);
+                    } else {
+                        print_org(o);
+                    }
+                }
+            }
+            OrgCommand::Show { handle, json } => {
+                let o = store
+                    .org(&handle)
+                    .await
+                    .map_err(|e| e.to_string())?
+                    .ok_or_else(|| {
+                        format!("{handle}: no such organisation / その組織はありません")
+                    })?;
+                if json {
+                    println!("{}", serde_json::to_string(&o).map_err(|e| e.to_string())?);
+                } else {
+                    print_org(&o);
+                }
+            }
+        }
+        store.close().await;
+        Ok(())
+    })
+}
+
+/// Runs `bugyo token`.
+pub fn run_token(args: TokenArgs) -> ExitCode {
+    run_async(async move {
+        let store = args.store.open().await?;
+        match args.command {
+            TokenCommand::Create { org, role, label } => {
+                let org_id = match &org {
+                    Some(h) => Some(
+                        store
+                            .org(h)
+                            .await
+                            .map_err(|e| e.to_string())?
+                            .ok_or_else(|| {
+                                format!("{h}: no such organisation / その組織はありません")
+                            })?
+                            .id,
+                    ),
+                    None => None,
+                };
+                let (token, secret) = store
+                    .create_token(org_id, role, &label)
+                    .await
+                    .map_err(|e| e.to_string())?;
+                audit(
+                    &store,
+                    "token-create",
+                    format!("token/{}", token.id),
+                    format!("role {} org {}", role.name(), org.as_deref().unwrap_or("-")),
+                )
+                .await?;
+                eprintln!(
+                    "token {} ({}) created; it is shown only now / トークン {} を作成しました。表示はこの一度だけです",
+                    token.id,
+                    role.name(),
+                    token.id
+                );
+                println!("{secret}");
+            }
+            TokenCommand::Revoke { id } => {
+                let done = store.revoke_token(id).await.map_err(|e| e.to_string())?;
+                if !done {
+                    return Err(format!(
+                        "token {id}: not found or already revoked / 見つからないか、失効済みです"
+                    ));
+                }
+                audit(&store, "token-revoke", format!("token/{id}"), String::new()).await?;
+                println!("token {id} revoked / トークン {id} を失効させました");
+            }
+        }
+        store.close().await;
+        Ok(())
+    })
+}

@@ -40,6 +40,20 @@ pub enum AnomalyKind {
 }
 
 impl AnomalyKind {
+    /// Every kind.
+    pub const ALL: [AnomalyKind; 10] = [
+        AnomalyKind::RouteLeak,
+        AnomalyKind::OriginHijack,
+        AnomalyKind::SubprefixHijack,
+        AnomalyKind::RpkiInvalid,
+        AnomalyKind::NewUpstream,
+        AnomalyKind::MoreSpecific,
+        AnomalyKind::Bogon,
+        AnomalyKind::RouteFlood,
+        AnomalyKind::VisibilityLoss,
+        AnomalyKind::FeedDown,
+    ];
+
     /// The kebab-case name used in JSON and on screen.
     pub fn name(&self) -> &'static str {
         match self {

@@ -1,22 +1,15 @@
 //! Feed health as OpenMetrics text, served at `GET /metrics`: per BGP peer
 //! its session state and counters, per BMP router its connection and
 //! counters, the RTR cache's freshness, and the detection loop's RIB size,
-//! incidents and detection delay. A deliberately tiny HTTP server
-//! (one request per connection, bounded reads and time) until the API
-//! server arrives.
+//! incidents and detection delay. The HTTP server is `bugyo-api`'s.
 
 use crate::bgp::{BgpStats, SessionState};
 use crate::bmp::BmpStats;
 use crate::live::LiveStats;
 use crate::rtr::RtrStatus;
 use std::fmt::Write as _;
-use std::io;
-use std::net::SocketAddr;
-use std::time::{Duration, UNIX_EPOCH};
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
-use tokio::net::TcpListener;
+use std::time::UNIX_EPOCH;
 use tokio::sync::watch;
-use tokio::task::JoinHandle;
 
 /// Where the numbers come from; each part is optional.
 #[derive(Clone, Default)]
@@ -324,72 +317,6 @@ fn resident_bytes() -> Option<u64> {
     let line = status.lines().find(|l| l.starts_with("VmRSS:"))?;
     let kib: u64 = line.split_whitespace().nth(1)?.parse().ok()?;
     Some(kib * 1024)
-}
-
-/// Longest request head read, and the time allowed to send it.
-const MAX_REQUEST: usize = 8192;
-const REQUEST_TIME: Duration = Duration::from_secs(5);
-
-/// Serves `GET /metrics` on `addr`; other paths get 404.
-pub async fn serve(
-    addr: SocketAddr,
-    sources: MetricSources,
-) -> io::Result<(SocketAddr, JoinHandle<()>)> {
-    let listener = TcpListener::bind(addr).await?;
-    let local = listener.local_addr()?;
-    let task = tokio::spawn(async move {
-        loop {
-            let Ok((mut stream, _)) = listener.accept().await else {
-                continue;
-            };
-            let sources = sources.clone();
-            tokio::spawn(async move {
-                let mut buf = vec![0u8; MAX_REQUEST];
-                let mut n = 0;
-                let head = tokio::time::timeout(REQUEST_TIME, async {
-                    while n < buf.len() {
-                        match stream.read(&mut buf[n..]).await {
-                            Ok(0) | Err(_) => return false,
-                            Ok(k) => n += k,
-                        }
-                        if buf[..n].windows(4).any(|w| w == b"\r\n\r\n") {
-                            return true;
-                        }
-                    }
-                    false
-                })
-                .await;
-                if head != Ok(true) {
-                    return;
-                }
-                let first = String::from_utf8_lossy(&buf[..n])
-                    .lines()
-                    .next()
-                    .unwrap_or_default()
-                    .to_string();
-                let (status, ctype, body) = if first.starts_with("GET /metrics ") {
-                    (
-                        "200 OK",
-                        "application/openmetrics-text; version=1.0.0; charset=utf-8",
-                        sources.render(),
-                    )
-                } else {
-                    (
-                        "404 Not Found",
-                        "text/plain; charset=utf-8",
-                        "not found\n".to_string(),
-                    )
-                };
-                let resp = format!(
-                    "HTTP/1.1 {status}\r\nContent-Type: {ctype}\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
-                    body.len()
-                );
-                let _ = stream.write_all(resp.as_bytes()).await;
-                let _ = stream.shutdown().await;
-            });
-        }
-    });
-    Ok((local, task))
 }
 
 #[cfg(test)]

@@ -60,6 +60,50 @@ impl Timestamp {
     }
 }
 
+impl Timestamp {
+    /// Parses an RFC 3339 UTC time as [`Timestamp::rfc3339`] writes it
+    /// (`2017-08-25T03:22:00Z`, optionally with a fraction of a second, up
+    /// to microseconds; `+00:00` for `Z` accepted); `None` if it is not one.
+    pub fn parse_rfc3339(s: &str) -> Option<Timestamp> {
+        let s = s.strip_suffix('Z').or_else(|| s.strip_suffix("+00:00"))?;
+        let (date, time) = s.split_once(['T', ' '])?;
+        let mut d = date.splitn(3, '-');
+        let y: i64 = d.next()?.parse().ok()?;
+        let mo: i64 = d.next()?.parse().ok()?;
+        let day: i64 = d.next()?.parse().ok()?;
+        let (hms, frac) = match time.split_once('.') {
+            Some((hms, f))
+                if !f.is_empty() && f.len() <= 6 && f.bytes().all(|b| b.is_ascii_digit()) =>
+            {
+                (hms, format!("{f:0<6}").parse::<u32>().ok()?)
+            }
+            Some(_) => return None,
+            None => (time, 0),
+        };
+        let mut t = hms.splitn(3, ':');
+        let h: i64 = t.next()?.parse().ok()?;
+        let mi: i64 = t.next()?.parse().ok()?;
+        let sec: i64 = t.next()?.parse().ok()?;
+        if !(1..=12).contains(&mo) || !(1..=31).contains(&day) || h > 23 || mi > 59 || sec > 60 {
+            return None;
+        }
+        // Days from the civil date (Howard Hinnant's algorithm).
+        let y = if mo <= 2 { y - 1 } else { y };
+        let era = y.div_euclid(400);
+        let yoe = y.rem_euclid(400);
+        let mp = (mo + 9) % 12;
+        let doy = (153 * mp + 2) / 5 + day - 1;
+        let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+        let days = era * 146_097 + doe - 719_468;
+        let t = Timestamp {
+            secs: days * 86_400 + h * 3600 + mi * 60 + sec,
+            micros: frac,
+        };
+        // Reject dates that do not exist (30 February).
+        (civil(t.secs).2 == day as u32).then_some(t)
+    }
+}
+
 /// Splits Unix seconds into UTC calendar fields (Howard Hinnant's algorithm).
 fn civil(secs: i64) -> (i64, u32, u32, u32, u32, u32) {
     let days = secs.div_euclid(86_400);
@@ -98,6 +142,31 @@ impl serde::Serialize for Timestamp {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn rfc3339_parses_back() {
+        for t in [0, 1_503_631_320, 951_782_400, -86_400, 4_102_444_799] {
+            for micros in [0, 1, 500_000] {
+                let ts = Timestamp { secs: t, micros };
+                assert_eq!(Timestamp::parse_rfc3339(&ts.rfc3339()), Some(ts));
+            }
+        }
+        assert_eq!(
+            Timestamp::parse_rfc3339("2017-08-25T03:22:00.5+00:00").map(|t| t.micros),
+            Some(500_000)
+        );
+        for bad in [
+            "",
+            "2017-08-25",
+            "2017-02-30T00:00:00Z",
+            "2017-08-25T03:22:00",
+            "2017-13-01T00:00:00Z",
+            "2017-08-25T03:22:00.Z",
+            "x017-08-25T03:22:00Z",
+        ] {
+            assert_eq!(Timestamp::parse_rfc3339(bad), None, "{bad:?}");
+        }
+    }
 
     #[test]
     fn rfc3339() {

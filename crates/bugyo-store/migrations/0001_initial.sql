@@ -61,14 +61,21 @@ CREATE TABLE incident_versions (
 -- single victim), and the version that first had them: an incident only
 -- gains prefixes, so version N's are those with first_version <= N, and a
 -- 48,000-prefix leak is stored once, not once per version.
+-- The address range (family 4 or 6; for IPv6 the top 64 bits, offset so
+-- that signed order is address order) lets a filter find the incidents that
+-- touch a prefix, more or less specific.
 CREATE TABLE incident_prefixes (
     incident_id BIGINT NOT NULL REFERENCES incidents (id),
     prefix TEXT NOT NULL,
     victim_asn BIGINT NOT NULL,
     first_version BIGINT NOT NULL,
+    family BIGINT NOT NULL,
+    net_start BIGINT NOT NULL,
+    net_end BIGINT NOT NULL,
     PRIMARY KEY (incident_id, prefix)
 );
 CREATE INDEX incident_prefixes_victim ON incident_prefixes (victim_asn);
+CREATE INDEX incident_prefixes_range ON incident_prefixes (family, net_start);
 
 -- The ASes an incident concerns, by role (victim, culprit, leaked_to,
 -- observer), as of its latest version: for filters and audiences.

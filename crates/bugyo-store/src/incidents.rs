@@ -95,6 +95,9 @@ pub struct IncidentFilter {
     pub asn: Option<u32>,
     /// `open` or `resolved`.
     pub status: Option<String>,
+    /// Touching this prefix: one of its prefixes is this one, more specific
+    /// or less specific.
+    pub prefix: Option<Prefix>,
     /// Only ids above this (the last id of the previous page).
     pub after_id: Option<i64>,
     /// At most this many (default and maximum 1,000).
@@ -110,6 +113,32 @@ fn micros(t: Timestamp) -> i64 {
 
 fn severity_rank(s: Severity) -> i64 {
     s as i64
+}
+
+/// A prefix's family (4 or 6) and first and last address as ordered
+/// integers: IPv4 as is, IPv6 by its top 64 bits with the sign bit flipped
+/// (prefixes longer than /64 count as their /64).
+fn range(p: &Prefix) -> (i64, i64, i64) {
+    let host = |bits: u32, len: u8| -> u64 {
+        let h = bits.saturating_sub(u32::from(len));
+        if h >= 64 {
+            u64::MAX
+        } else {
+            (1u64 << h) - 1
+        }
+    };
+    match p.addr() {
+        std::net::IpAddr::V4(a) => {
+            let start = u64::from(u32::from(a));
+            (4, start as i64, (start + host(32, p.len())) as i64)
+        }
+        std::net::IpAddr::V6(a) => {
+            let start = (u128::from(a) >> 64) as u64;
+            let end = start | host(64, p.len().min(64));
+            let flip = |v: u64| (v ^ (1 << 63)) as i64;
+            (6, flip(start), flip(end))
+        }
+    }
 }
 
 /// The incident's identity across runs.
@@ -322,11 +351,15 @@ async fn record_in(
         if known.contains(&text) {
             continue;
         }
-        sqlx::query("INSERT INTO incident_prefixes (incident_id, prefix, victim_asn, first_version) VALUES ($1, $2, $3, $4)")
+        let (family, start, end) = range(prefix);
+        sqlx::query("INSERT INTO incident_prefixes (incident_id, prefix, victim_asn, first_version, family, net_start, net_end) VALUES ($1, $2, $3, $4, $5, $6, $7)")
             .bind(id)
             .bind(text)
             .bind(i64::from(victim.0))
             .bind(version)
+            .bind(family)
+            .bind(start)
+            .bind(end)
             .execute(&mut *tx)
             .await?;
     }
@@ -394,6 +427,17 @@ impl Store {
         }
         if let Some(v) = &filter.status {
             cond(" AND status = ?", Arg::Text(v.clone()));
+        }
+        if let Some(p) = &filter.prefix {
+            let (family, start, end) = range(p);
+            cond(
+                " AND id IN (SELECT incident_id FROM incident_prefixes WHERE family = ?",
+                Arg::Int(family),
+            );
+            cond(" AND ((net_start >= ?", Arg::Int(start));
+            cond(" AND net_end <= ?)", Arg::Int(end));
+            cond(" OR (net_start <= ?", Arg::Int(start));
+            cond(" AND net_end >= ?)))", Arg::Int(end));
         }
         if let Some(v) = filter.after_id {
             cond(" AND id > ?", Arg::Int(v));

@@ -273,6 +273,30 @@ async fn incident_filters(store: Store) {
         .is_empty());
     assert!(first_seen >= 1_503_631_320_000_000);
     assert!(all(f(|f| f.after_id = Some(i64::MAX - 1))).await.is_empty());
+    // Prefixes: the leak's /24s are in 60.0.0.0/8, each inside a /16.
+    assert_eq!(
+        all(f(|f| f.prefix = Some("60.0.0.0/8".parse().unwrap()))).await,
+        vec![leak_id]
+    );
+    assert_eq!(
+        all(f(|f| f.prefix = Some("60.0.1.0/24".parse().unwrap()))).await,
+        vec![leak_id]
+    );
+    assert_eq!(
+        all(f(|f| f.prefix = Some("60.0.1.128/25".parse().unwrap()))).await,
+        vec![leak_id]
+    );
+    assert!(all(f(|f| f.prefix = Some("60.0.2.0/24".parse().unwrap())))
+        .await
+        .is_empty());
+    assert!(all(f(|f| f.prefix = Some("61.0.0.0/8".parse().unwrap())))
+        .await
+        .is_empty());
+    assert!(
+        all(f(|f| f.prefix = Some("2001:db8::/32".parse().unwrap())))
+            .await
+            .is_empty()
+    );
     // Pages: 5 more incidents (each a different culprit), 2 at a time.
     let mut ids = vec![leak_id];
     for k in 1..=5u32 {

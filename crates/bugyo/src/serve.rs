@@ -66,7 +66,7 @@ pub struct ServeArgs {
     /// Where to accept BGP sessions (default: 127.0.0.1:1179).
     #[arg(long, value_name = "ADDR")]
     pub bgp_listen: Option<SocketAddr>,
-    /// Where to serve `/metrics` (OpenMetrics feed health) (default: 127.0.0.1:8080).
+    /// Where to serve the API, its OpenAPI document and `/metrics` (default: 127.0.0.1:8080).
     #[arg(long, value_name = "ADDR")]
     pub http: Option<SocketAddr>,
     /// Where to accept BMP connections from monitored routers, if anywhere.
@@ -88,6 +88,9 @@ pub struct ServeArgs {
     /// `postgres://USER@HOST/DB` (default: DATA_DIR/bugyo.db).
     #[arg(long, value_name = "URL")]
     pub database: Option<String>,
+    /// API requests per second allowed per token, bursts of twice that (default: 50).
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..))]
+    pub api_rate: Option<u32>,
     /// Remove archive files older than this many days (default: keep all).
     #[arg(long, value_name = "DAYS", value_parser = clap::value_parser!(u32).range(1..))]
     pub retention_days: Option<u32>,
@@ -118,6 +121,7 @@ impl ServeArgs {
             reference: self.reference.clone(),
             events: self.events.clone(),
             database: self.database.clone(),
+            api_rate: self.api_rate,
             retention_days: self.retention_days,
             quiet_secs: self.quiet_secs,
             learning_secs: self.learning_secs,
@@ -179,7 +183,7 @@ async fn serve(settings: Settings) -> std::io::Result<()> {
             ..ArchiveConfig::new(&archive_dir)
         }),
         events: Some(settings.events.clone()),
-        store: Some(store),
+        store: Some(store.clone()),
         rib_snapshot_secs: settings.rib_snapshot_secs,
         stats: Default::default(),
     };
@@ -246,8 +250,9 @@ async fn serve(settings: Settings) -> std::io::Result<()> {
         rtr: rtr.as_ref().map(|c| c.status()),
         live: Some(live_stats),
     };
-    let (http_addr, http_task) = bugyo_io::metrics::serve(settings.http, sources).await?;
-    eprintln!("bugyo serve: metrics at http://{http_addr}/metrics");
+    let api = bugyo_api::ApiState::new(store, sources, settings.api_rate);
+    let (http_addr, http_task) = bugyo_api::serve(settings.http, api).await?;
+    eprintln!("bugyo serve: API at http://{http_addr}/api/v1/ (OpenAPI: /api/openapi.json), metrics at /metrics / API・メトリクスを提供中");
     eprintln!(
         "bugyo serve: BGP on {}, {} peers configured, archive in {}, incident events to {} (SIGTERM or Ctrl-C to stop)",
         bgp.local_addr().map(|a| a.to_string()).unwrap_or_default(),

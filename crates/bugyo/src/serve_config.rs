@@ -30,6 +30,8 @@ pub struct ServeConfig {
     pub events: Option<PathBuf>,
     /// The store: `sqlite://PATH` or `postgres://...`.
     pub database: Option<String>,
+    /// API requests per second per token.
+    pub api_rate: Option<u32>,
     /// BGP sessions.
     pub bgp: BgpSection,
     /// The BMP station.
@@ -147,6 +149,8 @@ pub struct Settings {
     pub events: PathBuf,
     /// The store's URL (default: the SQLite file under the data directory).
     pub database: String,
+    /// API requests per second per token.
+    pub api_rate: u32,
     /// Where BGP sessions are accepted.
     pub bgp_listen: SocketAddr,
     /// Proposed hold time.
@@ -199,6 +203,8 @@ pub mod defaults {
     pub const QUIET_SECS: i64 = 300;
     /// Initial-table learning window.
     pub const LEARNING_SECS: i64 = 300;
+    /// API requests per second per token.
+    pub const API_RATE: u32 = 50;
 
     /// BGP listen address.
     pub fn bgp_listen() -> SocketAddr {
@@ -333,6 +339,8 @@ pub struct Flags {
     pub events: Option<PathBuf>,
     /// `--database`
     pub database: Option<String>,
+    /// `--api-rate`
+    pub api_rate: Option<u32>,
     /// `--retention-days`
     pub retention_days: Option<u32>,
     /// `--quiet-secs`
@@ -397,6 +405,10 @@ impl Settings {
             http: flags.http.or(file.http).unwrap_or_else(defaults::http),
             events,
             database,
+            api_rate: flags
+                .api_rate
+                .or(file.api_rate)
+                .unwrap_or(defaults::API_RATE),
             bgp_listen: flags
                 .bgp_listen
                 .or(file.bgp.listen)

@@ -151,18 +151,9 @@ fn walk(store: &[&str]) -> String {
     secret
 }
 
-/// The audit log as the store has it.
+/// The actions in the audit log.
 fn audit_actions(url: &str) -> Vec<String> {
-    let rt = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .unwrap();
-    rt.block_on(async {
-        let store = bugyo_store::Store::open(url).await.expect("open");
-        let log = store.audit_log(100).await.expect("audit log");
-        store.close().await;
-        log.into_iter().rev().map(|e| e.action).collect()
-    })
+    audit_log(url).into_iter().map(|e| e.action).collect()
 }
 
 const ACTIONS: [&str; 5] = [

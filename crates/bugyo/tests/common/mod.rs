@@ -73,3 +73,18 @@ pub fn write_updates(path: &Path, updates: &[UpdateEntry]) {
     }
     w.into_inner().expect("flush updates");
 }
+
+/// The store's audit log at `url`, oldest first.
+#[allow(dead_code)]
+pub fn audit_log(url: &str) -> Vec<bugyo_store::AuditEntry> {
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    rt.block_on(async {
+        let store = bugyo_store::Store::open(url).await.expect("open the store");
+        let log = store.audit_log(100_000).await.expect("audit log");
+        store.close().await;
+        log.into_iter().rev().collect()
+    })
+}

@@ -1,0 +1,130 @@
+//! Who is calling: the bearer token, its role and organisation, and a
+//! per-token rate limit (a token bucket).
+
+use crate::error::ApiError;
+use crate::ApiState;
+use axum::extract::FromRequestParts;
+use axum::http::request::Parts;
+use bugyo_store::audience::Viewer;
+use bugyo_store::{Role, Token};
+use std::collections::{BTreeSet, HashMap};
+use std::sync::Mutex;
+use std::time::Instant;
+
+/// An authenticated caller.
+#[derive(Clone, Debug)]
+pub struct Caller {
+    /// The token used.
+    pub token: Token,
+    /// Its organisation's ASNs (empty without one).
+    pub asns: BTreeSet<u32>,
+}
+
+impl Caller {
+    /// The caller as an audience.
+    pub fn viewer(&self) -> Viewer {
+        Viewer {
+            role: self.token.role,
+            asns: self.asns.clone(),
+        }
+    }
+
+    /// Writes `action` on `object` to the audit log, as done by this caller.
+    pub async fn audit(
+        &self,
+        state: &ApiState,
+        action: &str,
+        object: String,
+    ) -> Result<(), ApiError> {
+        state
+            .store
+            .audit(&bugyo_store::AuditEntry {
+                at: 0,
+                token_id: Some(self.token.id),
+                org_id: self.token.org_id,
+                action: action.into(),
+                object,
+                detail: String::new(),
+            })
+            .await?;
+        Ok(())
+    }
+
+    /// Fails unless the caller has one of `roles`.
+    pub fn require(&self, roles: &[Role]) -> Result<(), ApiError> {
+        if roles.contains(&self.token.role) {
+            Ok(())
+        } else {
+            Err(ApiError::forbidden())
+        }
+    }
+}
+
+/// Requests per second each token may make, with bursts of twice that.
+#[derive(Debug)]
+pub struct RateLimiter {
+    per_sec: f64,
+    buckets: Mutex<HashMap<i64, (f64, Instant)>>,
+}
+
+impl RateLimiter {
+    /// A limiter of `per_sec` requests per second per token.
+    pub fn new(per_sec: u32) -> RateLimiter {
+        RateLimiter {
+            per_sec: f64::from(per_sec.max(1)),
+            buckets: Mutex::new(HashMap::new()),
+        }
+    }
+
+    /// Takes one request from the token's bucket; false if empty.
+    fn allow(&self, token: i64) -> bool {
+        let Ok(mut b) = self.buckets.lock() else {
+            return true;
+        };
+        let now = Instant::now();
+        let burst = self.per_sec * 2.0;
+        let (level, at) = b.entry(token).or_insert((burst, now));
+        *level = (*level + now.duration_since(*at).as_secs_f64() * self.per_sec).min(burst);
+        *at = now;
+        if *level >= 1.0 {
+            *level -= 1.0;
+            true
+        } else {
+            false
+        }
+    }
+}
+
+impl FromRequestParts<ApiState> for Caller {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &ApiState) -> Result<Caller, ApiError> {
+        let header = parts
+            .headers
+            .get(axum::http::header::AUTHORIZATION)
+            .and_then(|v| v.to_str().ok())
+            .ok_or_else(ApiError::unauthorized)?;
+        let secret = header
+            .strip_prefix("Bearer ")
+            .ok_or_else(ApiError::unauthorized)?
+            .trim();
+        let token = state
+            .store
+            .authenticate(secret)
+            .await?
+            .ok_or_else(ApiError::unauthorized)?;
+        if !state.limiter.allow(token.id) {
+            return Err(ApiError::rate_limited());
+        }
+        let asns = match token.org_id {
+            Some(org) => state
+                .store
+                .org_by_id(org)
+                .await?
+                .map(|o| o.asns.into_iter().collect())
+                .unwrap_or_default(),
+            None => BTreeSet::new(),
+        };
+        Ok(Caller { token, asns })
+    }
+}

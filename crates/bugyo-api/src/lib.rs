@@ -1,0 +1,113 @@
+//! bugyo's HTTP server, started by `bugyo serve --http ADDR`:
+//!
+//! - `/api/v1/...`: the REST API (token auth, each caller's view of an
+//!   incident with its TLP label, every read of raw routes audited, rate
+//!   limits per token, JSON errors with a code and a message);
+//! - `/api/openapi.json`: its OpenAPI 3 document;
+//! - `/metrics`: feed health and detection as OpenMetrics text.
+//!
+//! Handlers are plain async functions over [`ApiState`], grouped by
+//! resource: [`incidents`], [`members`].
+
+mod auth;
+pub mod error;
+pub mod incidents;
+pub mod members;
+
+use axum::extract::DefaultBodyLimit;
+use axum::http::header;
+use axum::response::IntoResponse;
+use axum::routing::{get, post};
+use axum::Router;
+use bugyo_io::metrics::MetricSources;
+use bugyo_store::Store;
+use error::ApiError;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use tokio::task::JoinHandle;
+
+pub use auth::RateLimiter;
+
+/// The API's OpenAPI 3 document.
+pub const OPENAPI: &str = include_str!("openapi.json");
+
+/// Largest request body taken, in bytes.
+pub const MAX_BODY: usize = 64 * 1024;
+
+/// What the handlers share.
+#[derive(Clone)]
+pub struct ApiState {
+    /// The store.
+    pub store: Store,
+    /// Where `/metrics` takes its numbers.
+    pub metrics: MetricSources,
+    /// Requests per second per token.
+    pub limiter: Arc<RateLimiter>,
+}
+
+impl ApiState {
+    /// State over `store`, allowing `rate` requests per second per token.
+    pub fn new(store: Store, metrics: MetricSources, rate: u32) -> ApiState {
+        ApiState {
+            store,
+            metrics,
+            limiter: Arc::new(RateLimiter::new(rate)),
+        }
+    }
+}
+
+async fn metrics(axum::extract::State(state): axum::extract::State<ApiState>) -> impl IntoResponse {
+    (
+        [(
+            header::CONTENT_TYPE,
+            "application/openmetrics-text; version=1.0.0; charset=utf-8",
+        )],
+        state.metrics.render(),
+    )
+}
+
+async fn openapi() -> impl IntoResponse {
+    ([(header::CONTENT_TYPE, "application/json")], OPENAPI)
+}
+
+async fn not_found() -> ApiError {
+    ApiError::not_found("path")
+}
+
+async fn method_not_allowed() -> ApiError {
+    ApiError::method_not_allowed()
+}
+
+/// The routes.
+pub fn router(state: ApiState) -> Router {
+    Router::new()
+        .route("/metrics", get(metrics))
+        .route("/api/openapi.json", get(openapi))
+        .route("/api/v1/me", get(members::me))
+        .route("/api/v1/incidents", get(incidents::list))
+        .route("/api/v1/incidents/{id}", get(incidents::get))
+        .route("/api/v1/incidents/{id}/history", get(incidents::history))
+        .route("/api/v1/orgs", get(members::list).post(members::create))
+        .route("/api/v1/orgs/{handle}", get(members::get))
+        .route("/api/v1/tokens", post(members::create_token))
+        .fallback(not_found)
+        .method_not_allowed_fallback(method_not_allowed)
+        .layer(DefaultBodyLimit::max(MAX_BODY))
+        .with_state(state)
+}
+
+/// Serves the routes on `addr`; gives the address bound and the task.
+pub async fn serve(
+    addr: SocketAddr,
+    state: ApiState,
+) -> std::io::Result<(SocketAddr, JoinHandle<()>)> {
+    let listener = tokio::net::TcpListener::bind(addr).await?;
+    let local = listener.local_addr()?;
+    let app = router(state);
+    let task = tokio::spawn(async move {
+        if let Err(e) = axum::serve(listener, app).await {
+            tracing::error!(error = %e, "HTTP server stopped / HTTP サーバーが停止しました");
+        }
+    });
+    Ok((local, task))
+}

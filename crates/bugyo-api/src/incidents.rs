@@ -16,7 +16,7 @@ use serde_json::{json, Value};
 
 /// Parses a time filter: RFC 3339 (`2017-08-25T03:22:00Z`) or Unix
 /// seconds; gives Unix microseconds.
-fn parse_time(field: &str, v: &str) -> Result<i64, ApiError> {
+pub(crate) fn parse_time(field: &str, v: &str) -> Result<i64, ApiError> {
     if let Ok(secs) = v.parse::<i64>() {
         return secs
             .checked_mul(1_000_000)

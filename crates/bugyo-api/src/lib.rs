@@ -7,12 +7,13 @@
 //! - `/metrics`: feed health and detection as OpenMetrics text.
 //!
 //! Handlers are plain async functions over [`ApiState`], grouped by
-//! resource: [`incidents`], [`members`].
+//! resource: [`incidents`], [`members`], [`situation`].
 
 mod auth;
 pub mod error;
 pub mod incidents;
 pub mod members;
+pub mod situation;
 
 use axum::extract::DefaultBodyLimit;
 use axum::http::header;
@@ -90,6 +91,7 @@ pub fn router(state: ApiState) -> Router {
         .route("/api/v1/orgs", get(members::list).post(members::create))
         .route("/api/v1/orgs/{handle}", get(members::get))
         .route("/api/v1/tokens", post(members::create_token))
+        .route("/api/v1/situation", get(situation::situation))
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
         .layer(DefaultBodyLimit::max(MAX_BODY))

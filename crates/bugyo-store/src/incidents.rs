@@ -532,6 +532,45 @@ impl Store {
     }
 }
 
+/// A member organisation concerned by an incident (one of its ASNs is a
+/// victim or an observer of it).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Concern {
+    /// The incident.
+    pub incident_id: i64,
+    /// Its kind.
+    pub kind: String,
+    /// The organisation.
+    pub org_id: i64,
+}
+
+impl Store {
+    /// Which member organisations the incidents open now, or seen since
+    /// `since` (Unix microseconds, data time), concern.
+    pub async fn concerns(&self, since: i64) -> Result<Vec<Concern>> {
+        let rows = sqlx::query(
+            "SELECT DISTINCT i.id AS incident_id, i.kind AS kind, o.org_id AS org_id \
+             FROM incidents i \
+             JOIN incident_asns a ON a.incident_id = i.id \
+             JOIN org_asns o ON o.asn = a.asn \
+             WHERE (i.status = 'open' OR i.last_seen >= $1) AND a.role IN ('victim', 'observer') \
+             ORDER BY i.id, o.org_id",
+        )
+        .bind(since)
+        .fetch_all(self.pool())
+        .await?;
+        rows.iter()
+            .map(|r| {
+                Ok(Concern {
+                    incident_id: col(r, "incident_id")?,
+                    kind: col(r, "kind")?,
+                    org_id: col(r, "org_id")?,
+                })
+            })
+            .collect()
+    }
+}
+
 /// A value bound to a built query.
 enum Arg {
     Int(i64),

@@ -25,7 +25,7 @@ use sqlx::{AnyPool, Executor, Row, SqlSafeStr};
 use std::path::Path;
 
 pub use audit::AuditEntry;
-pub use incidents::{IncidentFilter, IncidentVersion, Recorded, StoredIncident};
+pub use incidents::{Concern, IncidentFilter, IncidentVersion, Recorded, StoredIncident};
 pub use orgs::{Contact, ContactKind, NewOrg, Org};
 pub use tokens::{Role, Token};
 

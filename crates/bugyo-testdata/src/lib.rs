@@ -9,6 +9,7 @@ pub mod exabgp;
 pub mod frr;
 pub mod gobgp;
 pub mod postgres;
+pub mod smtp;
 
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};

@@ -210,6 +210,7 @@ fn walk(port: u16, tokens: &Tokens) -> i64 {
         "/api/v1/incidents/1/history",
         "/api/v1/me",
         "/api/v1/orgs",
+        "/api/v1/situation?asn=4713",
     ] {
         for token in [None, Some("bugyo_0000"), Some("' OR 1=1 --")] {
             let (status, body) = api(port, "GET", path, token, None);
@@ -451,8 +452,67 @@ fn walk(port: u16, tokens: &Tokens) -> i64 {
         "/api/v1/orgs/{handle}",
         "/api/v1/tokens",
         "/api/v1/me",
+        "/api/v1/situation",
     ] {
         assert!(doc["paths"].get(p).is_some(), "{p} is documented");
+    }
+    // Is it only us? OCN (the victim) learns that one other member (IIJ,
+    // whose router saw the same leak) is concerned, named since the
+    // incident is shared; KDDI learns how many, not who.
+    let since = "since=1500000000";
+    let (status, s) = api(
+        port,
+        "GET",
+        &format!("/api/v1/situation?asn=4713&{since}"),
+        Some(tokens.of("ocn")),
+        None,
+    );
+    assert_eq!(status, 200, "{s}");
+    assert_eq!(s["only_us"], false);
+    assert_eq!(s["other_members_affected"], 1);
+    assert_eq!(s["ours"][0]["other_members"], serde_json::json!(["iij"]));
+    let (status, s) = api(
+        port,
+        "GET",
+        &format!("/api/v1/situation?asn=2516&{since}"),
+        Some(tokens.of("kddi")),
+        None,
+    );
+    assert_eq!(status, 200, "{s}");
+    assert_eq!(s["other_members_affected"], 2);
+    assert_eq!(s["by_kind"][0]["kind"], "route-leak");
+    assert_eq!(s["ours"], serde_json::json!([]));
+    let text = s.to_string();
+    assert!(
+        !text.contains("ocn") && !text.contains("iij"),
+        "no names for a bystander: {text}"
+    );
+    let (status, _) = api(
+        port,
+        "GET",
+        "/api/v1/situation?asn=2516",
+        Some(tokens.of("ocn")),
+        None,
+    );
+    assert_eq!(status, 403, "a member asks about its own ASNs only");
+    for (q, field) in [
+        ("", "asn"),
+        ("asn=x", "asn"),
+        ("asn=4713&since=x", "since"),
+        ("asn=4713&who=1", "who"),
+    ] {
+        let (status, body) = api(
+            port,
+            "GET",
+            &format!("/api/v1/situation?{q}"),
+            Some(tokens.of("analyst")),
+            None,
+        );
+        assert_eq!(
+            (status, body["error"]["field"].as_str()),
+            (400, Some(field)),
+            "{q}: {body}"
+        );
     }
     // Rate limit (50 per second, bursts of 100): a quick run of 300 is cut.
     let limited = (0..300)

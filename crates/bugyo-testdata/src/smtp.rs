@@ -23,9 +23,10 @@
 //!
 //! Fails (never skips) when Exim is not installed; callers that want a
 //! clearer message can ask [`available`] first. The server runs in a
-//! process group of its own; on drop the whole group (the daemon, its SMTP
-//! sessions and deliveries) gets SIGTERM, then SIGKILL if still there after
-//! [`WAIT`], and the scratch directory is removed. Every wait is bounded.
+//! process group of its own; on drop its processes (the daemon, its SMTP
+//! sessions and deliveries) get SIGTERM, then the whole group SIGKILL if
+//! any is still there after [`WAIT`], and the scratch directory is
+//! removed. Every wait is bounded.
 
 use std::io::{BufRead, BufReader, Write};
 use std::net::TcpStream;
@@ -59,6 +60,8 @@ pub struct Smtp {
     /// `exim4`, or `runuser` running it when root; the leader of the
     /// server's process group.
     child: Child,
+    /// Whether `child` is `runuser` (the tests run as root).
+    runuser: bool,
 }
 
 impl Smtp {
@@ -123,7 +126,12 @@ impl Smtp {
             .spawn()
             .expect("start exim");
         // From here on, dropping `smtp` stops the server and cleans up.
-        let mut smtp = Smtp { dir, port, child };
+        let mut smtp = Smtp {
+            dir,
+            port,
+            child,
+            runuser: root,
+        };
 
         let dir = smtp.dir.clone();
         crate::wait_until(
@@ -204,23 +212,29 @@ impl Smtp {
         log(&self.dir)
     }
 
-    /// Stops the server: SIGTERM to its process group, then, if any of it
-    /// is still there after [`WAIT`], SIGKILL; then reaps the child.
+    /// Stops the server: SIGTERM to every process of its group but
+    /// `runuser` (which, signalled, would wait two seconds before killing
+    /// its child; it exits with Exim), then, if any of the group is still
+    /// there after [`WAIT`], SIGKILL to the group; then reaps the child.
     fn stop(&mut self) {
         let group = self.child.id();
         let gone = |child: &mut Child| {
             let _ = child.try_wait();
             members(group).is_empty()
         };
+        let exim: Vec<u32> = members(group)
+            .into_iter()
+            .filter(|&p| !(self.runuser && p == group))
+            .collect();
+        if !exim.is_empty() {
+            signal("TERM", &exim.iter().map(u32::to_string).collect::<Vec<_>>());
+        }
+        let deadline = Instant::now() + WAIT;
+        while !gone(&mut self.child) && Instant::now() < deadline {
+            std::thread::sleep(Duration::from_millis(50));
+        }
         if !gone(&mut self.child) {
-            signal("TERM", group);
-            let deadline = Instant::now() + WAIT;
-            while !gone(&mut self.child) && Instant::now() < deadline {
-                std::thread::sleep(Duration::from_millis(50));
-            }
-            if !gone(&mut self.child) {
-                signal("KILL", group);
-            }
+            signal("KILL", &[format!("-{group}")]);
         }
         let _ = self.child.kill();
         let _ = self.child.wait();
@@ -331,12 +345,21 @@ fn delivery_time(name: &str) -> (u64, u64) {
 }
 
 /// The logs in scratch directory `dir`: Exim's own output, then its main,
-/// reject and panic logs (those that exist).
+/// reject and panic logs (those that exist), without the line every Exim
+/// process writes to its output and panic log here ("exim user lost
+/// privilege for using -C option").
 fn log(dir: &std::path::Path) -> String {
     let mut text = String::new();
     for name in ["exim.out", "log/mainlog", "log/rejectlog", "log/paniclog"] {
         if let Ok(t) = std::fs::read_to_string(dir.join(name)) {
-            text.push_str(&format!("--- {name}\n{t}"));
+            text.push_str(&format!("--- {name}\n"));
+            for line in t
+                .lines()
+                .filter(|l| !l.ends_with("lost privilege for using -C option"))
+            {
+                text.push_str(line);
+                text.push('\n');
+            }
         }
     }
     text
@@ -356,12 +379,13 @@ fn is_root() -> bool {
     id(&["-u"]) == Some(0)
 }
 
-/// Sends signal `sig` (a name: TERM, KILL) to process group `group`.
-fn signal(sig: &str, group: u32) {
+/// Sends signal `sig` (a name: TERM, KILL) with `kill` to `targets`
+/// (pids, or `-PGID` for a process group).
+fn signal(sig: &str, targets: &[String]) {
     let _ = Command::new("kill")
         .arg(format!("-{sig}"))
         .arg("--")
-        .arg(format!("-{group}"))
+        .args(targets)
         .stderr(Stdio::null())
         .status();
 }

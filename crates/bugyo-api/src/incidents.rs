@@ -132,23 +132,27 @@ async fn views(
     if state.store.incident(id).await?.is_none() {
         return Err(ApiError::not_found(&format!("incident {id}")));
     }
-    let mut history = state.store.incident_history(id).await?;
-    if !all {
-        history = history.split_off(history.len().saturating_sub(1));
-    }
-    let asns = state.store.incident_asns(id).await?;
-    let prefixes: Vec<(Prefix, u32)> = state
-        .store
-        .incident_prefixes(id)
-        .await?
-        .into_iter()
-        .map(|(p, v, _)| (p, v))
-        .collect();
+    let history = if all {
+        state.store.incident_history(id).await?
+    } else {
+        state
+            .store
+            .incident_version(id, None)
+            .await?
+            .into_iter()
+            .collect()
+    };
+    let prefixes = state.store.incident_prefixes(id).await?;
     let viewer = caller.viewer();
     let mut raw = false;
     let mut out = Vec::with_capacity(history.len());
     for v in history {
-        let seen = view(&viewer, &v.body, &asns, &prefixes);
+        let own: Vec<(Prefix, u32)> = prefixes
+            .iter()
+            .filter(|(_, _, first)| *first <= v.version)
+            .map(|(p, a, _)| (*p, *a))
+            .collect();
+        let seen = view(&viewer, &v.body, &own);
         raw |= seen.raw_routes;
         let mut body = seen.body;
         if all {

@@ -11,6 +11,7 @@ CREATE TABLE sequences (
     next_id BIGINT NOT NULL
 );
 INSERT INTO sequences (name, next_id) VALUES ('incidents', 0);
+INSERT INTO sequences (name, next_id) VALUES ('incident_versions', 0);
 INSERT INTO sequences (name, next_id) VALUES ('orgs', 0);
 INSERT INTO sequences (name, next_id) VALUES ('contacts', 0);
 INSERT INTO sequences (name, next_id) VALUES ('users', 0);
@@ -49,6 +50,8 @@ CREATE INDEX incidents_kind ON incidents (kind);
 CREATE TABLE incident_versions (
     incident_id BIGINT NOT NULL REFERENCES incidents (id),
     version BIGINT NOT NULL,
+    -- Order of recording across all incidents (what the notifier follows).
+    seq BIGINT NOT NULL UNIQUE,
     event TEXT NOT NULL,
     event_time BIGINT NOT NULL,
     recorded_at BIGINT NOT NULL,
@@ -139,20 +142,35 @@ CREATE TABLE api_tokens (
     revoked_at BIGINT
 );
 
--- Each message owed to a contact about one incident version, and its fate.
+-- Each notice owed to a contact about one incident version, and its fate:
+-- pending, then sent (alone or in a digest, message_id says which) or, after
+-- attempts, still pending with the last error. What it said (event, prefix
+-- count, severity) lets the next version be judged significant or not.
 CREATE TABLE notifications (
     id BIGINT PRIMARY KEY,
     incident_id BIGINT NOT NULL REFERENCES incidents (id),
     version BIGINT NOT NULL,
     contact_id BIGINT NOT NULL REFERENCES contacts (id),
+    event TEXT NOT NULL,
+    prefix_count BIGINT NOT NULL,
+    severity_rank BIGINT NOT NULL,
     status TEXT NOT NULL,
     attempts BIGINT NOT NULL,
     next_attempt_at BIGINT NOT NULL,
     last_error TEXT,
+    message_id TEXT,
     created_at BIGINT NOT NULL,
     sent_at BIGINT,
     UNIQUE (incident_id, version, contact_id)
 );
+CREATE INDEX notifications_due ON notifications (status, next_attempt_at);
+
+-- How far each follower of incident_versions (the notifier) has read.
+CREATE TABLE cursors (
+    name TEXT PRIMARY KEY,
+    seq BIGINT NOT NULL
+);
+INSERT INTO cursors (name, seq) VALUES ('notifier', 0);
 
 -- Who read or changed what: every read of raw-route detail, every change
 -- to members and tokens.

@@ -65,22 +65,20 @@ pub struct Relation {
 }
 
 impl Relation {
-    /// The relation of an organisation with `asns` to an incident whose
-    /// ASes are `incident_asns` (asn, role, prefix count), as the store lists them.
-    pub fn of(asns: &BTreeSet<u32>, incident_asns: &[(u32, String, i64)]) -> Relation {
-        let mut r = Relation::default();
-        for (asn, role, _) in incident_asns {
-            if !asns.contains(asn) {
-                continue;
-            }
-            match role.as_str() {
-                "victim" => r.victim = true,
-                "observer" => r.observer = true,
-                "culprit" => r.culprit = true,
-                _ => {}
-            }
+    /// The relation of an organisation with `asns` to the incident version
+    /// `body` (its victims, its culprit, the ASes of its observing peers).
+    pub fn of(asns: &BTreeSet<u32>, body: &Value) -> Relation {
+        let has = |v: &Value| v.as_u64().is_some_and(|a| asns.contains(&(a as u32)));
+        let any = |field: &str, key: Option<&str>| {
+            body[field]
+                .as_array()
+                .is_some_and(|list| list.iter().any(|x| has(key.map_or(x, |k| &x[k]))))
+        };
+        Relation {
+            victim: any("victims", Some("asn")),
+            observer: any("peers", None),
+            culprit: has(&body["culprit_asn"]),
         }
-        r
     }
 
     /// True if the member is concerned at all.
@@ -133,13 +131,9 @@ fn pick(body: &Value, fields: &[&str]) -> Map<String, Value> {
 }
 
 /// The view of `body` (a stored version, with `prefixes`) for `viewer`;
-/// `incident_asns` and `prefixes` (prefix, victim) as the store lists them.
-pub fn view(
-    viewer: &Viewer,
-    body: &Value,
-    incident_asns: &[(u32, String, i64)],
-    prefixes: &[(Prefix, u32)],
-) -> IncidentView {
+/// `prefixes` (prefix, victim) are the version's, as the store lists them.
+/// How a member stands to the incident is read from the version itself.
+pub fn view(viewer: &Viewer, body: &Value, prefixes: &[(Prefix, u32)]) -> IncidentView {
     match viewer.role {
         Role::Analyst | Role::Admin => {
             let mut body = body.clone();
@@ -169,7 +163,7 @@ pub fn view(
                 relation: None,
             }
         }
-        Role::Member => member_view(viewer, body, incident_asns, prefixes),
+        Role::Member => member_view(viewer, body, prefixes),
     }
 }
 
@@ -179,13 +173,8 @@ fn count(body: &Value, field: &str) -> usize {
         .map_or(0, Vec::len)
 }
 
-fn member_view(
-    viewer: &Viewer,
-    body: &Value,
-    incident_asns: &[(u32, String, i64)],
-    prefixes: &[(Prefix, u32)],
-) -> IncidentView {
-    let relation = Relation::of(&viewer.asns, incident_asns);
+fn member_view(viewer: &Viewer, body: &Value, prefixes: &[(Prefix, u32)]) -> IncidentView {
+    let relation = Relation::of(&viewer.asns, body);
     let mut out = pick(body, SUMMARY_FIELDS);
     // Counts per victim are no raw routes: "is it only us?".
     if let Some(v) = body.get("victims") {

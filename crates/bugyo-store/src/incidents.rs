@@ -323,9 +323,11 @@ async fn record_in(
         .bind(&key)
         .execute(&mut *tx)
         .await?;
-    sqlx::query("INSERT INTO incident_versions (incident_id, version, event, event_time, recorded_at, content_hash, body) VALUES ($1, $2, $3, $4, $5, $6, $7)")
+    let seq = next_id(tx, "incident_versions").await?;
+    sqlx::query("INSERT INTO incident_versions (incident_id, version, seq, event, event_time, recorded_at, content_hash, body) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)")
             .bind(id)
             .bind(version)
+            .bind(seq)
             .bind(event)
             .bind(micros(event_time))
             .bind(now)
@@ -484,8 +486,48 @@ impl Store {
     /// it had (`prefixes`, as in `bugyo replay --format json`).
     pub async fn incident_history(&self, id: i64) -> Result<Vec<IncidentVersion>> {
         let prefixes = self.incident_prefixes(id).await?;
-        let rows = sqlx::query("SELECT incident_id, version, event, event_time, recorded_at, body FROM incident_versions WHERE incident_id = $1 ORDER BY version")
+        self.versions(id, None, &prefixes).await
+    }
+
+    /// One version of an incident (`None`: the latest), with the prefixes
+    /// it had.
+    pub async fn incident_version(
+        &self,
+        id: i64,
+        version: Option<i64>,
+    ) -> Result<Option<IncidentVersion>> {
+        let version = match version {
+            Some(v) => v,
+            None => match self.incident(id).await? {
+                Some(i) => i.version,
+                None => return Ok(None),
+            },
+        };
+        let prefixes = self.incident_prefixes(id).await?;
+        Ok(self.versions(id, Some(version), &prefixes).await?.pop())
+    }
+
+    /// One version of an incident given its prefixes (as
+    /// [`Store::incident_prefixes`] lists them), for callers that read many
+    /// versions of one incident.
+    pub async fn incident_version_with(
+        &self,
+        id: i64,
+        version: i64,
+        prefixes: &[(Prefix, u32, i64)],
+    ) -> Result<Option<IncidentVersion>> {
+        Ok(self.versions(id, Some(version), prefixes).await?.pop())
+    }
+
+    async fn versions(
+        &self,
+        id: i64,
+        only: Option<i64>,
+        prefixes: &[(Prefix, u32, i64)],
+    ) -> Result<Vec<IncidentVersion>> {
+        let rows = sqlx::query("SELECT incident_id, version, event, event_time, recorded_at, body FROM incident_versions WHERE incident_id = $1 AND ($2 < 0 OR version = $2) ORDER BY version")
             .bind(id)
+            .bind(only.unwrap_or(-1))
             .fetch_all(self.pool())
             .await?;
         rows.iter()

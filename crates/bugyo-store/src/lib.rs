@@ -10,12 +10,14 @@
 //! - [`incidents`]: recording incident versions, listing, history;
 //! - [`audience`]: each party's view of an incident, with its TLP label;
 //! - [`orgs`]: member organisations and their contacts;
+//! - [`notifications`]: the notices owed to contacts and their fate;
 //! - [`tokens`]: roles and API tokens (only a hash is kept);
 //! - [`audit`]: the audit log.
 
 pub mod audience;
 pub mod audit;
 pub mod incidents;
+pub mod notifications;
 pub mod orgs;
 pub mod tokens;
 

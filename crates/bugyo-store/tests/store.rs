@@ -544,7 +544,6 @@ async fn audiences(store: Store) {
         .expect("history")
         .pop()
         .unwrap();
-    let asns = store.incident_asns(id).await.expect("asns");
     let prefixes: Vec<(Prefix, u32)> = store
         .incident_prefixes(id)
         .await
@@ -568,7 +567,7 @@ async fn audiences(store: Store) {
     let has = |v: &serde_json::Value, k: &str| v.get(k).is_some();
     let all_prefixes = inc.prefixes.len();
 
-    let analyst = view(&role(Role::Analyst), &version.body, &asns, &prefixes);
+    let analyst = view(&role(Role::Analyst), &version.body, &prefixes);
     assert_eq!(analyst.tlp, Tlp::AmberStrict);
     assert!(analyst.raw_routes);
     assert_eq!(
@@ -577,7 +576,7 @@ async fn audiences(store: Store) {
     );
     assert!(!analyst.body["samples"].as_array().unwrap().is_empty());
 
-    let regulator = view(&role(Role::Regulator), &version.body, &asns, &prefixes);
+    let regulator = view(&role(Role::Regulator), &version.body, &prefixes);
     assert_eq!(regulator.tlp, Tlp::Amber);
     assert!(!regulator.raw_routes);
     for k in ["prefixes", "samples", "peers", "own_prefixes"] {
@@ -589,7 +588,7 @@ async fn audiences(store: Store) {
     }
     assert_eq!(regulator.body["victims"][0]["asn"], 4713);
 
-    let victim = view(&member(&[4713]), &version.body, &asns, &prefixes);
+    let victim = view(&member(&[4713]), &version.body, &prefixes);
     assert_eq!(victim.tlp, Tlp::AmberStrict);
     assert!(victim.raw_routes);
     assert!(
@@ -603,19 +602,19 @@ async fn audiences(store: Store) {
     );
     assert_eq!(victim.body["relation"]["victim"], true);
 
-    let observer = view(&member(&[2516]), &version.body, &asns, &prefixes);
+    let observer = view(&member(&[2516]), &version.body, &prefixes);
     assert_eq!(observer.tlp, Tlp::AmberStrict);
     assert!(!has(&observer.body, "own_prefixes") && !has(&observer.body, "prefixes"));
     let seen = observer.body["samples"].as_array().unwrap();
     assert!(!seen.is_empty() && seen.iter().all(|s| s["peer_asn"] == 2516));
 
-    let culprit = view(&member(&[15169]), &version.body, &asns, &prefixes);
+    let culprit = view(&member(&[15169]), &version.body, &prefixes);
     assert_eq!(
         culprit.body["prefixes"].as_array().unwrap().len(),
         all_prefixes
     );
 
-    let bystander = view(&member(&[2497]), &version.body, &asns, &prefixes);
+    let bystander = view(&member(&[2497]), &version.body, &prefixes);
     assert_eq!(bystander.tlp, Tlp::Green);
     assert!(!bystander.raw_routes);
     for k in [

@@ -14,6 +14,7 @@ mod demo;
 mod dump;
 mod load;
 mod members;
+mod notify;
 mod replay;
 mod scenario;
 mod serve;
@@ -44,6 +45,8 @@ enum Command {
     Org(members::OrgArgs),
     /// API tokens: create (printed once), revoke.
     Token(members::TokenArgs),
+    /// Send the notices owed for recorded incident changes (e-mail, webhook, Slack, syslog).
+    Notify(notify::NotifyArgs),
 }
 
 fn main() -> ExitCode {
@@ -56,5 +59,6 @@ fn main() -> ExitCode {
         Command::Serve(args) => serve::run(*args),
         Command::Org(args) => members::run_org(args),
         Command::Token(args) => members::run_token(args),
+        Command::Notify(args) => notify::run(args),
     }
 }

@@ -26,7 +26,8 @@ impl StoreArgs {
             .unwrap_or_else(|| bugyo_store::sqlite_url(&self.data_dir))
     }
 
-    async fn open(&self) -> Result<Store, String> {
+    /// Opens the store.
+    pub(crate) async fn open(&self) -> Result<Store, String> {
         if self.database.is_none() {
             std::fs::create_dir_all(&self.data_dir)
                 .map_err(|e| format!("{}: {e}", self.data_dir.display()))?;
@@ -181,7 +182,8 @@ fn parse_role(s: &str) -> Result<Role, String> {
     Role::parse(s).ok_or_else(|| format!("{s:?}: member, analyst, regulator or admin"))
 }
 
-fn run_async<F: std::future::Future<Output = Result<(), String>>>(f: F) -> ExitCode {
+/// Runs `f` on a runtime of its own; its error goes to stderr, exit status 2.
+pub(crate) fn run_async<F: std::future::Future<Output = Result<(), String>>>(f: F) -> ExitCode {
     let rt = match tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()

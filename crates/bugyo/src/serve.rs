@@ -88,6 +88,10 @@ pub struct ServeArgs {
     /// `postgres://USER@HOST/DB` (default: DATA_DIR/bugyo.db).
     #[arg(long, value_name = "URL")]
     pub database: Option<String>,
+    /// Where notices go out (e-mail through --smtp; webhooks, Slack and
+    /// syslog directly).
+    #[command(flatten)]
+    pub mail: crate::notify::MailArgs,
     /// API requests per second allowed per token, bursts of twice that (default: 50).
     #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..))]
     pub api_rate: Option<u32>,
@@ -122,6 +126,9 @@ impl ServeArgs {
             events: self.events.clone(),
             database: self.database.clone(),
             api_rate: self.api_rate,
+            smtp: self.mail.smtp.clone(),
+            mail_from: self.mail.mail_from.clone(),
+            retry_secs: self.mail.retry_secs,
             retention_days: self.retention_days,
             quiet_secs: self.quiet_secs,
             learning_secs: self.learning_secs,
@@ -250,6 +257,9 @@ async fn serve(settings: Settings) -> std::io::Result<()> {
         rtr: rtr.as_ref().map(|c| c.status()),
         live: Some(live_stats),
     };
+    let notifier = tokio::spawn(
+        bugyo_notify::Notifier::new(store.clone(), settings.mail.config()).run(stop_tx.subscribe()),
+    );
     let api = bugyo_api::ApiState::new(store, sources, settings.api_rate);
     let (http_addr, http_task) = bugyo_api::serve(settings.http, api).await?;
     eprintln!("bugyo serve: API at http://{http_addr}/api/v1/ (OpenAPI: /api/openapi.json), metrics at /metrics / API・メトリクスを提供中");
@@ -295,6 +305,7 @@ async fn serve(settings: Settings) -> std::io::Result<()> {
     bgp.shutdown().await;
     let _ = stop_tx.send(true);
     let (_, summary) = live_task.await.map_err(std::io::Error::other)??;
+    let _ = notifier.await;
     if let Some(c) = rtr {
         c.shutdown().await;
     }

@@ -32,6 +32,10 @@ pub struct ServeConfig {
     pub database: Option<String>,
     /// API requests per second per token.
     pub api_rate: Option<u32>,
+    /// The SMTP relay for e-mail notices, HOST:PORT.
+    pub smtp: Option<String>,
+    /// The sender of e-mail notices.
+    pub mail_from: Option<String>,
     /// BGP sessions.
     pub bgp: BgpSection,
     /// The BMP station.
@@ -151,6 +155,8 @@ pub struct Settings {
     pub database: String,
     /// API requests per second per token.
     pub api_rate: u32,
+    /// Where notices go out.
+    pub mail: crate::notify::MailArgs,
     /// Where BGP sessions are accepted.
     pub bgp_listen: SocketAddr,
     /// Proposed hold time.
@@ -205,6 +211,8 @@ pub mod defaults {
     pub const LEARNING_SECS: i64 = 300;
     /// API requests per second per token.
     pub const API_RATE: u32 = 50;
+    /// The sender of e-mail notices.
+    pub const MAIL_FROM: &str = "bugyo@localhost";
 
     /// BGP listen address.
     pub fn bgp_listen() -> SocketAddr {
@@ -341,6 +349,12 @@ pub struct Flags {
     pub database: Option<String>,
     /// `--api-rate`
     pub api_rate: Option<u32>,
+    /// `--smtp`
+    pub smtp: Option<String>,
+    /// `--mail-from`
+    pub mail_from: Option<String>,
+    /// `--retry-secs`
+    pub retry_secs: Option<u64>,
     /// `--retention-days`
     pub retention_days: Option<u32>,
     /// `--quiet-secs`
@@ -409,6 +423,11 @@ impl Settings {
                 .api_rate
                 .or(file.api_rate)
                 .unwrap_or(defaults::API_RATE),
+            mail: crate::notify::MailArgs {
+                smtp: flags.smtp.or(file.smtp),
+                mail_from: flags.mail_from.or(file.mail_from),
+                retry_secs: flags.retry_secs,
+            },
             bgp_listen: flags
                 .bgp_listen
                 .or(file.bgp.listen)

@@ -6,20 +6,6 @@
 mod common;
 
 use common::*;
-use std::process::Command;
-
-/// Runs bugyo; returns (success, stdout, stderr).
-fn try_bugyo(args: &[&str]) -> (bool, String, String) {
-    let out = Command::new(env!("CARGO_BIN_EXE_bugyo"))
-        .args(args)
-        .output()
-        .expect("run bugyo");
-    (
-        out.status.success(),
-        String::from_utf8_lossy(&out.stdout).into_owned(),
-        String::from_utf8_lossy(&out.stderr).into_owned(),
-    )
-}
 
 /// The whole walk against one store (`--data-dir` or `--database`);
 /// returns the secret of the member token created.

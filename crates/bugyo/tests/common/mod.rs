@@ -5,6 +5,7 @@
 
 #![allow(dead_code)]
 
+pub mod leak2017;
 pub mod serve;
 
 use bugyo_formats::mrt::bgpdump_text::TextReader;
@@ -27,6 +28,19 @@ pub fn bugyo(args: &[&str]) -> (String, String) {
     let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
     assert!(out.status.success(), "bugyo {args:?} failed: {stderr}");
     (stdout, stderr)
+}
+
+/// Runs bugyo, which may fail; returns (success, stdout, stderr).
+pub fn try_bugyo(args: &[&str]) -> (bool, String, String) {
+    let out = Command::new(env!("CARGO_BIN_EXE_bugyo"))
+        .args(args)
+        .output()
+        .expect("run bugyo");
+    (
+        out.status.success(),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
 }
 
 /// Parses JSON lines.

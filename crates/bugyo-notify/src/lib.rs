@@ -1,0 +1,360 @@
+//! Notifications: each member organisation concerned by an incident is
+//! told, in its language, by each of its contacts (e-mail, webhook, Slack,
+//! syslog), what it may know of it (its own view: see
+//! `bugyo_store::audience`) when the incident first concerns it, when it
+//! grows significantly and when it resolves.
+//!
+//! The [`Notifier`] follows the incident versions in the store in the order
+//! they were recorded: it decides the notices each version deserves
+//! ([`policy`]) and enqueues them with its cursor in one transaction, so a
+//! restart neither loses nor repeats a decision. It then sends what is due:
+//! per contact, at most one message per interval (a minute for e-mail, a
+//! second for Slack and webhooks), with everything due merged into one
+//! digest. A failed delivery is retried with backoff and recorded; a
+//! contact that keeps failing is reported. Every message sent is written to
+//! the audit log (it may carry raw routes).
+
+pub mod deliver;
+pub mod policy;
+pub mod render;
+
+use bugyo_store::audience::{view, Viewer};
+use bugyo_store::notifications::{NewNotice, Notice};
+use bugyo_store::{AuditEntry, ContactKind, Role, Store};
+use policy::{decide, NoticeKind, Told};
+use render::{Item, Language};
+use std::collections::{BTreeMap, HashMap};
+use std::time::Duration;
+use tokio::sync::watch;
+
+pub use deliver::Channels;
+
+/// How the notifier behaves.
+#[derive(Clone, Debug)]
+pub struct NotifierConfig {
+    /// The channels.
+    pub channels: Channels,
+    /// How often it looks for new versions and due notices.
+    pub tick: Duration,
+    /// Most notices in one digest.
+    pub max_digest: usize,
+    /// The first wait before retrying a failed delivery (doubling with
+    /// each failure, at most an hour).
+    pub retry_base: Duration,
+}
+
+/// What one pass did.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct PassSummary {
+    /// Notices decided and enqueued.
+    pub enqueued: usize,
+    /// Messages sent.
+    pub messages: usize,
+    /// Notices those messages carried.
+    pub delivered: usize,
+    /// Delivery attempts that failed (retried later).
+    pub failed: usize,
+}
+
+/// Attempts after which a contact counts as failing.
+pub const FAILING_AFTER: i64 = 3;
+
+/// The least time between two messages to one contact.
+fn gap(kind: ContactKind) -> Duration {
+    match kind {
+        ContactKind::Email => Duration::from_secs(60),
+        ContactKind::Webhook | ContactKind::Slack => Duration::from_secs(1),
+        ContactKind::Syslog => Duration::ZERO,
+    }
+}
+
+/// The wait before retrying after `attempts` failures: `base` doubling, at
+/// most an hour.
+fn backoff(base: Duration, attempts: i64) -> Duration {
+    base.saturating_mul(1 << attempts.clamp(0, 12) as u32)
+        .min(Duration::from_secs(3600))
+}
+
+fn now_micros() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_micros() as i64)
+        .unwrap_or(0)
+}
+
+fn severity_rank(body: &serde_json::Value) -> i64 {
+    body["severity"]
+        .as_str()
+        .and_then(|s| s.parse::<bugyo_detect::Severity>().ok())
+        .map_or(0, |s| s as i64)
+}
+
+/// Follows the store's incident versions and sends the notices they call for.
+pub struct Notifier {
+    store: Store,
+    config: NotifierConfig,
+    /// When each contact may next get a message.
+    next_allowed: HashMap<i64, i64>,
+}
+
+impl Notifier {
+    /// A notifier over `store`.
+    pub fn new(store: Store, config: NotifierConfig) -> Notifier {
+        Notifier {
+            store,
+            config,
+            next_allowed: HashMap::new(),
+        }
+    }
+
+    /// Decides the notices of every version recorded since the last pass
+    /// and enqueues them; returns how many.
+    pub async fn enqueue(&mut self) -> bugyo_store::Result<usize> {
+        let mut total = 0;
+        loop {
+            let versions = self.store.versions_to_notify(500).await?;
+            let Some(last_seq) = versions.last().map(|v| v.seq) else {
+                return Ok(total);
+            };
+            let mut decided: HashMap<(i64, i64), Told> = HashMap::new();
+            let mut notices = Vec::new();
+            for v in &versions {
+                // The organisations this version concerns: its victims, its
+                // culprit, the ASes of the peers that saw it.
+                let mut asns: Vec<u64> = v.body["victims"]
+                    .as_array()
+                    .into_iter()
+                    .flatten()
+                    .filter_map(|x| x["asn"].as_u64())
+                    .chain(
+                        v.body["peers"]
+                            .as_array()
+                            .into_iter()
+                            .flatten()
+                            .filter_map(|x| x.as_u64()),
+                    )
+                    .chain(v.body["culprit_asn"].as_u64())
+                    .collect();
+                asns.sort_unstable();
+                asns.dedup();
+                let mut orgs: Vec<i64> = Vec::new();
+                for asn in asns {
+                    orgs.extend(self.store.orgs_of_asn(asn as u32).await?);
+                }
+                orgs.sort_unstable();
+                orgs.dedup();
+                let prefix_count = v.body["prefix_count"].as_i64().unwrap_or(0);
+                let severity = severity_rank(&v.body);
+                for org in orgs {
+                    for (contact, _) in self.store.contacts_of(org).await? {
+                        let key = (v.incident_id, contact);
+                        let last = match decided.get(&key) {
+                            Some(t) => Some(*t),
+                            None => self
+                                .store
+                                .last_notice(v.incident_id, contact)
+                                .await?
+                                .and_then(|n| told(&n)),
+                        };
+                        let Some(kind) = decide(last, &v.event, prefix_count, severity) else {
+                            continue;
+                        };
+                        decided.insert(
+                            key,
+                            Told {
+                                kind,
+                                prefix_count,
+                                severity_rank: severity,
+                            },
+                        );
+                        notices.push(NewNotice {
+                            incident_id: v.incident_id,
+                            version: v.version,
+                            contact_id: contact,
+                            event: kind.name().to_string(),
+                            prefix_count,
+                            severity_rank: severity,
+                        });
+                    }
+                }
+            }
+            total += notices.len();
+            self.store.enqueue_notices(last_seq, &notices).await?;
+        }
+    }
+
+    /// Sends the notices due now: per contact one message (a digest if
+    /// several are due), unless the contact's interval has not passed.
+    pub async fn dispatch(&mut self) -> bugyo_store::Result<PassSummary> {
+        let now = now_micros();
+        let due = self.store.due_notices(now, 5000).await?;
+        let mut by_contact: BTreeMap<i64, Vec<Notice>> = BTreeMap::new();
+        for n in due {
+            by_contact.entry(n.contact_id).or_default().push(n);
+        }
+        let mut summary = PassSummary::default();
+        let mut prefixes = HashMap::new();
+        for (contact_id, mut notices) in by_contact {
+            if self.next_allowed.get(&contact_id).is_some_and(|t| *t > now) {
+                continue;
+            }
+            notices.truncate(self.config.max_digest);
+            let Some((org_id, contact)) = self.store.contact(contact_id).await? else {
+                continue;
+            };
+            let Some(org) = self.store.org_by_id(org_id).await? else {
+                continue;
+            };
+            let viewer = Viewer {
+                role: Role::Member,
+                asns: org.asns.iter().copied().collect(),
+            };
+            let mut items = Vec::with_capacity(notices.len());
+            for n in &notices {
+                if let Some(item) = self.item(&viewer, n, &mut prefixes).await? {
+                    items.push(item);
+                }
+            }
+            let ids: Vec<i64> = notices.iter().map(|n| n.id).collect();
+            let message_id = format!("bugyo-{contact_id}-{}", ids[0]);
+            let lang = Language::of(&org.language);
+            match self
+                .config
+                .channels
+                .send(&contact, &message_id, &items, lang)
+                .await
+            {
+                Ok(()) => {
+                    self.store.mark_sent(&ids, &message_id).await?;
+                    self.next_allowed
+                        .insert(contact_id, now + gap(contact.kind).as_micros() as i64);
+                    summary.messages += 1;
+                    summary.delivered += ids.len();
+                    let incidents: Vec<String> = notices
+                        .iter()
+                        .map(|n| format!("incident/{}", n.incident_id))
+                        .collect();
+                    self.store
+                        .audit(&AuditEntry {
+                            at: 0,
+                            token_id: None,
+                            org_id: Some(org_id),
+                            action: "notify".into(),
+                            object: incidents.join(","),
+                            detail: format!(
+                                "{} {} {message_id}",
+                                contact.kind.name(),
+                                contact.address
+                            ),
+                        })
+                        .await?;
+                }
+                Err(e) => {
+                    let attempts = notices.iter().map(|n| n.attempts).max().unwrap_or(0);
+                    let retry = now + backoff(self.config.retry_base, attempts).as_micros() as i64;
+                    tracing::warn!(contact = contact_id, address = %contact.address, error = %e, "notice not delivered; will retry / 通知を配信できませんでした。再試行します");
+                    self.store.mark_failed(&ids, &e, retry).await?;
+                    summary.failed += 1;
+                }
+            }
+        }
+        Ok(summary)
+    }
+
+    /// The item for notice `n`: the recipient's view of that version.
+    /// `prefixes` caches each incident's prefixes for the pass.
+    async fn item(
+        &self,
+        viewer: &Viewer,
+        n: &Notice,
+        prefixes: &mut HashMap<i64, Vec<(bugyo_model::Prefix, u32, i64)>>,
+    ) -> bugyo_store::Result<Option<Item>> {
+        let Some(kind) = NoticeKind::parse(&n.event) else {
+            return Ok(None);
+        };
+        if let std::collections::hash_map::Entry::Vacant(e) = prefixes.entry(n.incident_id) {
+            e.insert(self.store.incident_prefixes(n.incident_id).await?);
+        }
+        let all = &prefixes[&n.incident_id];
+        let Some(version) = self
+            .store
+            .incident_version_with(n.incident_id, n.version, all)
+            .await?
+        else {
+            return Ok(None);
+        };
+        let own: Vec<_> = all
+            .iter()
+            .filter(|(_, _, first)| *first <= n.version)
+            .map(|(p, v, _)| (*p, *v))
+            .collect();
+        let seen = view(viewer, &version.body, &own);
+        Ok(Some(Item {
+            kind,
+            view: seen.body,
+        }))
+    }
+
+    /// One pass: decide, then send what is due.
+    pub async fn pass(&mut self) -> bugyo_store::Result<PassSummary> {
+        let enqueued = self.enqueue().await?;
+        let mut s = self.dispatch().await?;
+        s.enqueued = enqueued;
+        Ok(s)
+    }
+
+    /// Contacts still failing after [`FAILING_AFTER`] attempts: (contact,
+    /// address, notices waiting, last error).
+    pub async fn failing(&self) -> bugyo_store::Result<Vec<(i64, String, i64, String)>> {
+        let mut out = Vec::new();
+        for (id, n, err) in self.store.failing_contacts(FAILING_AFTER).await? {
+            let address = self
+                .store
+                .contact(id)
+                .await?
+                .map(|(_, c)| c.address)
+                .unwrap_or_default();
+            out.push((id, address, n, err));
+        }
+        Ok(out)
+    }
+
+    /// Runs passes every tick until `shutdown` turns true. Store errors are
+    /// logged and retried at the next tick; failing contacts are reported
+    /// whenever their number changes.
+    pub async fn run(mut self, mut shutdown: watch::Receiver<bool>) {
+        let mut reported = 0usize;
+        let mut tick = tokio::time::interval(self.config.tick);
+        tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        loop {
+            tokio::select! {
+                _ = tick.tick() => {}
+                _ = shutdown.changed() => {
+                    if *shutdown.borrow() {
+                        return;
+                    }
+                }
+            }
+            if let Err(e) = self.pass().await {
+                tracing::error!(error = %e, "notifier pass failed / 通知処理に失敗しました");
+                continue;
+            }
+            if let Ok(failing) = self.failing().await {
+                if failing.len() != reported {
+                    for (id, address, n, err) in &failing {
+                        tracing::error!(contact = id, %address, waiting = n, error = %err, "contact keeps failing / 通知先への配信が失敗し続けています");
+                    }
+                    reported = failing.len();
+                }
+            }
+        }
+    }
+}
+
+fn told(n: &Notice) -> Option<Told> {
+    Some(Told {
+        kind: NoticeKind::parse(&n.event)?,
+        prefix_count: n.prefix_count,
+        severity_rank: n.severity_rank,
+    })
+}

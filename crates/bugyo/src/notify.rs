@@ -1,0 +1,86 @@
+//! `bugyo notify`: runs the notifier over the store (the same one `bugyo
+//! serve` runs inside): decides the notices owed for every incident version
+//! recorded since the last run and sends what is due. `--once` makes one
+//! round and exits (for cron, or after a replay); otherwise it keeps going
+//! until SIGTERM.
+
+use crate::members::StoreArgs;
+use bugyo_notify::{Channels, Notifier, NotifierConfig};
+use clap::Args;
+use std::process::ExitCode;
+use std::time::Duration;
+
+/// Where notices go out.
+#[derive(Args, Debug, Clone)]
+pub struct MailArgs {
+    /// The SMTP relay for e-mail notices, HOST:PORT.
+    #[arg(long, value_name = "HOST:PORT")]
+    pub smtp: Option<String>,
+    /// The sender of e-mail notices (default: bugyo@localhost).
+    #[arg(long, value_name = "ADDRESS")]
+    pub mail_from: Option<String>,
+    /// Seconds before retrying a failed delivery, doubling with each
+    /// failure up to an hour (default: 30).
+    #[arg(long, value_name = "SECS", value_parser = clap::value_parser!(u64).range(1..))]
+    pub retry_secs: Option<u64>,
+}
+
+impl MailArgs {
+    /// The notifier's configuration.
+    pub fn config(&self) -> NotifierConfig {
+        NotifierConfig {
+            channels: Channels::new(
+                self.smtp.clone(),
+                self.mail_from
+                    .clone()
+                    .unwrap_or_else(|| crate::serve_config::defaults::MAIL_FROM.to_string()),
+            ),
+            tick: Duration::from_secs(2),
+            max_digest: 50,
+            retry_base: Duration::from_secs(self.retry_secs.unwrap_or(30)),
+        }
+    }
+}
+
+/// Arguments of `bugyo notify`.
+#[derive(Args, Debug)]
+pub struct NotifyArgs {
+    /// One round, then exit (status 2 if a delivery failed; it stays queued).
+    #[arg(long)]
+    once: bool,
+    #[command(flatten)]
+    mail: MailArgs,
+    #[command(flatten)]
+    store: StoreArgs,
+}
+
+/// Runs `bugyo notify`.
+pub fn run(args: NotifyArgs) -> ExitCode {
+    crate::members::run_async(async move {
+        let store = args.store.open().await?;
+        let mut notifier = Notifier::new(store.clone(), args.mail.config());
+        if !args.once {
+            let (tx, rx) = tokio::sync::watch::channel(false);
+            tokio::spawn(async move {
+                let _ = tokio::signal::ctrl_c().await;
+                let _ = tx.send(true);
+            });
+            notifier.run(rx).await;
+            store.close().await;
+            return Ok(());
+        }
+        let s = notifier.pass().await.map_err(|e| e.to_string())?;
+        eprintln!(
+            "{} notices decided, {} messages sent carrying {} notices, {} deliveries failed / 通知 {} 件を決定、{} 通を送信 ({} 件分)、配信失敗 {} 件",
+            s.enqueued, s.messages, s.delivered, s.failed, s.enqueued, s.messages, s.delivered, s.failed
+        );
+        for (id, address, n, err) in notifier.failing().await.map_err(|e| e.to_string())? {
+            eprintln!("contact {id} ({address}): {n} notices waiting, failing: {err} / 通知先 {id} への配信が失敗し続けています");
+        }
+        store.close().await;
+        if s.failed > 0 {
+            return Err(format!("{} deliveries failed; they will be retried / {} 件の配信に失敗しました。再試行されます", s.failed, s.failed));
+        }
+        Ok(())
+    })
+}

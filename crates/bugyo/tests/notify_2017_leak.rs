@@ -1,0 +1,419 @@
+//! Notifications end to end: the 2017-class leak rebuilt from real routes
+//! (see `replay_2017_leak.rs`) is replayed into a store with member
+//! organisations — OCN (AS4713, a victim, Japanese), IIJ (AS2497, whose
+//! router saw the leak, English), AT&T (AS7018, a bystander, Japanese for
+//! the test) and one whose webhook is down (AS4777, the other observer) —
+//! then `bugyo notify` sends what each is owed to a real SMTP server
+//! (Debian's exim4 on loopback), a webhook receiver, a Slack-compatible
+//! receiver and a syslog socket.
+//!
+//! Asserted: each concerned member gets one message per contact whatever
+//! the number of prefixes (a digest of its notices), in its language, with
+//! only what it may see; the bystander gets nothing; webhooks are signed;
+//! a delivery that failed is retried and recorded; a contact that keeps
+//! failing is reported; nothing is sent twice.
+
+mod common;
+
+use bugyo_testdata::smtp::Smtp;
+use common::leak2017::{self, Leak2017};
+use common::*;
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::{TcpListener, UdpSocket};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+/// A request a receiver got: path, headers (lower-case names), body.
+#[derive(Clone, Debug)]
+struct Received {
+    path: String,
+    headers: Vec<(String, String)>,
+    body: String,
+}
+
+impl Received {
+    fn header(&self, name: &str) -> Option<&str> {
+        self.headers
+            .iter()
+            .find(|(n, _)| n == name)
+            .map(|(_, v)| v.as_str())
+    }
+}
+
+/// An HTTP receiver on loopback standing for members' webhook endpoints:
+/// records each request; answers 500 to the first request on a path listed
+/// in `fail_first`, 200 otherwise. Runs until the test ends.
+fn receiver(fail_first: &'static [&'static str]) -> (u16, Arc<Mutex<Vec<Received>>>) {
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let got = Arc::new(Mutex::new(Vec::<Received>::new()));
+    let log = Arc::clone(&got);
+    std::thread::spawn(move || {
+        for stream in listener.incoming().flatten() {
+            let _ = stream.set_read_timeout(Some(Duration::from_secs(10)));
+            let mut r = BufReader::new(stream);
+            let mut line = String::new();
+            if r.read_line(&mut line).is_err() {
+                continue;
+            }
+            let path = line
+                .split_whitespace()
+                .nth(1)
+                .unwrap_or_default()
+                .to_string();
+            let mut headers = Vec::new();
+            loop {
+                let mut h = String::new();
+                if r.read_line(&mut h).is_err() || h.trim().is_empty() {
+                    break;
+                }
+                if let Some((n, v)) = h.split_once(':') {
+                    headers.push((n.trim().to_ascii_lowercase(), v.trim().to_string()));
+                }
+            }
+            let len: usize = headers
+                .iter()
+                .find(|(n, _)| n == "content-length")
+                .and_then(|(_, v)| v.parse().ok())
+                .unwrap_or(0);
+            let mut body = vec![0; len];
+            let _ = r.read_exact(&mut body);
+            let mut all = log.lock().unwrap();
+            let first = !all.iter().any(|x: &Received| x.path == path);
+            all.push(Received {
+                path: path.clone(),
+                headers,
+                body: String::from_utf8_lossy(&body).into_owned(),
+            });
+            drop(all);
+            let status = if first && fail_first.contains(&path.as_str()) {
+                "500 Internal Server Error"
+            } else {
+                "200 OK"
+            };
+            let mut s = r.into_inner();
+            let _ = write!(
+                s,
+                "HTTP/1.1 {status}\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"
+            );
+        }
+    });
+    (port, got)
+}
+
+fn hmac_hex(key: &str, body: &str) -> String {
+    bugyo_notify::deliver::sign(key, body.as_bytes())
+}
+
+#[test]
+fn leak_of_2017_notifies_each_member_once_in_its_language() {
+    let dir = scratch("notify2017");
+    let Leak2017 {
+        rib_path,
+        upd_path,
+        caida,
+        per_victim,
+        ..
+    } = leak2017::build(&dir);
+    let store = dir.join("store");
+    let s = store.to_str().unwrap();
+    bugyo(&[
+        "replay",
+        "--rib",
+        rib_path.to_str().unwrap(),
+        "--as-rel",
+        caida.to_str().unwrap(),
+        "--data-dir",
+        s,
+        upd_path.to_str().unwrap(),
+    ]);
+
+    let smtp = Smtp::start();
+    let (hooks, got) = receiver(&["/iij"]);
+    let syslog = UdpSocket::bind("127.0.0.1:0").unwrap();
+    syslog
+        .set_read_timeout(Some(Duration::from_secs(5)))
+        .unwrap();
+    let dead = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let url = |p: &str| format!("http://127.0.0.1:{hooks}{p}");
+    let syslog_at = syslog.local_addr().unwrap().to_string();
+    let dead_url = format!("http://127.0.0.1:{dead}/hook");
+    let (ocn_hook, iij_hook, iij_slack) = (url("/ocn"), url("/iij"), url("/iij-slack"));
+    for args in [
+        vec![
+            "--handle",
+            "ocn",
+            "--name",
+            "NTT OCN",
+            "--language",
+            "ja",
+            "--asn",
+            "4713",
+            "--email",
+            "noc@ocn.example",
+            "--webhook",
+            &ocn_hook,
+            "--webhook-secret",
+            "ocn-key",
+        ],
+        vec![
+            "--handle",
+            "iij",
+            "--name",
+            "IIJ",
+            "--language",
+            "en",
+            "--asn",
+            "2497",
+            "--email",
+            "noc@iij.example",
+            "--webhook",
+            &iij_hook,
+            "--webhook-secret",
+            "iij-key",
+            "--slack",
+            &iij_slack,
+            "--syslog",
+            &syslog_at,
+        ],
+        vec![
+            "--handle",
+            "att",
+            "--name",
+            "AT&T",
+            "--language",
+            "ja",
+            "--asn",
+            "7018",
+            "--email",
+            "noc@att.example",
+        ],
+        vec![
+            "--handle",
+            "broken",
+            "--name",
+            "Broken",
+            "--language",
+            "en",
+            "--asn",
+            "4777",
+            "--webhook",
+            &dead_url,
+        ],
+    ] {
+        let mut a = vec!["org", "add", "--data-dir", s];
+        a.extend(args);
+        bugyo(&a);
+    }
+
+    let smtp_at = format!("127.0.0.1:{}", smtp.port());
+    let notify = || {
+        try_bugyo(&[
+            "notify",
+            "--once",
+            "--data-dir",
+            s,
+            "--smtp",
+            &smtp_at,
+            "--retry-secs",
+            "1",
+        ])
+    };
+    let (ok, _, err) = notify();
+    assert!(
+        !ok,
+        "failed deliveries make the exit status non-zero: {err}"
+    );
+    eprintln!("{err}");
+
+    // E-mail: one message each to OCN and IIJ, none to the bystander.
+    let mails = smtp.wait_for(2, Duration::from_secs(30));
+    std::thread::sleep(Duration::from_millis(500));
+    let mails = if smtp.messages().len() > mails.len() {
+        smtp.messages()
+    } else {
+        mails
+    };
+    assert_eq!(mails.len(), 2, "{mails:#?}");
+    let to = |who: &str| {
+        mails
+            .iter()
+            .find(|m| m.contains(&format!("To: {who}")))
+            .unwrap_or_else(|| panic!("no mail to {who}: {mails:#?}"))
+    };
+    let ocn = decode(to("noc@ocn.example"));
+    let iij = decode(to("noc@iij.example"));
+    assert!(
+        !mails.iter().any(|m| m.contains("att.example")),
+        "the bystander is not told"
+    );
+    assert!(
+        !per_victim.contains_key(&bugyo_model::Asn(7018)),
+        "AS7018 stands by"
+    );
+    assert!(
+        ocn.starts_with("TLP:AMBER+STRICT") || ocn.contains("\nTLP:AMBER+STRICT"),
+        "{ocn}"
+    );
+    assert!(ocn.contains("経路リーク"), "Japanese for OCN: {ocn}");
+    let own = per_victim[&bugyo_model::Asn(4713)];
+    assert!(
+        ocn.contains(&format!(
+            "貴組織のプレフィックスで影響を受けたもの: {own} 件"
+        )),
+        "OCN's own count {own}: {ocn}"
+    );
+    assert!(
+        ocn.contains("インシデントが解消"),
+        "the resolution is in the digest: {ocn}"
+    );
+    assert!(
+        iij.contains("Your routers saw these routes."),
+        "English for IIJ: {iij}"
+    );
+    assert!(
+        !iij.contains("Your prefixes affected"),
+        "IIJ is no victim: {iij}"
+    );
+    assert!(
+        iij.contains("2497 701 15169"),
+        "IIJ sees its own router's routes: {iij}"
+    );
+    assert!(
+        !iij.contains("AS4777"),
+        "IIJ does not see the other observer's routes: {iij}"
+    );
+
+    // Webhooks: OCN's signed and in its view; IIJ's failed once.
+    let requests = got.lock().unwrap().clone();
+    let on = |p: &str| {
+        requests
+            .iter()
+            .filter(|r| r.path == p)
+            .cloned()
+            .collect::<Vec<_>>()
+    };
+    let ocn_hooks = on("/ocn");
+    assert_eq!(
+        ocn_hooks.len(),
+        1,
+        "one digest, whatever the number of prefixes"
+    );
+    let h = &ocn_hooks[0];
+    assert_eq!(
+        h.header("x-bugyo-signature"),
+        Some(format!("sha256={}", hmac_hex("ocn-key", &h.body)).as_str())
+    );
+    let payload: serde_json::Value = serde_json::from_str(&h.body).unwrap();
+    assert_eq!(payload["language"], "ja");
+    assert_eq!(payload["tlp"], "TLP:AMBER+STRICT");
+    let notices = payload["notices"].as_array().unwrap();
+    assert!(
+        notices.len() >= 2 && notices.len() <= 16,
+        "opened, a few growths, resolved: {}",
+        notices.len()
+    );
+    assert_eq!(notices[0]["notice"], "opened");
+    assert_eq!(notices.last().unwrap()["notice"], "resolved");
+    for n in notices {
+        assert!(
+            n["incident"].get("prefixes").is_none(),
+            "a victim sees only its own prefixes"
+        );
+        assert!(n["incident"]["own_prefixes"].is_array());
+    }
+    assert_eq!(on("/iij").len(), 1);
+    assert_eq!(on("/iij-slack").len(), 1, "Slack: one message");
+    let slack: serde_json::Value = serde_json::from_str(&on("/iij-slack")[0].body).unwrap();
+    assert!(slack["text"].as_str().unwrap().contains("TLP:AMBER+STRICT"));
+    let mut buf = [0u8; 4096];
+    let (n, _) = syslog.recv_from(&mut buf).expect("a syslog line");
+    let line = String::from_utf8_lossy(&buf[..n]).to_string();
+    assert!(line.starts_with("<13") || line.starts_with("<12"), "{line}");
+    assert!(
+        line.contains(" bugyo - ") && line.contains("kind=\"route-leak\""),
+        "{line}"
+    );
+
+    // The retry: IIJ's webhook gets it the second time; nothing else is
+    // sent again. The dead webhook keeps failing and is reported.
+    std::thread::sleep(Duration::from_millis(1200));
+    let (_, _, err2) = notify();
+    std::thread::sleep(Duration::from_millis(2200));
+    let (_, _, err3) = notify();
+    let requests = got.lock().unwrap().clone();
+    let count = |p: &str| requests.iter().filter(|r| r.path == p).count();
+    assert_eq!(count("/iij"), 2, "retried once, then delivered: {err2}");
+    assert_eq!(count("/ocn"), 1, "not sent twice");
+    assert_eq!(count("/iij-slack"), 1, "not sent twice");
+    assert_eq!(smtp.messages().len(), 2, "no mail sent twice");
+    assert!(
+        err3.contains("failing") && err3.contains(&dead_url),
+        "the dead webhook is reported: {err3}"
+    );
+    let audit = audit_log(&bugyo_store::sqlite_url(&store));
+    let notified = audit.iter().filter(|e| e.action == "notify").count();
+    assert_eq!(notified, 6, "every message sent is audited: {audit:#?}");
+    let _ = std::fs::remove_dir_all(dir);
+}
+
+/// The readable text of a message: headers, then the body decoded from
+/// base64 or quoted-printable (lettre picks one for UTF-8).
+fn decode(mail: &str) -> String {
+    let (head, body) = mail.split_once("\n\n").unwrap_or((mail, ""));
+    let text = if head.contains("Content-Transfer-Encoding: base64") {
+        let clean: String = body.chars().filter(|c| !c.is_whitespace()).collect();
+        String::from_utf8_lossy(&base64_decode(&clean)).into_owned()
+    } else if head.contains("Content-Transfer-Encoding: quoted-printable") {
+        quoted_printable(body)
+    } else {
+        body.to_string()
+    };
+    format!("{head}\n\n{text}")
+}
+
+fn base64_decode(s: &str) -> Vec<u8> {
+    let val = |c: u8| match c {
+        b'A'..=b'Z' => Some(c - b'A'),
+        b'a'..=b'z' => Some(c - b'a' + 26),
+        b'0'..=b'9' => Some(c - b'0' + 52),
+        b'+' => Some(62),
+        b'/' => Some(63),
+        _ => None,
+    };
+    let mut out = Vec::new();
+    let (mut acc, mut bits) = (0u32, 0);
+    for c in s.bytes() {
+        let Some(v) = val(c) else { continue };
+        acc = (acc << 6) | u32::from(v);
+        bits += 6;
+        if bits >= 8 {
+            bits -= 8;
+            out.push((acc >> bits) as u8);
+        }
+    }
+    out
+}
+
+fn quoted_printable(s: &str) -> String {
+    let mut out = Vec::new();
+    let b = s.replace("=\r\n", "").replace("=\n", "");
+    let bytes = b.as_bytes();
+    let mut i = 0;
+    while i < bytes.len() {
+        if bytes[i] == b'=' && i + 2 < bytes.len() {
+            if let Ok(v) = u8::from_str_radix(&b[i + 1..i + 3], 16) {
+                out.push(v);
+                i += 3;
+                continue;
+            }
+        }
+        out.push(bytes[i]);
+        i += 1;
+    }
+    String::from_utf8_lossy(&out).into_owned()
+}

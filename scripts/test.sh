@@ -5,7 +5,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 # Debian packages the tests use as reference peers and tools.
-PACKAGES=(bgpdump stayrtr gobgpd procps bird2 frr exabgp postgresql exim4-daemon-light)
+PACKAGES=(bgpdump stayrtr gobgpd procps bird2 frr exabgp postgresql exim4-daemon-light wrk)
 missing=()
 for p in "${PACKAGES[@]}"; do
   dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p")

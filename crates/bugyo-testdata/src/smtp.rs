@@ -152,7 +152,7 @@ impl Smtp {
         self.port
     }
 
-    /// Every message delivered so far, oldest first, as raw text (invalid
+    /// Every message delivered so far, oldest first (two delivered within one second may come in either order), as raw text (invalid
     /// UTF-8 replaced). A message sent to several recipients is there
     /// once, with all of them in its `Envelope-to:` header.
     pub fn messages(&self) -> Vec<String> {

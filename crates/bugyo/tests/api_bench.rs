@@ -17,7 +17,7 @@ use bugyo_store::{Role, Store};
 use std::process::Command;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 /// Incidents stored before the load.
 const INCIDENTS: u32 = 2_000;

@@ -130,3 +130,23 @@ impl IntoResponse for ApiError {
         (self.status, Json(serde_json::json!({ "error": error }))).into_response()
     }
 }
+
+/// Query parameters as pairs, or the error saying why they are unreadable
+/// (e.g. a bad percent-encoding), as JSON like every other error.
+pub fn query_pairs(
+    q: Result<
+        axum::extract::Query<Vec<(String, String)>>,
+        axum::extract::rejection::QueryRejection,
+    >,
+) -> Result<Vec<(String, String)>, ApiError> {
+    q.map(|axum::extract::Query(v)| v)
+        .map_err(|r| ApiError::bad_request(r.status(), r.body_text()))
+}
+
+/// A path segment, or the error saying why it is unreadable.
+pub fn path_segment(
+    p: Result<axum::extract::Path<String>, axum::extract::rejection::PathRejection>,
+) -> Result<String, ApiError> {
+    p.map(|axum::extract::Path(v)| v)
+        .map_err(|r| ApiError::bad_request(r.status(), r.body_text()))
+}

@@ -6,6 +6,7 @@
 use crate::auth::Caller;
 use crate::error::ApiError;
 use crate::ApiState;
+use axum::extract::rejection::{PathRejection, QueryRejection};
 use axum::extract::{Path, Query, State};
 use axum::Json;
 use bugyo_detect::Severity;
@@ -95,8 +96,9 @@ fn filter(query: &[(String, String)]) -> Result<IncidentFilter, ApiError> {
 pub async fn list(
     State(state): State<ApiState>,
     _caller: Caller,
-    Query(query): Query<Vec<(String, String)>>,
+    query: Result<Query<Vec<(String, String)>>, QueryRejection>,
 ) -> Result<Json<Value>, ApiError> {
+    let query = crate::error::query_pairs(query)?;
     let f = filter(&query)?;
     let limit = f.limit.unwrap_or(bugyo_store::incidents::MAX_PAGE) as usize;
     let items = state.store.incidents(&f).await?;
@@ -177,8 +179,9 @@ async fn views(
 pub async fn get(
     State(state): State<ApiState>,
     caller: Caller,
-    Path(id): Path<String>,
+    id: Result<Path<String>, PathRejection>,
 ) -> Result<Json<Value>, ApiError> {
+    let id = crate::error::path_segment(id)?;
     let id = incident_id(&id)?;
     let mut v = views(&state, &caller, id, false).await?;
     Ok(Json(v.pop().unwrap_or(Value::Null)))
@@ -188,8 +191,9 @@ pub async fn get(
 pub async fn history(
     State(state): State<ApiState>,
     caller: Caller,
-    Path(id): Path<String>,
+    id: Result<Path<String>, PathRejection>,
 ) -> Result<Json<Value>, ApiError> {
+    let id = crate::error::path_segment(id)?;
     let id = incident_id(&id)?;
     let versions = views(&state, &caller, id, true).await?;
     Ok(Json(json!({ "incident_id": id, "versions": versions })))

@@ -5,7 +5,7 @@
 use crate::auth::Caller;
 use crate::error::ApiError;
 use crate::ApiState;
-use axum::extract::rejection::JsonRejection;
+use axum::extract::rejection::{JsonRejection, PathRejection};
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::Json;
@@ -58,8 +58,9 @@ pub async fn list(State(state): State<ApiState>, caller: Caller) -> Result<Json<
 pub async fn get(
     State(state): State<ApiState>,
     caller: Caller,
-    Path(handle): Path<String>,
+    handle: Result<Path<String>, PathRejection>,
 ) -> Result<Json<Value>, ApiError> {
+    let handle = crate::error::path_segment(handle)?;
     let org = state
         .store
         .org(&handle)

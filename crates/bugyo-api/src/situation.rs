@@ -8,6 +8,7 @@ use crate::auth::Caller;
 use crate::error::ApiError;
 use crate::incidents::parse_time;
 use crate::ApiState;
+use axum::extract::rejection::QueryRejection;
 use axum::extract::{Query, State};
 use axum::Json;
 use bugyo_store::Role;
@@ -21,8 +22,9 @@ const WINDOW_SECS: i64 = 3600;
 pub async fn situation(
     State(state): State<ApiState>,
     caller: Caller,
-    Query(query): Query<Vec<(String, String)>>,
+    query: Result<Query<Vec<(String, String)>>, QueryRejection>,
 ) -> Result<Json<Value>, ApiError> {
+    let query = crate::error::query_pairs(query)?;
     let mut asn: Option<u32> = None;
     let mut since: Option<i64> = None;
     for (k, v) in &query {

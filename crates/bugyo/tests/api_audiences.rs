@@ -313,6 +313,16 @@ fn walk(port: u16, tokens: &Tokens) -> i64 {
         assert_eq!(got, status, "{path}: {body}");
         assert!(body["error"]["code"].is_string(), "{path}: {body}");
     }
+    // Unreadable encodings: still a JSON error.
+    for path in [
+        "/api/v1/incidents?kind=%FF%FE",
+        "/api/v1/incidents/%FF",
+        "/api/v1/orgs/%C3%28",
+    ] {
+        let (status, body) = api(port, "GET", path, admin, None);
+        assert_eq!(status, 400, "{path}: {body}");
+        assert_eq!(body["error"]["code"], "bad_request", "{path}: {body}");
+    }
     let (status, body) = api(port, "DELETE", "/api/v1/incidents", admin, None);
     assert_eq!(
         (status, body["error"]["code"].as_str()),

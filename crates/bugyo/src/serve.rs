@@ -313,6 +313,12 @@ async fn serve(settings: Settings) -> std::io::Result<()> {
         "stopped: {} feed events, {} routes, {} archived, {} incident events / 停止しました",
         summary.feed_events, summary.routes, summary.archived, summary.incident_events
     );
+    if summary.unstored > 0 {
+        return Err(std::io::Error::other(format!(
+            "{} incident changes could not be stored (the store failed); they are in the events file and the archive: replay the archive with --data-dir to store them / {} 件のインシデントの変更を保存できませんでした",
+            summary.unstored, summary.unstored
+        )));
+    }
     Ok(())
 }
 

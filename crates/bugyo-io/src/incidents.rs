@@ -131,7 +131,14 @@ impl StoreSink {
             self.retry.send(changes);
             return;
         }
-        match record_all(&self.store, changes).await {
+        // A healthy database commits in milliseconds; a dead one must not
+        // hold detection up (a connection attempt can hang for seconds).
+        let attempt = tokio::time::timeout(INLINE_WAIT, record_all(&self.store, changes)).await;
+        let result = match attempt {
+            Ok(r) => r.map_err(|e| e.to_string()),
+            Err(_) => Err(format!("no answer within {INLINE_WAIT:?}")),
+        };
+        match result {
             Ok(_) => {
                 self.counters
                     .stored
@@ -158,6 +165,10 @@ pub struct StoreWriter {
     task: tokio::task::JoinHandle<u64>,
     counters: StoreCounters,
 }
+
+/// How long detection waits for the store before handing a batch to the
+/// retrying task.
+const INLINE_WAIT: Duration = Duration::from_secs(1);
 
 /// The longest wait between attempts to store one change.
 const MAX_BACKOFF: Duration = Duration::from_secs(30);

@@ -147,6 +147,7 @@ impl Store {
             _ => url.to_string(),
         };
         let options = AnyPoolOptions::new()
+            .acquire_timeout(std::time::Duration::from_secs(5))
             .max_connections(match backend {
                 // SQLite takes one writer at a time; readers share the file
                 // through WAL.

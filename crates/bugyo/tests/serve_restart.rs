@@ -16,13 +16,13 @@
 mod common;
 
 use bugyo_formats::mrt::{MrtEntry, MrtReader};
-use bugyo_testdata::gobgp::{binary, free_port, gobgpd, Gobgpd, WAIT};
+use bugyo_testdata::gobgp::{binary, free_port, gobgpd, WAIT};
 use bugyo_testdata::wait_until;
-use common::serve::{metric, Serve, AS_REL};
+use common::serve::{add_leak, metric, wait_leak, Serve, AS_REL};
 use common::*;
 use std::path::Path;
 use std::process::{Command, Stdio};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 /// Waits (bounded) until `/metrics` satisfies `done`; returns that text.
 fn wait_metrics(serve: &mut Serve, what: &str, done: impl Fn(&str) -> bool) -> String {
@@ -100,43 +100,6 @@ fn write_config(dir: &Path, port: u16) -> String {
     )
     .unwrap();
     path.to_string_lossy().into_owned()
-}
-
-/// Adds the leaked more-specific `prefix` through AS15169 and AS701.
-fn add_leak(g: &Gobgpd, prefix: &str) {
-    g.cli(&[
-        "global",
-        "rib",
-        "add",
-        "-a",
-        "ipv4",
-        prefix,
-        "aspath",
-        "701,15169,4713",
-    ]);
-}
-
-/// Waits (bounded) for an `opened` route-leak event naming `prefix`.
-fn wait_leak(serve: &Serve, prefix: &str) -> serde_json::Value {
-    let deadline = Instant::now() + WAIT;
-    loop {
-        let text = std::fs::read_to_string(serve.events_path()).unwrap_or_default();
-        if let Some(e) = json_lines(&text).into_iter().find(|e| {
-            e["event"] == "opened"
-                && e["kind"] == "route-leak"
-                && e["prefixes"]
-                    .as_array()
-                    .is_some_and(|p| p.iter().any(|p| p == prefix))
-        }) {
-            return e;
-        }
-        assert!(
-            Instant::now() < deadline,
-            "no leak incident for {prefix}\nevents:\n{text}\nbugyo log:\n{}",
-            serve.log()
-        );
-        std::thread::sleep(Duration::from_millis(100));
-    }
 }
 
 #[test]

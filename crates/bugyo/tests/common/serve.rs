@@ -3,7 +3,7 @@
 //! grows, read `/metrics`, stop it with SIGTERM and read its archive back.
 
 use super::{bugyo, json_lines};
-use bugyo_testdata::gobgp::{binary, free_port, WAIT};
+use bugyo_testdata::gobgp::{binary, free_port, Gobgpd, WAIT};
 use std::io::{Read, Seek, SeekFrom};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
@@ -415,4 +415,41 @@ pub fn parse_rfc3339(s: &str) -> SystemTime {
         .parse()
         .unwrap_or_else(|_| bad(s));
     SystemTime::UNIX_EPOCH + Duration::new(secs, nanos)
+}
+
+/// Adds the leaked more-specific `prefix` through AS15169 and AS701.
+pub fn add_leak(g: &Gobgpd, prefix: &str) {
+    g.cli(&[
+        "global",
+        "rib",
+        "add",
+        "-a",
+        "ipv4",
+        prefix,
+        "aspath",
+        "701,15169,4713",
+    ]);
+}
+
+/// Waits (bounded) for an `opened` route-leak event naming `prefix`.
+pub fn wait_leak(serve: &Serve, prefix: &str) -> serde_json::Value {
+    let deadline = Instant::now() + WAIT;
+    loop {
+        let text = std::fs::read_to_string(serve.events_path()).unwrap_or_default();
+        if let Some(e) = json_lines(&text).into_iter().find(|e| {
+            e["event"] == "opened"
+                && e["kind"] == "route-leak"
+                && e["prefixes"]
+                    .as_array()
+                    .is_some_and(|p| p.iter().any(|p| p == prefix))
+        }) {
+            return e;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "no leak incident for {prefix}\nevents:\n{text}\nbugyo log:\n{}",
+            serve.log()
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
 }

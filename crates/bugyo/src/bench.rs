@@ -285,26 +285,28 @@ pub fn run(mut args: BenchArgs) -> ExitCode {
     };
     let our_rate = o.routes as f64 / best_ours.max(1e-9);
     let their_rate = theirs.0 as f64 / theirs.1.max(1e-9);
-    println!(
+    say!(
         "input: {} RIB file(s), {} update file(s); best of {} runs each, one core",
         args.ribs.len(),
         args.updates.len(),
         args.runs.max(1)
     );
-    println!(
+    say!(
         "bugyo replay (parse + verdicts + detection): {} routes in {:.2} s = {:.0} routes/s, {} incidents",
         o.routes, best_ours, our_rate, o.incidents
     );
-    println!(
+    say!(
         "bgpdump -m (parse + print):                  {} lines in {:.2} s = {:.0} lines/s",
-        theirs.0, theirs.1, their_rate
+        theirs.0,
+        theirs.1,
+        their_rate
     );
-    println!(
+    say!(
         "ratio bugyo/bgpdump: {:.2}x",
         our_rate / their_rate.max(1e-9)
     );
     if o.rib_routes > 0 {
-        println!(
+        say!(
             "memory after the RIB: {} routes from {} peers, peak RSS {:.1} MiB, {:.0} bytes per stored route (growth over start-up)",
             o.rib_routes,
             o.rib_peers,
@@ -313,7 +315,7 @@ pub fn run(mut args: BenchArgs) -> ExitCode {
         );
     }
     if o.stored > 0 {
-        println!(
+        say!(
             "memory after the updates too: {} routes stored ({} peers, {} prefixes, {} distinct attribute sets); peak RSS {:.1} MiB, {:.0} bytes per stored route",
             o.stored,
             o.peers,

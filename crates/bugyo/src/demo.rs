@@ -206,7 +206,7 @@ pub fn run(args: DemoArgs) -> ExitCode {
     };
     let shown: Vec<&Incident> = engine.incidents_at_least(Severity::Low).collect();
     if args.format == OutputFormat::Table {
-        println!(
+        say!(
             "bugyo demo — SYNTHETIC data / 合成データ: {} routes replayed, {} incidents ({} at low or above)\n",
             summary.routes,
             engine.incidents().len(),
@@ -221,13 +221,17 @@ pub fn run(args: DemoArgs) -> ExitCode {
     }
     if args.format == OutputFormat::Table {
         let d = dir.display();
-        println!("What to try next / 次に試すこと:");
-        println!("  bugyo replay --rib {d}/bview.20170825.0300.gz --as-rel {d}/as-rel.txt --as2org {d}/as2org.txt \\");
-        println!("               --rpki {d}/rpki.json --watch {d}/watch.toml {d}/updates.20170825.0300.gz");
-        println!("  bugyo replay ... --format json --min-severity info   # every incident as JSON / 全インシデントをJSONで");
-        println!("  bugyo dump {d}/updates.20170825.0300.gz | head       # the routes, as bgpdump -m prints them");
-        println!("  Replay your own MRT archives (RIPE RIS, RouteViews) with CAIDA as-rel data for real leaks.");
-        println!("  RIPE RIS や RouteViews の MRT アーカイブと CAIDA の AS 関係データで実データを再生できます。");
+        say!("What to try next / 次に試すこと:");
+        say!("  bugyo replay --rib {d}/bview.20170825.0300.gz --as-rel {d}/as-rel.txt --as2org {d}/as2org.txt \\");
+        say!("               --rpki {d}/rpki.json --watch {d}/watch.toml {d}/updates.20170825.0300.gz");
+        say!("  bugyo replay ... --format json --min-severity info   # every incident as JSON / 全インシデントをJSONで");
+        say!("  bugyo dump {d}/updates.20170825.0300.gz | head       # the routes, as bgpdump -m prints them");
+        say!("  bugyo replay ... --data-dir {d}/data                 # record the incidents in the store / ストアに記録");
+        say!("  bugyo org add --data-dir {d}/data --handle ocn --name OCN --asn 4713 --email noc@ocn.example");
+        say!("  bugyo token create --data-dir {d}/data --org ocn --role member   # an API token / API トークン");
+        say!("  bugyo serve --data-dir {d}/data   # then GET http://127.0.0.1:8080/api/v1/incidents with the token");
+        say!("  Replay your own MRT archives (RIPE RIS, RouteViews) with CAIDA as-rel data for real leaks.");
+        say!("  RIPE RIS や RouteViews の MRT アーカイブと CAIDA の AS 関係データで実データを再生できます。");
     }
     ExitCode::SUCCESS
 }

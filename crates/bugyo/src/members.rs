@@ -205,13 +205,13 @@ pub(crate) fn run_async<F: std::future::Future<Output = Result<(), String>>>(f: 
 }
 
 fn print_org(o: &Org) {
-    println!("{} ({}) [{}]", o.handle, o.name, o.language);
+    say!("{} ({}) [{}]", o.handle, o.name, o.language);
     let asns: Vec<String> = o.asns.iter().map(|a| format!("AS{a}")).collect();
-    println!("  ASNs / AS 番号: {}", asns.join(", "));
+    say!("  ASNs / AS 番号: {}", asns.join(", "));
     let prefixes: Vec<String> = o.prefixes.iter().map(|p| p.to_string()).collect();
-    println!("  prefixes / プレフィックス: {}", prefixes.join(", "));
+    say!("  prefixes / プレフィックス: {}", prefixes.join(", "));
     for c in &o.contacts {
-        println!("  {} ({}): {}", c.kind.name(), c.role, c.address);
+        say!("  {} ({}): {}", c.kind.name(), c.role, c.address);
     }
 }
 
@@ -253,17 +253,17 @@ pub fn run_org(args: OrgArgs) -> ExitCode {
                     org.handle.clone(),
                 )
                 .await?;
-                println!("registered / 登録しました:");
+                say!("registered / 登録しました:");
                 print_org(&org);
             }
             OrgCommand::List { json } => {
                 let orgs = store.orgs().await.map_err(|e| e.to_string())?;
                 if !json && orgs.is_empty() {
-                    println!("No organisations. / 組織は登録されていません。");
+                    say!("No organisations. / 組織は登録されていません。");
                 }
                 for o in &orgs {
                     if json {
-                        println!("{}", serde_json::to_string(o).map_err(|e| e.to_string())?);
+                        say!("{}", serde_json::to_string(o).map_err(|e| e.to_string())?);
                     } else {
                         print_org(o);
                     }
@@ -278,7 +278,7 @@ pub fn run_org(args: OrgArgs) -> ExitCode {
                         format!("{handle}: no such organisation / その組織はありません")
                     })?;
                 if json {
-                    println!("{}", serde_json::to_string(&o).map_err(|e| e.to_string())?);
+                    say!("{}", serde_json::to_string(&o).map_err(|e| e.to_string())?);
                 } else {
                     print_org(&o);
                 }
@@ -325,7 +325,13 @@ pub fn run_token(args: TokenArgs) -> ExitCode {
                     role.name(),
                     token.id
                 );
-                println!("{secret}");
+                // The one place the secret is shown: its loss is an error.
+                {
+                    use std::io::Write as _;
+                    writeln!(std::io::stdout().lock(), "{secret}").map_err(|e| {
+                        format!("token {} created but not shown ({e}); revoke it / トークンを表示できませんでした。失効させてください", token.id)
+                    })?;
+                }
             }
             TokenCommand::Revoke { id } => {
                 let done = store.revoke_token(id).await.map_err(|e| e.to_string())?;
@@ -335,7 +341,7 @@ pub fn run_token(args: TokenArgs) -> ExitCode {
                     ));
                 }
                 audit(&store, "token-revoke", format!("token/{id}"), String::new()).await?;
-                println!("token {id} revoked / トークン {id} を失効させました");
+                say!("token {id} revoked / トークン {id} を失効させました");
             }
         }
         store.close().await;

@@ -67,3 +67,23 @@ fn demo_finds_the_leak_and_the_hijack_and_replay_agrees() {
     assert!(table.contains("What to try next / 次に試すこと"), "{table}");
     let _ = std::fs::remove_dir_all(dir);
 }
+
+/// Output piped into a reader that has gone (`bugyo demo | head -1` once
+/// head has exited) ends quietly: no panic, a successful exit.
+#[test]
+fn a_closed_pipe_ends_the_output_quietly() {
+    use std::process::{Command, Stdio};
+    let dir = scratch("demo-pipe");
+    let (reader, writer) = std::io::pipe().expect("a pipe");
+    drop(reader);
+    let out = Command::new(env!("CARGO_BIN_EXE_bugyo"))
+        .args(["demo", "--dir", dir.to_str().unwrap(), "--stubs", "600"])
+        .stdout(Stdio::from(writer))
+        .stderr(Stdio::piped())
+        .output()
+        .expect("run bugyo demo");
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "exit {:?}: {err}", out.status);
+    assert!(!err.contains("panicked"), "{err}");
+    let _ = std::fs::remove_dir_all(dir);
+}

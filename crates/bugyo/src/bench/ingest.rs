@@ -928,7 +928,7 @@ fn run_bugyo(
                 &format!("bugyo_rib_memory_bytes{{part=\"{p}\"}}"),
             ))
         };
-        println!(
+        say!(
             "  bugyo RIB by its own account, bytes per route: tables {:.0}, prefix index {:.0}, adjacencies {:.0}, attribute index {:.0}; {} attribute sets; process RSS {:.0} / 経路あたり",
             part("tables"),
             part("prefix_index"),
@@ -977,7 +977,7 @@ fn ingest(args: IngestArgs) -> io::Result<()> {
     let started = Instant::now();
     let table = build_table(&text, &dir, args.ipv4, args.ipv6)?;
     let routes = table.v4 + table.v6;
-    println!(
+    say!(
         "table: {} IPv4 + {} IPv6 routes, {} distinct attribute sets ({:.1} routes per set), {} distinct AS paths ({:.1} routes per path); {} in {:.1} s",
         table.v4,
         table.v6,
@@ -988,9 +988,12 @@ fn ingest(args: IngestArgs) -> io::Result<()> {
         table.path.display(),
         started.elapsed().as_secs_f64()
     );
-    println!(
+    say!(
         "経路表: IPv4 {} + IPv6 {} 経路、属性セット {} 種類、AS パス {} 種類",
-        table.v4, table.v6, table.attr_sets, table.as_paths
+        table.v4,
+        table.v6,
+        table.attr_sets,
+        table.as_paths
     );
     if args.table_only {
         return Ok(());
@@ -1040,7 +1043,7 @@ fn ingest(args: IngestArgs) -> io::Result<()> {
         }
         Ok(None)
     })?;
-    println!(
+    say!(
         "source gobgpd: injected in {:.1} s, holds {} IPv4 + {} IPv6 routes / 送信元 gobgpd に投入済み",
         t.elapsed().as_secs_f64(),
         held.0,
@@ -1060,7 +1063,7 @@ fn ingest(args: IngestArgs) -> io::Result<()> {
         api: source_api,
     };
     let show = |run: u32, name: &str, m: &Measured| {
-        println!(
+        say!(
             "run {run}: {name} {:.2} s (first route after {:.2} s), {:.1} MiB, source CPU {:.1} s / 実行 {run}: {name} {:.2} 秒",
             m.secs,
             m.first,
@@ -1102,12 +1105,12 @@ fn ingest(args: IngestArgs) -> io::Result<()> {
             })
     };
     let (r, b) = (best(&reference), best(&ours));
-    println!();
-    println!(
+    say!();
+    say!(
         "full-table ingestion over one BGP session from gobgpd on loopback, best of {} run(s) each",
         args.runs.max(1)
     );
-    println!(
+    say!(
         "{:<34} {:>9} {:>9} {:>10} {:>14} {:>12} {:>11} {:>8} {:>11} {:>11}",
         "",
         "routes",
@@ -1130,7 +1133,7 @@ fn ingest(args: IngestArgs) -> io::Result<()> {
             &b,
         ),
     ] {
-        println!(
+        say!(
             "{:<34} {:>9} {:>9.2} {:>10.0} {:>10.1} MiB {:>12.0} {:>11.0} {:>8.1} {:>9.2} s {:>9.1} s",
             name,
             m.routes,
@@ -1144,14 +1147,14 @@ fn ingest(args: IngestArgs) -> io::Result<()> {
             m.source_cpu
         );
     }
-    println!(
+    say!(
         "seconds: from session Established until every route is in (gobgpd: accepted; bugyo: in its RIB, after archiving and detection); peak mem Δ: VmHWM minus the RSS just before the session; held B/rt: RSS 2 s after the last route minus that, per route; CPU s: the receiver's CPU time; 1st route: when the first route was counted; source CPU: the sending gobgpd's CPU time meanwhile"
     );
-    println!(
+    say!(
         "秒数: セッション確立から全経路の受け入れまで (bugyo は保存と検知を経て RIB に入るまで)。peak mem Δ: ピーク RSS とセッション直前の RSS の差。held B/rt: 最後の経路の 2 秒後の RSS から同じ値を引いた 1 経路あたりのバイト数。CPU s: 受信側の CPU 時間。1st route: 最初の経路までの秒数。source CPU: 送信側 gobgpd の CPU 時間"
     );
     let ratio = b.rate() / r.rate().max(1e-9);
-    println!(
+    say!(
         "ratio bugyo/gobgpd speed: {ratio:.2}x; memory: {:.0} bytes per route (target: speed ≥ 1x, < 150 bytes per route: {})",
         b.bytes_per_route(),
         if ratio >= 1.0 && b.bytes_per_route() < 150.0 {
@@ -1160,7 +1163,7 @@ fn ingest(args: IngestArgs) -> io::Result<()> {
             "NOT met"
         }
     );
-    println!(
+    say!(
         "速度比 bugyo/gobgpd: {ratio:.2} 倍、メモリ: 1 経路あたり {:.0} バイト (目標: 1 倍以上、150 バイト未満: {})",
         b.bytes_per_route(),
         if ratio >= 1.0 && b.bytes_per_route() < 150.0 {
@@ -1170,7 +1173,7 @@ fn ingest(args: IngestArgs) -> io::Result<()> {
         }
     );
     if counter == Counter::Received {
-        println!(
+        say!(
             "note: /metrics has no bugyo_rib_routes gauge yet: bugyo's time is until its BGP speaker received every prefix, not until the RIB held them\n注意: /metrics に bugyo_rib_routes がまだないため、bugyo の時間は RIB 格納ではなく受信完了までです"
         );
     }

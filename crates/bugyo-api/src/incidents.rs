@@ -131,9 +131,6 @@ async fn views(
     id: i64,
     all: bool,
 ) -> Result<Vec<Value>, ApiError> {
-    if state.store.incident(id).await?.is_none() {
-        return Err(ApiError::not_found(&format!("incident {id}")));
-    }
     let history = if all {
         state.store.incident_history(id).await?
     } else {
@@ -144,6 +141,9 @@ async fn views(
             .into_iter()
             .collect()
     };
+    if history.is_empty() {
+        return Err(ApiError::not_found(&format!("incident {id}")));
+    }
     let prefixes = state.store.incident_prefixes(id).await?;
     let viewer = caller.viewer();
     let mut raw = false;

@@ -248,35 +248,6 @@ impl Store {
             .collect()
     }
 
-    /// The contacts of an organisation with their ids.
-    pub async fn contacts_of(&self, org_id: i64) -> Result<Vec<(i64, crate::Contact)>> {
-        let rows = sqlx::query(
-            "SELECT id, kind, address, role, secret FROM contacts WHERE org_id = $1 ORDER BY id",
-        )
-        .bind(org_id)
-        .fetch_all(self.pool())
-        .await?;
-        rows.iter()
-            .map(|r| {
-                let kind: String = col(r, "kind")?;
-                Ok((
-                    col(r, "id")?,
-                    crate::Contact {
-                        kind: crate::ContactKind::parse(&kind).ok_or_else(|| {
-                            StoreError::Corrupt {
-                                what: "contact kind",
-                                message: kind.clone(),
-                            }
-                        })?,
-                        address: col(r, "address")?,
-                        role: col(r, "role")?,
-                        secret: col(r, "secret")?,
-                    },
-                ))
-            })
-            .collect()
-    }
-
     /// One contact by id, with its organisation's id.
     pub async fn contact(&self, id: i64) -> Result<Option<(i64, crate::Contact)>> {
         let row = sqlx::query("SELECT org_id FROM contacts WHERE id = $1")

@@ -294,26 +294,12 @@ impl Store {
                     })
                 })
                 .collect::<Result<Vec<Prefix>>>()?;
-        let contacts = sqlx::query(
-            "SELECT kind, address, role, secret FROM contacts WHERE org_id = $1 ORDER BY id",
-        )
-        .bind(id)
-        .fetch_all(self.pool())
-        .await?
-        .iter()
-        .map(|r| {
-            let kind: String = col(r, "kind")?;
-            Ok(Contact {
-                kind: ContactKind::parse(&kind).ok_or_else(|| StoreError::Corrupt {
-                    what: "contact kind",
-                    message: kind.clone(),
-                })?,
-                address: col(r, "address")?,
-                role: col(r, "role")?,
-                secret: col(r, "secret")?,
-            })
-        })
-        .collect::<Result<Vec<Contact>>>()?;
+        let contacts = self
+            .contacts_of(id)
+            .await?
+            .into_iter()
+            .map(|(_, c)| c)
+            .collect();
         Ok(Some(Org {
             id: col(&row, "id")?,
             handle: col(&row, "handle")?,
@@ -324,5 +310,32 @@ impl Store {
             contacts,
             created_at: col(&row, "created_at")?,
         }))
+    }
+
+    /// The contacts of an organisation with their ids.
+    pub async fn contacts_of(&self, org_id: i64) -> Result<Vec<(i64, Contact)>> {
+        let rows = sqlx::query(
+            "SELECT id, kind, address, role, secret FROM contacts WHERE org_id = $1 ORDER BY id",
+        )
+        .bind(org_id)
+        .fetch_all(self.pool())
+        .await?;
+        rows.iter()
+            .map(|r| {
+                let kind: String = col(r, "kind")?;
+                Ok((
+                    col(r, "id")?,
+                    Contact {
+                        kind: ContactKind::parse(&kind).ok_or_else(|| StoreError::Corrupt {
+                            what: "contact kind",
+                            message: kind.clone(),
+                        })?,
+                        address: col(r, "address")?,
+                        role: col(r, "role")?,
+                        secret: col(r, "secret")?,
+                    },
+                ))
+            })
+            .collect()
     }
 }

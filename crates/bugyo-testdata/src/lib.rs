@@ -65,3 +65,34 @@ pub fn scratch(name: &str) -> PathBuf {
     }
     d
 }
+
+/// Whether this process runs as root (effective uid 0, from the `Uid:`
+/// line of `/proc/self/status`, else from `id -u`): daemons that refuse
+/// root are then started as their own system user.
+pub(crate) fn is_root() -> bool {
+    let from_proc = std::fs::read_to_string("/proc/self/status")
+        .ok()
+        .and_then(|s| {
+            let line = s.lines().find(|l| l.starts_with("Uid:"))?.to_owned();
+            line.split_whitespace().nth(2).map(|u| u == "0")
+        });
+    from_proc.unwrap_or_else(|| {
+        std::process::Command::new("id")
+            .arg("-u")
+            .output()
+            .map(|o| String::from_utf8_lossy(&o.stdout).trim() == "0")
+            .unwrap_or(false)
+    })
+}
+
+/// Sends signal `sig` (a name: INT, TERM, KILL) with `kill` to `targets`
+/// (pids, or `-PGID` for a process group); errors are ignored (the
+/// process may be gone already).
+pub(crate) fn signal(sig: &str, targets: &[String]) {
+    let _ = std::process::Command::new("kill")
+        .arg(format!("-{sig}"))
+        .arg("--")
+        .args(targets)
+        .stderr(std::process::Stdio::null())
+        .status();
+}

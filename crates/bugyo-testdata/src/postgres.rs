@@ -54,24 +54,6 @@ pub fn available() -> bool {
     })
 }
 
-/// Whether this process runs as root (effective uid 0, from the `Uid:`
-/// line of `/proc/self/status`, else from `id -u`).
-fn is_root() -> bool {
-    let from_proc = std::fs::read_to_string("/proc/self/status")
-        .ok()
-        .and_then(|s| {
-            let line = s.lines().find(|l| l.starts_with("Uid:"))?.to_owned();
-            line.split_whitespace().nth(2).map(|u| u == "0")
-        });
-    from_proc.unwrap_or_else(|| {
-        Command::new("id")
-            .arg("-u")
-            .output()
-            .map(|o| String::from_utf8_lossy(&o.stdout).trim() == "0")
-            .unwrap_or(false)
-    })
-}
-
 /// A running PostgreSQL server, stopped and its directory removed when
 /// dropped.
 pub struct Postgres {
@@ -96,7 +78,7 @@ impl Postgres {
                  (apt-get install postgresql)"
             ),
         };
-        let root = is_root();
+        let root = crate::is_root();
         let dir = crate::scratch(&format!(
             "postgres-{}",
             COUNT.fetch_add(1, Ordering::Relaxed)
@@ -309,13 +291,10 @@ fn server_command(bin: &Path, root: bool, name: &str, dir: &Path) -> Command {
     c
 }
 
-/// Sends signal `sig` (a name: INT, KILL) to `pids` with `kill`.
+/// Sends signal `sig` (a name: INT, KILL) to `pids`.
 fn signal(sig: &str, pids: &[u32]) {
-    let _ = Command::new("kill")
-        .arg(format!("-{sig}"))
-        .args(pids.iter().map(|p| p.to_string()))
-        .stderr(Stdio::null())
-        .status();
+    let targets: Vec<String> = pids.iter().map(|p| p.to_string()).collect();
+    crate::signal(sig, &targets);
 }
 
 /// Whether process `pid` exists and is not a zombie.

@@ -74,7 +74,7 @@ impl Smtp {
             available(),
             "Exim not found at {EXIM}: install it (apt-get install {PACKAGE})"
         );
-        let root = is_root();
+        let root = crate::is_root();
         let (uid, gid) = if root {
             (
                 id(&["-u", USER]).unwrap_or_else(|| {
@@ -227,14 +227,14 @@ impl Smtp {
             .filter(|&p| !(self.runuser && p == group))
             .collect();
         if !exim.is_empty() {
-            signal("TERM", &exim.iter().map(u32::to_string).collect::<Vec<_>>());
+            crate::signal("TERM", &exim.iter().map(u32::to_string).collect::<Vec<_>>());
         }
         let deadline = Instant::now() + WAIT;
         while !gone(&mut self.child) && Instant::now() < deadline {
             std::thread::sleep(Duration::from_millis(50));
         }
         if !gone(&mut self.child) {
-            signal("KILL", &[format!("-{group}")]);
+            crate::signal("KILL", &[format!("-{group}")]);
         }
         let _ = self.child.kill();
         let _ = self.child.wait();
@@ -372,22 +372,6 @@ fn id(args: &[&str]) -> Option<u32> {
         return None;
     }
     String::from_utf8_lossy(&out.stdout).trim().parse().ok()
-}
-
-/// Whether this process runs as root (effective uid 0).
-fn is_root() -> bool {
-    id(&["-u"]) == Some(0)
-}
-
-/// Sends signal `sig` (a name: TERM, KILL) with `kill` to `targets`
-/// (pids, or `-PGID` for a process group).
-fn signal(sig: &str, targets: &[String]) {
-    let _ = Command::new("kill")
-        .arg(format!("-{sig}"))
-        .arg("--")
-        .args(targets)
-        .stderr(Stdio::null())
-        .status();
 }
 
 /// The live (not zombie) processes of process group `group`.

@@ -13,7 +13,9 @@ use bugyo_state::{Rib, Rov};
 use std::fmt;
 
 /// The kinds of anomaly, which are also the kinds of incident.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize)]
+#[derive(
+    Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize, serde::Deserialize,
+)]
 #[serde(rename_all = "kebab-case")]
 pub enum AnomalyKind {
     /// A route passed on against the export rules (valley-free, customer

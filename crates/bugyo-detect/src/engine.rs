@@ -159,6 +159,11 @@ pub struct Engine {
     feed_down: FxHashMap<PeerId, (usize, FeedLoss)>,
     /// Path verdicts, kept with the RIB's attribute sets.
     path_notes: PathNotes,
+    /// The observers and prefixes of incidents taken over from a previous
+    /// run ([`Engine::resume`]): a route of one of those peers for one of
+    /// those prefixes was counted then, and is not counted again when the
+    /// peer sends its table anew.
+    resumed: FxHashMap<usize, (BTreeSet<Peer>, rustc_hash::FxHashSet<Prefix>)>,
     now: Timestamp,
     started: Timestamp,
     last_sweep: i64,
@@ -187,6 +192,7 @@ impl Engine {
             counted: FxHashMap::default(),
             last_canonical: None,
             path_notes: PathNotes::default(),
+            resumed: FxHashMap::default(),
             now: Timestamp::default(),
             started: Timestamp::default(),
             last_sweep: i64::MIN,
@@ -296,6 +302,76 @@ impl Engine {
         self.now.secs >= p.session_start.secs + self.config.learning_secs
     }
 
+    /// Takes over the incidents that were open when a previous run stopped
+    /// (as the store kept them), before the first event of this run; `now`
+    /// is the time of the restart. Routes still there when the peers send
+    /// their tables again join these incidents instead of opening new ones
+    /// (without being counted twice in the evidence), and an incident whose
+    /// routes do not come back resolves after the quiet period, as one whose
+    /// routes were withdrawn. A visibility loss stays open until its
+    /// prefixes are seen again, a feed-down until its peer is heard from.
+    /// Incidents are renumbered in this run's order; their identity in the
+    /// store (kind, culprit, leaked-to, feed peer, first sighting) is kept.
+    /// Returns how many were taken over (not resolved ones, nor a second
+    /// one of the same cause).
+    pub fn resume(&mut self, incidents: Vec<Incident>, now: Timestamp) -> usize {
+        self.advance(now);
+        let before = self.incidents.len();
+        for mut inc in incidents {
+            let key = CauseKey {
+                kind: inc.kind,
+                culprit: inc.culprit,
+                leaked_to: match inc.kind {
+                    // Keyed by the origin whose prefixes are lost.
+                    AnomalyKind::VisibilityLoss => inc.prefixes.values().next().copied(),
+                    _ => inc.leaked_to,
+                },
+                peer: inc.feed_peer,
+            };
+            if inc.status != IncidentStatus::Open || self.open.contains_key(&key) {
+                continue;
+            }
+            let i = self.incidents.len();
+            inc.id = i as u64 + 1;
+            inc.active = 0;
+            match inc.kind {
+                AnomalyKind::FeedDown => {
+                    if let Some(peer) = inc.feed_peer {
+                        // Any message from the peer, or its session coming
+                        // up, ends it.
+                        let pid = self.rib.peer_id(peer, now);
+                        self.feed_down.insert(pid, (i, FeedLoss::Quiet));
+                        inc.active = 1;
+                    }
+                }
+                AnomalyKind::VisibilityLoss => {
+                    for p in inc.prefixes.keys() {
+                        self.owner.insert((NO_PEER, *p, 0), i);
+                    }
+                    inc.active = inc.prefixes.len();
+                }
+                AnomalyKind::OriginHijack | AnomalyKind::SubprefixHijack => {
+                    if let Some(origin) = inc.culprit {
+                        for p in inc.prefixes.keys() {
+                            self.hijacked.insert((*p, origin), i);
+                        }
+                    }
+                }
+                _ => {}
+            }
+            inc.quiet_since = (inc.active == 0).then_some(now);
+            self.reported_size.push(inc.prefixes.len());
+            self.reported_severity.push(inc.assess().0);
+            self.resumed.insert(
+                i,
+                (inc.peers.clone(), inc.prefixes.keys().copied().collect()),
+            );
+            self.open.insert(key, i);
+            self.incidents.push(inc);
+        }
+        self.incidents.len() - before
+    }
+
     /// Moves data time forward, resolving incidents that have been quiet
     /// long enough.
     pub fn advance(&mut self, time: Timestamp) {
@@ -325,6 +401,7 @@ impl Engine {
             self.open.remove(&key);
             self.hijacked.retain(|_, v| *v != i);
             self.counted.remove(&i);
+            self.resumed.remove(&i);
             let inc = &mut self.incidents[i];
             if inc.kind == AnomalyKind::RouteLeak {
                 // The leak is over: if it starts again, it is a fresh one.
@@ -735,12 +812,18 @@ impl Engine {
             _ => false,
         };
         // Evidence counts routes, each once: not the announcements of a
-        // route already counted (re-sent after a reset or graceful restart).
+        // route already counted (re-sent after a reset or graceful restart,
+        // or after a restart of ours).
+        let counted_before = self
+            .resumed
+            .get(&i)
+            .is_some_and(|(peers, prefixes)| peers.contains(&peer) && prefixes.contains(&prefix));
         let first_time = self
             .counted
             .entry(i)
             .or_default()
-            .insert((pid, prefix, path_id));
+            .insert((pid, prefix, path_id))
+            && !counted_before;
         let mut member = None;
         if let Some(m) = self.reference.members.by_prefix(&prefix) {
             member = Some(m.id.clone());

@@ -72,7 +72,7 @@ impl fmt::Display for Severity {
 }
 
 /// Open or resolved.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum IncidentStatus {
     /// Some of its routes are still seen, or not quiet long enough.
@@ -82,7 +82,7 @@ pub enum IncidentStatus {
 }
 
 /// A route kept as an example in the incident.
-#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize)]
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct SampleRoute {
     /// When it was seen (data time).
     pub time: Timestamp,
@@ -91,7 +91,7 @@ pub struct SampleRoute {
     /// The collector peer's address.
     pub peer_ip: String,
     /// The BMP-monitored router that reported the route, if it came by BMP.
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub peer_router: Option<std::net::IpAddr>,
     /// The prefix.
     pub prefix: Prefix,
@@ -102,7 +102,8 @@ pub struct SampleRoute {
 }
 
 /// Counters of what the incident's routes were judged to be.
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
+#[derive(Clone, Debug, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(default)]
 pub struct Evidence {
     /// Route announcements attributed to the incident.
     pub routes: u64,
@@ -134,7 +135,12 @@ pub struct Evidence {
 }
 
 /// One incident.
-#[derive(Clone, Debug)]
+///
+/// Its serde form is the detector's state of it, for resuming after a
+/// restart ([`crate::Engine::resume`]); the prefixes are left out, as the
+/// store keeps them once each. The form for people and the API is
+/// [`Incident::to_json`].
+#[derive(Clone, Debug, serde::Serialize, serde::Deserialize)]
 pub struct Incident {
     /// Sequential id, in order of opening.
     pub id: u64,
@@ -155,6 +161,7 @@ pub struct Incident {
     /// The flooding peer, for route floods.
     pub feed_peer: Option<Peer>,
     /// Affected prefixes and the victim each belongs to.
+    #[serde(skip)]
     pub prefixes: BTreeMap<Prefix, Asn>,
     /// Observing collector peers.
     pub peers: BTreeSet<Peer>,

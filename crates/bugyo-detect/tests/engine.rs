@@ -535,3 +535,104 @@ fn path_verdicts_go_with_their_attribute_set() {
     }
     assert_eq!(e.rib().attr_count(), 2, "only the starting RIB's two sets");
 }
+
+/// An incident as a restart hands it over: its serde state (what the store
+/// keeps, without prefixes) read back, with the prefixes put back as the
+/// store keeps them.
+fn through_restart(inc: &bugyo_detect::Incident) -> bugyo_detect::Incident {
+    let state = serde_json::to_string(inc).unwrap();
+    let mut back: bugyo_detect::Incident = serde_json::from_str(&state).unwrap();
+    assert!(back.prefixes.is_empty(), "prefixes are not in the state");
+    back.prefixes = inc.prefixes.clone();
+    back
+}
+
+/// A restart in the middle of a leak: the leak's routes, sent again by the
+/// peer, join the incident taken over (same first sighting, evidence not
+/// counted twice, no new "opened"), and it resolves when they go.
+#[test]
+fn an_open_incident_continues_after_a_restart() {
+    let (mut before, _p1, p2) = engine(Reference {
+        graph: graph(),
+        ..Reference::default()
+    });
+    let t = Timestamp::from_secs(1_503_631_320);
+    leak_routes(&mut before, t, p2);
+    let old = before.incidents()[0].clone();
+    assert_eq!(old.status, IncidentStatus::Open);
+
+    let (mut after, _p1, p2) = engine(Reference {
+        graph: graph(),
+        ..Reference::default()
+    });
+    let restart = t.plus_secs(60);
+    assert_eq!(after.resume(vec![through_restart(&old)], restart), 1);
+    assert!(after.drain_events().is_empty(), "taking over is no change");
+    leak_routes(&mut after, restart.plus_secs(5), p2);
+    assert_eq!(after.incidents().len(), 1, "no second incident");
+    let inc = &after.incidents()[0];
+    assert_eq!(inc.first_seen, old.first_seen);
+    assert_eq!(inc.culprit, old.culprit);
+    assert_eq!(inc.evidence, old.evidence, "the same routes, counted once");
+    assert_eq!(inc.active, 100);
+    assert!(
+        after.drain_events().is_empty(),
+        "the same routes again are no news"
+    );
+    // The leak ends: resolved after the quiet period, as without a restart.
+    let end = restart.plus_secs(100);
+    withdraw_leak(&mut after, end, p2);
+    after.advance(end.plus_secs(301));
+    let inc = &after.incidents()[0];
+    assert_eq!(inc.status, IncidentStatus::Resolved);
+    assert_eq!(inc.resolved_at, Some(end));
+}
+
+/// Incidents taken over whose routes do not come back resolve after the
+/// quiet period from the restart; a visibility loss stays open until its
+/// prefixes are seen, a feed-down until its peer speaks; resolved incidents
+/// and a second one of the same cause are not taken over.
+#[test]
+fn incidents_taken_over_end_by_their_own_rules() {
+    let reference = || Reference {
+        graph: graph(),
+        ..Reference::default()
+    };
+    let (mut before, p1, p2) = engine(reference());
+    let t = Timestamp::from_secs(1_503_631_320);
+    leak_routes(&mut before, t, p2);
+    for i in 0..20u32 {
+        let p = Prefix::v4((60 << 24) | (i << 16), 16).unwrap();
+        before.withdraw(t, p1, p, 0);
+        before.withdraw(t, p2, p, 0);
+    }
+    before.peer_state(t, p1, false);
+    let kinds: Vec<&str> = before.incidents().iter().map(|i| i.kind.name()).collect();
+    assert_eq!(kinds, ["route-leak", "visibility-loss", "feed-down"]);
+    let mut handed: Vec<_> = before.incidents().iter().map(through_restart).collect();
+    let mut resolved = handed[0].clone();
+    resolved.status = IncidentStatus::Resolved;
+    resolved.first_seen = t.plus_secs(-3600);
+    handed.push(resolved);
+    handed.push(handed[0].clone());
+
+    let (mut after, p1, _) = engine(reference());
+    let restart = t.plus_secs(60);
+    assert_eq!(after.resume(handed, restart), 3);
+    let status = |e: &Engine| -> Vec<IncidentStatus> {
+        e.incidents().iter().map(|i| i.status).collect()
+    };
+    after.advance(restart.plus_secs(301));
+    use IncidentStatus::{Open, Resolved};
+    assert_eq!(status(&after), [Resolved, Open, Open]);
+    assert_eq!(after.incidents()[0].resolved_at, Some(restart));
+    // The lost prefixes come back, and the peer speaks again.
+    let back = restart.plus_secs(400);
+    for i in 0..20u32 {
+        let p = Prefix::v4((60 << 24) | (i << 16), 16).unwrap();
+        after.announce(back, p1, p, 0, &attrs(&[2497, 2914, 4713]));
+    }
+    after.advance(back.plus_secs(301));
+    assert_eq!(status(&after), [Resolved, Resolved, Resolved]);
+    assert_eq!(after.incidents().len(), 3, "nothing new opened");
+}

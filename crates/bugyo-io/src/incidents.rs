@@ -83,6 +83,24 @@ pub fn take_changes(engine: &mut Engine) -> Vec<IncidentChange> {
         .collect()
 }
 
+/// How recent an open incident's last route must be for `bugyo serve` to
+/// take it over at a restart (30 days). Older ones were left open by a run
+/// long gone, or by a replay of old data; they stay as they are.
+pub const RESUME_HORIZON_SECS: i64 = 30 * 86_400;
+
+/// Takes over into `engine` the incidents the store has open (see
+/// [`Engine::resume`]), at the restart time `now`; returns how many.
+pub async fn resume_open_incidents(
+    engine: &mut Engine,
+    store: &Store,
+    now: Timestamp,
+) -> bugyo_store::Result<usize> {
+    let open = store
+        .open_incident_states(now.plus_secs(-RESUME_HORIZON_SECS))
+        .await?;
+    Ok(engine.resume(open, now))
+}
+
 /// Counters of the store writer, shared with `/metrics`.
 #[derive(Clone, Debug, Default)]
 pub struct StoreCounters {

@@ -6,7 +6,7 @@
 
 use crate::archive::{ArchiveConfig, UpdateArchive};
 use crate::feed::{apply, now, FeedEvent};
-use crate::incidents::{take_changes, StoreCounters, StoreSink};
+use crate::incidents::{resume_open_incidents, take_changes, StoreCounters, StoreSink};
 use crate::metrics::Histogram;
 use crate::rtr::RpkiSnapshot;
 use bugyo_detect::{Engine, Reference};
@@ -295,6 +295,22 @@ pub async fn run(
         )),
         None => None,
     };
+    if let Some(store) = &options.store {
+        // A restart: the incidents still open go on where they were.
+        let taken = resume_open_incidents(&mut engine, store, now())
+            .await
+            .map_err(|e| {
+                io::Error::other(format!(
+                    "reading the open incidents from the store: {e} / ストアから未解決のインシデントを読めません: {e}"
+                ))
+            })?;
+        if taken > 0 {
+            tracing::info!(
+                incidents = taken,
+                "open incidents taken over from the store / ストアの未解決インシデントを引き継ぎました"
+            );
+        }
+    }
     let store_counters = StoreCounters::default();
     let mut sinks = ChangeSinks {
         events,

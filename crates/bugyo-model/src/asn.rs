@@ -56,6 +56,12 @@ impl serde::Serialize for Asn {
     }
 }
 
+impl<'de> serde::Deserialize<'de> for Asn {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Asn, D::Error> {
+        u32::deserialize(d).map(Asn)
+    }
+}
+
 impl std::str::FromStr for Asn {
     type Err = std::num::ParseIntError;
     /// Accepts `65000`, `AS65000`, `as65000` and asdot `1.10`.

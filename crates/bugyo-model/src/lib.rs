@@ -25,7 +25,9 @@ use std::net::IpAddr;
 /// and for a peer seen through BMP the monitored router that reported it
 /// (two routers may each have a neighbour at the same address, e.g. a
 /// private or link-local one: they are different peers).
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize)]
+#[derive(
+    Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize, serde::Deserialize,
+)]
 pub struct Peer {
     /// The neighbour's AS number.
     pub asn: Asn,
@@ -33,7 +35,7 @@ pub struct Peer {
     pub addr: IpAddr,
     /// The BMP-monitored router whose session this is (`None`: a session
     /// of the collector itself).
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub via: Option<IpAddr>,
 }
 

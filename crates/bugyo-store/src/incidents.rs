@@ -154,6 +154,11 @@ pub fn natural_key(inc: &Incident) -> String {
     )
 }
 
+/// The detector's state of `inc`, as kept in `incidents.detector_state`.
+fn detector_state(inc: &Incident) -> Result<String> {
+    serde_json::to_string(inc).map_err(|e| StoreError::invalid("incident", e.to_string()))
+}
+
 /// The ASes an incident concerns: (asn, role, prefix count).
 fn asn_roles(inc: &Incident) -> Vec<(i64, &'static str, i64)> {
     let mut v: Vec<(i64, &'static str, i64)> = inc
@@ -292,9 +297,9 @@ async fn record_in(
     };
     let names = |_| None;
     let q = if existing.is_some() {
-        "UPDATE incidents SET kind = $2, status = $3, severity = $4, severity_rank = $5, culprit_asn = $6, leaked_to_asn = $7, first_seen = $8, last_seen = $9, resolved_at = $10, prefix_count = $11, version = $12, summary = $13, summary_ja = $14, updated_at = $15, natural_key = $16 WHERE id = $1"
+        "UPDATE incidents SET kind = $2, status = $3, severity = $4, severity_rank = $5, culprit_asn = $6, leaked_to_asn = $7, first_seen = $8, last_seen = $9, resolved_at = $10, prefix_count = $11, version = $12, summary = $13, summary_ja = $14, updated_at = $15, natural_key = $16, detector_state = $17 WHERE id = $1"
     } else {
-        "INSERT INTO incidents (id, kind, status, severity, severity_rank, culprit_asn, leaked_to_asn, first_seen, last_seen, resolved_at, prefix_count, version, summary, summary_ja, updated_at, natural_key) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16)"
+        "INSERT INTO incidents (id, kind, status, severity, severity_rank, culprit_asn, leaked_to_asn, first_seen, last_seen, resolved_at, prefix_count, version, summary, summary_ja, updated_at, natural_key, detector_state) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17)"
     };
     let summary = body["summary"]
         .as_str()
@@ -321,6 +326,7 @@ async fn record_in(
         .bind(summary_ja)
         .bind(now)
         .bind(&key)
+        .bind(detector_state(inc)?)
         .execute(&mut *tx)
         .await?;
     let seq = next_id(tx, "incident_versions").await?;
@@ -455,6 +461,38 @@ impl Store {
         }
         let rows = query.fetch_all(self.pool()).await?;
         rows.iter().map(stored).collect()
+    }
+
+    /// The incidents open in the store whose last route was seen at or
+    /// after `since` (data time), in the detector's state of their latest
+    /// version with all their prefixes: what `bugyo serve` takes over at a
+    /// restart ([`bugyo_detect::Engine::resume`]). Incidents recorded
+    /// before the store kept that state are left out.
+    pub async fn open_incident_states(&self, since: Timestamp) -> Result<Vec<Incident>> {
+        let rows = sqlx::query(
+            "SELECT id, detector_state FROM incidents WHERE status = 'open' AND last_seen >= $1 AND detector_state IS NOT NULL ORDER BY id",
+        )
+        .bind(micros(since))
+        .fetch_all(self.pool())
+        .await?;
+        let mut out = Vec::with_capacity(rows.len());
+        for r in &rows {
+            let id: i64 = col(r, "id")?;
+            let text: String = col(r, "detector_state")?;
+            let mut inc: Incident =
+                serde_json::from_str(&text).map_err(|e| StoreError::Corrupt {
+                    what: "incident state",
+                    message: format!("incident {id}: {e}"),
+                })?;
+            inc.prefixes = self
+                .incident_prefixes(id)
+                .await?
+                .into_iter()
+                .map(|(p, victim, _)| (p, bugyo_model::Asn(victim)))
+                .collect();
+            out.push(inc);
+        }
+        Ok(out)
     }
 
     /// An incident's prefixes with the victim AS of each (AS0: no single

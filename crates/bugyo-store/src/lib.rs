@@ -92,8 +92,14 @@ pub enum Backend {
 
 /// The schema's migrations, in order. Never edit one that has shipped: add
 /// the next.
-const MIGRATIONS: &[(i64, &str, &str)] =
-    &[(1, "initial", include_str!("../migrations/0001_initial.sql"))];
+const MIGRATIONS: &[(i64, &str, &str)] = &[
+    (1, "initial", include_str!("../migrations/0001_initial.sql")),
+    (
+        2,
+        "detector state",
+        include_str!("../migrations/0002_detector_state.sql"),
+    ),
+];
 
 fn migrator() -> Migrator {
     Migrator::with_migrations(

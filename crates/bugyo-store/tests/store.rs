@@ -28,6 +28,9 @@ const CASES: &[Case] = &[
     ("tokens", |s| Box::pin(tokens(s))),
     ("audit log", |s| Box::pin(audit_log(s))),
     ("audiences", |s| Box::pin(audiences(s))),
+    ("open incidents for a restart", |s| {
+        Box::pin(open_incidents_for_a_restart(s))
+    }),
 ];
 
 #[tokio::test]
@@ -130,6 +133,54 @@ fn leak() -> Vec<(Incident, &'static str, Timestamp)> {
 
 fn body(inc: &Incident) -> serde_json::Value {
     inc.to_json(&|_| None)
+}
+
+/// What `bugyo serve` takes over at a restart: the open incidents, in the
+/// detector's state of their latest version, with all their prefixes.
+async fn open_incidents_for_a_restart(store: Store) {
+    let states = leak();
+    let (last_open, _, _) = &states[states.len() - 2];
+    for (inc, event, time) in &states[..states.len() - 1] {
+        store
+            .record_incident(inc, event, *time, &body(inc))
+            .await
+            .expect("record");
+    }
+    let open = store
+        .open_incident_states(Timestamp::from_secs(1_503_600_000))
+        .await
+        .expect("open states");
+    assert_eq!(open.len(), 1);
+    let back = &open[0];
+    assert_eq!(back.kind, last_open.kind);
+    assert_eq!(back.first_seen, last_open.first_seen);
+    assert_eq!(back.last_seen, last_open.last_seen);
+    assert_eq!(back.culprit, last_open.culprit);
+    assert_eq!(back.leaked_to, last_open.leaked_to);
+    assert_eq!(back.peers, last_open.peers);
+    assert_eq!(back.evidence, last_open.evidence);
+    assert_eq!(back.samples, last_open.samples);
+    assert_eq!(back.version, last_open.version);
+    assert_eq!(back.prefixes, last_open.prefixes, "every prefix, with its victim");
+    assert_eq!(back.prefixes.len(), 256);
+    assert_eq!(
+        bugyo_store::incidents::natural_key(back),
+        bugyo_store::incidents::natural_key(last_open),
+        "the same incident in the store"
+    );
+    // Too old to take over, then resolved: none.
+    let later = last_open.last_seen.plus_secs(1);
+    assert!(store.open_incident_states(later).await.unwrap().is_empty());
+    let (resolved, event, time) = states.last().unwrap();
+    store
+        .record_incident(resolved, event, *time, &body(resolved))
+        .await
+        .unwrap();
+    assert!(store
+        .open_incident_states(Timestamp::from_secs(0))
+        .await
+        .unwrap()
+        .is_empty());
 }
 
 async fn incident_versions(store: Store) {

@@ -122,6 +122,31 @@ impl Serve {
         }
     }
 
+    /// Waits (bounded, `limit`) until `/metrics` satisfies `done`, checking
+    /// that the server still runs; returns that text.
+    pub fn wait_metrics(
+        &mut self,
+        limit: Duration,
+        what: &str,
+        done: impl Fn(&str) -> bool,
+    ) -> String {
+        let log = self.dir.join("bugyo.log");
+        bugyo_testdata::wait_until(
+            limit,
+            || {
+                self.assert_running();
+                let m = self.metrics();
+                done(&m).then_some(m)
+            },
+            || {
+                format!(
+                    "timed out waiting for {what}\nbugyo log:\n{}",
+                    std::fs::read_to_string(&log).unwrap_or_default()
+                )
+            },
+        )
+    }
+
     /// SIGTERM, then waits (bounded) for a clean exit.
     pub fn stop(&mut self) {
         let status = Command::new(binary("kill"))

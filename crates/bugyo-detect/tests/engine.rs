@@ -619,9 +619,8 @@ fn incidents_taken_over_end_by_their_own_rules() {
     let (mut after, p1, _) = engine(reference());
     let restart = t.plus_secs(60);
     assert_eq!(after.resume(handed, restart), 3);
-    let status = |e: &Engine| -> Vec<IncidentStatus> {
-        e.incidents().iter().map(|i| i.status).collect()
-    };
+    let status =
+        |e: &Engine| -> Vec<IncidentStatus> { e.incidents().iter().map(|i| i.status).collect() };
     after.advance(restart.plus_secs(301));
     use IncidentStatus::{Open, Resolved};
     assert_eq!(status(&after), [Resolved, Open, Open]);

@@ -28,7 +28,7 @@ use std::path::Path;
 
 pub use audit::AuditEntry;
 pub use incidents::{Concern, IncidentFilter, IncidentVersion, Recorded, StoredIncident};
-pub use orgs::{Contact, ContactKind, NewOrg, Org};
+pub use orgs::{Contact, ContactKind, NewOrg, Org, OrgKind};
 pub use tokens::{Role, Token};
 
 /// What went wrong in the store.
@@ -99,6 +99,11 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
         "detector state",
         include_str!("../migrations/0002_detector_state.sql"),
     ),
+    (
+        3,
+        "org kind",
+        include_str!("../migrations/0003_org_kind.sql"),
+    ),
 ];
 
 fn migrator() -> Migrator {
@@ -145,7 +150,9 @@ impl Store {
         } else {
             return Err(StoreError::invalid(
                 "database",
-                format!("{url:?} is neither sqlite://PATH nor postgres://... / sqlite://PATH でも postgres://... でもありません"),
+                format!(
+                    "{url:?} is neither sqlite://PATH nor postgres://... / sqlite://PATH でも postgres://... でもありません"
+                ),
             ));
         };
         let url = match backend {

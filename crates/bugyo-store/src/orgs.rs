@@ -1,9 +1,68 @@
 //! Member organisations: who they are, which ASNs and prefixes are theirs,
 //! and where they want to be told (NOC mailboxes as in RFC 2142, webhooks,
-//! Slack, syslog), in which language.
+//! Slack, syslog), in which language. The hub and the regulator are
+//! organisations too ([`OrgKind`]): they are told of every incident from a
+//! chosen severity on, each in its own view.
 
-use crate::{col, next_id, now_micros, Result, Store, StoreError};
+use crate::{col, next_id, now_micros, Result, Role, Store, StoreError};
+use bugyo_detect::Severity;
 use bugyo_model::Prefix;
+use std::collections::HashMap;
+
+/// What an organisation is to the hub.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum OrgKind {
+    /// An operator: told of the incidents that concern it.
+    #[default]
+    Member,
+    /// The information-sharing hub: told of every incident from its
+    /// severity floor on, with the analysts' full view.
+    Hub,
+    /// The telecom regulator: told of every incident from its severity
+    /// floor on, with the multi-operator summary.
+    Regulator,
+}
+
+impl OrgKind {
+    /// The name used in the store, the API and the command line.
+    pub fn name(self) -> &'static str {
+        match self {
+            OrgKind::Member => "member",
+            OrgKind::Hub => "hub",
+            OrgKind::Regulator => "regulator",
+        }
+    }
+
+    /// Parses a name.
+    pub fn parse(s: &str) -> Option<OrgKind> {
+        Some(match s {
+            "member" => OrgKind::Member,
+            "hub" => OrgKind::Hub,
+            "regulator" => OrgKind::Regulator,
+            _ => return None,
+        })
+    }
+
+    /// The role whose view its notices carry.
+    pub fn viewer_role(self) -> Role {
+        match self {
+            OrgKind::Member => Role::Member,
+            OrgKind::Hub => Role::Analyst,
+            OrgKind::Regulator => Role::Regulator,
+        }
+    }
+
+    /// The severity floor of its notices unless it chose one: every
+    /// incident for a member (it is told only of its own), `high` for the
+    /// hub and the regulator (told of everyone's).
+    pub fn default_notify_min_severity(self) -> Severity {
+        match self {
+            OrgKind::Member => Severity::Info,
+            OrgKind::Hub | OrgKind::Regulator => Severity::High,
+        }
+    }
+}
 
 /// How a contact is reached.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
@@ -76,6 +135,14 @@ pub struct NewOrg {
     /// Where to tell it.
     #[serde(default)]
     pub contacts: Vec<Contact>,
+    /// A member, the hub or the regulator (default: member).
+    #[serde(default)]
+    pub kind: OrgKind,
+    /// The least severity of an incident it is first told of (default:
+    /// [`OrgKind::default_notify_min_severity`]). Once told, it hears of the
+    /// incident's growth and end whatever the severity.
+    #[serde(default)]
+    pub notify_min_severity: Option<Severity>,
 }
 
 /// A registered organisation.
@@ -95,8 +162,36 @@ pub struct Org {
     pub prefixes: Vec<Prefix>,
     /// Its contacts.
     pub contacts: Vec<Contact>,
+    /// A member, the hub or the regulator.
+    pub kind: OrgKind,
+    /// The least severity of an incident it is first told of.
+    pub notify_min_severity: Severity,
     /// Wall time registered (Unix microseconds).
     pub created_at: i64,
+}
+
+/// Whom the notifier considers for an incident, and from which severity.
+#[derive(Clone, Debug, Default)]
+pub struct NoticeRecipients {
+    /// Every organisation's kind and severity floor, by id.
+    pub orgs: HashMap<i64, (OrgKind, Severity)>,
+}
+
+impl NoticeRecipients {
+    /// The hub and regulator organisations: told of every incident.
+    pub fn watchers(&self) -> impl Iterator<Item = i64> + '_ {
+        self.orgs
+            .iter()
+            .filter(|(_, (kind, _))| *kind != OrgKind::Member)
+            .map(|(id, _)| *id)
+    }
+
+    /// Whether an incident of `severity` is worth a first notice to `org`.
+    pub fn worth_telling(&self, org: i64, severity: Severity) -> bool {
+        self.orgs
+            .get(&org)
+            .is_some_and(|(_, floor)| severity >= *floor)
+    }
 }
 
 impl NewOrg {
@@ -173,14 +268,19 @@ impl Store {
         let mut tx = self.write().await?;
         let id = next_id(&mut tx, "orgs").await?;
         let now = now_micros();
+        let floor = org
+            .notify_min_severity
+            .unwrap_or(org.kind.default_notify_min_severity());
         sqlx::query(
-            "INSERT INTO orgs (id, handle, name, language, created_at) VALUES ($1, $2, $3, $4, $5)",
+            "INSERT INTO orgs (id, handle, name, language, created_at, kind, notify_min_severity) VALUES ($1, $2, $3, $4, $5, $6, $7)",
         )
         .bind(id)
         .bind(&org.handle)
         .bind(&org.name)
         .bind(&org.language)
         .bind(now)
+        .bind(org.kind.name())
+        .bind(floor.name())
         .execute(&mut *tx)
         .await?;
         let mut asns = org.asns.clone();
@@ -224,8 +324,22 @@ impl Store {
             asns,
             prefixes,
             contacts: org.contacts.clone(),
+            kind: org.kind,
+            notify_min_severity: floor,
             created_at: now,
         })
+    }
+
+    /// Every organisation's kind and severity floor, for the notifier.
+    pub async fn notice_recipients(&self) -> Result<NoticeRecipients> {
+        let rows = sqlx::query("SELECT id, kind, notify_min_severity FROM orgs")
+            .fetch_all(self.pool())
+            .await?;
+        let mut orgs = HashMap::with_capacity(rows.len());
+        for r in &rows {
+            orgs.insert(col(r, "id")?, org_settings(r)?);
+        }
+        Ok(NoticeRecipients { orgs })
     }
 
     /// Every organisation, by handle.
@@ -266,7 +380,7 @@ impl Store {
     /// One organisation by id.
     pub async fn org_by_id(&self, id: i64) -> Result<Option<Org>> {
         let Some(row) =
-            sqlx::query("SELECT id, handle, name, language, created_at FROM orgs WHERE id = $1")
+            sqlx::query("SELECT id, handle, name, language, created_at, kind, notify_min_severity FROM orgs WHERE id = $1")
                 .bind(id)
                 .fetch_optional(self.pool())
                 .await?
@@ -294,6 +408,7 @@ impl Store {
                     })
                 })
                 .collect::<Result<Vec<Prefix>>>()?;
+        let (kind, notify_min_severity) = org_settings(&row)?;
         let contacts = self
             .contacts_of(id)
             .await?
@@ -308,6 +423,8 @@ impl Store {
             asns,
             prefixes,
             contacts,
+            kind,
+            notify_min_severity,
             created_at: col(&row, "created_at")?,
         }))
     }
@@ -338,4 +455,20 @@ impl Store {
             })
             .collect()
     }
+}
+
+/// An `orgs` row's kind and severity floor.
+fn org_settings(row: &sqlx::any::AnyRow) -> Result<(OrgKind, Severity)> {
+    let kind: String = col(row, "kind")?;
+    let floor: String = col(row, "notify_min_severity")?;
+    Ok((
+        OrgKind::parse(&kind).ok_or_else(|| StoreError::Corrupt {
+            what: "org kind",
+            message: kind.clone(),
+        })?,
+        floor.parse().map_err(|e: String| StoreError::Corrupt {
+            what: "org notify_min_severity",
+            message: e,
+        })?,
+    ))
 }

@@ -8,7 +8,7 @@ use bugyo_detect::{Engine, EngineConfig, Incident, Reference, Severity};
 use bugyo_model::{AsLink, AsPath, Asn, PathAttributes, Peer, Prefix, Relationship, Timestamp};
 use bugyo_state::AsGraph;
 use bugyo_store::{
-    AuditEntry, Contact, ContactKind, IncidentFilter, NewOrg, Role, Store, StoreError,
+    AuditEntry, Contact, ContactKind, IncidentFilter, NewOrg, OrgKind, Role, Store, StoreError,
 };
 use std::future::Future;
 use std::pin::Pin;
@@ -161,7 +161,10 @@ async fn open_incidents_for_a_restart(store: Store) {
     assert_eq!(back.evidence, last_open.evidence);
     assert_eq!(back.samples, last_open.samples);
     assert_eq!(back.version, last_open.version);
-    assert_eq!(back.prefixes, last_open.prefixes, "every prefix, with its victim");
+    assert_eq!(
+        back.prefixes, last_open.prefixes,
+        "every prefix, with its victim"
+    );
     assert_eq!(back.prefixes.len(), 256);
     assert_eq!(
         bugyo_store::incidents::natural_key(back),
@@ -395,6 +398,7 @@ fn org(handle: &str, asns: &[u32]) -> NewOrg {
             role: "noc".to_string(),
             secret: None,
         }],
+        ..NewOrg::default()
     }
 }
 
@@ -426,6 +430,44 @@ async fn organisations(store: Store) {
         store.orgs_of_asn(2516).await.expect("by asn"),
         vec![kddi.id]
     );
+    // The hub and the regulator: told of everything from their floor on.
+    assert_eq!(ocn.kind, OrgKind::Member);
+    assert_eq!(ocn.notify_min_severity, Severity::Info);
+    let soumu = store
+        .add_org(&NewOrg {
+            kind: OrgKind::Regulator,
+            ..org("soumu", &[])
+        })
+        .await
+        .expect("add the regulator");
+    let hub = store
+        .add_org(&NewOrg {
+            kind: OrgKind::Hub,
+            notify_min_severity: Some(Severity::Medium),
+            ..org("hub", &[])
+        })
+        .await
+        .expect("add the hub");
+    assert_eq!(
+        store
+            .org("soumu")
+            .await
+            .unwrap()
+            .unwrap()
+            .notify_min_severity,
+        Severity::High,
+        "the regulator's default floor"
+    );
+    assert_eq!(store.org("hub").await.unwrap().unwrap(), hub);
+    let r = store.notice_recipients().await.expect("recipients");
+    let mut watchers: Vec<i64> = r.watchers().collect();
+    watchers.sort_unstable();
+    assert_eq!(watchers, vec![soumu.id, hub.id]);
+    assert!(r.worth_telling(ocn.id, Severity::Info));
+    assert!(!r.worth_telling(soumu.id, Severity::Medium));
+    assert!(r.worth_telling(soumu.id, Severity::High));
+    assert!(r.worth_telling(hub.id, Severity::Medium));
+    assert!(!r.worth_telling(-1, Severity::Critical), "no such org");
     // Every bad field is named, and nothing is stored.
     for (bad, field) in [
         (
@@ -487,7 +529,7 @@ async fn organisations(store: Store) {
             r => panic!("{bad:?}: {r:?}"),
         }
     }
-    assert_eq!(store.orgs().await.expect("list").len(), 2);
+    assert_eq!(store.orgs().await.expect("list").len(), 4, "nothing more");
 }
 
 async fn tokens(store: Store) {

@@ -2,7 +2,7 @@
 //! organisations and API tokens in the store, from the command line. Every
 //! change is written to the audit log.
 
-use bugyo_store::{AuditEntry, Contact, ContactKind, NewOrg, Org, Role, Store};
+use bugyo_store::{AuditEntry, Contact, ContactKind, NewOrg, Org, OrgKind, Role, Store};
 use clap::{Args, Subcommand};
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -101,6 +101,15 @@ struct OrgAdd {
     /// A syslog collector, HOST:PORT (RFC 5424 over UDP) (repeatable).
     #[arg(long = "syslog", value_name = "HOST:PORT")]
     syslogs: Vec<String>,
+    /// What it is: a member operator (told of incidents that concern it),
+    /// the hub or the regulator (told of every incident from
+    /// --notify-min-severity on, in the analysts' or the regulator's view).
+    #[arg(long, default_value = "member", value_parser = ["member", "hub", "regulator"])]
+    kind: String,
+    /// The least severity of an incident it is first told of (default:
+    /// info for a member, high for the hub and the regulator).
+    #[arg(long, value_name = "SEVERITY", value_parser = ["info", "low", "medium", "high", "critical"])]
+    notify_min_severity: Option<String>,
 }
 
 impl OrgAdd {
@@ -144,6 +153,12 @@ impl OrgAdd {
             asns: self.asns.clone(),
             prefixes: self.prefixes.clone(),
             contacts,
+            // Both are checked by clap against the same names.
+            kind: OrgKind::parse(&self.kind).unwrap_or_default(),
+            notify_min_severity: self
+                .notify_min_severity
+                .as_deref()
+                .and_then(|s| s.parse().ok()),
         }
     }
 }
@@ -205,7 +220,14 @@ pub(crate) fn run_async<F: std::future::Future<Output = Result<(), String>>>(f: 
 }
 
 fn print_org(o: &Org) {
-    say!("{} ({}) [{}]", o.handle, o.name, o.language);
+    say!(
+        "{} ({}) [{}] {}, notices from / 通知の下限: {}",
+        o.handle,
+        o.name,
+        o.language,
+        o.kind.name(),
+        o.notify_min_severity
+    );
     let asns: Vec<String> = o.asns.iter().map(|a| format!("AS{a}")).collect();
     say!("  ASNs / AS 番号: {}", asns.join(", "));
     let prefixes: Vec<String> = o.prefixes.iter().map(|p| p.to_string()).collect();

@@ -103,10 +103,46 @@ fn walk(store: &[&str]) -> String {
         ],
         "prefix",
     );
+    // The regulator: told of every incident from "high" on, by default.
+    run(&[
+        "org",
+        "add",
+        "--handle",
+        "soumu",
+        "--name",
+        "MIC",
+        "--kind",
+        "regulator",
+        "--email",
+        "report@soumu.example",
+    ]);
+    fails(
+        &[
+            "org", "add", "--handle", "y", "--name", "y", "--kind", "emperor",
+        ],
+        "member, hub, regulator",
+    );
+    fails(
+        &[
+            "org",
+            "add",
+            "--handle",
+            "y",
+            "--name",
+            "y",
+            "--notify-min-severity",
+            "urgent",
+        ],
+        "info, low, medium, high, critical",
+    );
     let (out, _) = run(&["org", "list", "--json"]);
     let orgs = json_lines(&out);
     let handles: Vec<&str> = orgs.iter().map(|o| o["handle"].as_str().unwrap()).collect();
-    assert_eq!(handles, ["iij", "ocn"]);
+    assert_eq!(handles, ["iij", "ocn", "soumu"]);
+    assert_eq!(orgs[1]["kind"], "member");
+    assert_eq!(orgs[1]["notify_min_severity"], "info");
+    assert_eq!(orgs[2]["kind"], "regulator");
+    assert_eq!(orgs[2]["notify_min_severity"], "high");
     let (out, _) = run(&["org", "show", "ocn", "--json"]);
     let ocn = &json_lines(&out)[0];
     assert_eq!(ocn["asns"], serde_json::json!([4713]));
@@ -142,7 +178,8 @@ fn audit_actions(url: &str) -> Vec<String> {
     audit_log(url).into_iter().map(|e| e.action).collect()
 }
 
-const ACTIONS: [&str; 5] = [
+const ACTIONS: [&str; 6] = [
+    "org-add",
     "org-add",
     "org-add",
     "token-create",

@@ -29,7 +29,10 @@ const QUIET_SECS: u64 = 20;
 #[test]
 fn sqlite() {
     let dir = scratch("serve-restart-notices-sqlite");
-    let store = vec!["--data-dir".to_string(), dir.join("data").display().to_string()];
+    let store = vec![
+        "--data-dir".to_string(),
+        dir.join("data").display().to_string(),
+    ];
     incidents_and_notices_survive_restarts(&dir, &store);
 }
 

@@ -10,6 +10,8 @@ pub mod frr;
 pub mod gobgp;
 pub mod postgres;
 pub mod smtp;
+pub mod tls;
+pub mod webhook;
 
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};

@@ -5,13 +5,18 @@
 //! at a free port. It accepts mail from anyone for any recipient (plain
 //! SMTP: no TLS, no authentication; 8BITMIME and SMTPUTF8 are offered) and
 //! delivers every message, once, to a maildir in the scratch directory;
-//! [`Smtp::messages`] reads them back.
+//! [`Smtp::messages`] reads them back. [`Options`] add TLS with a
+//! certificate of the test's ([`crate::tls`]; STARTTLS offered to all, or
+//! TLS from the first byte) and a login that is then required (AUTH PLAIN
+//! and LOGIN, offered over TLS only).
 //!
 //! Each stored message is the RFC 5322 text as received (lines end in LF,
 //! not CRLF; dot-stuffing undone), with Exim's `Received:` header and three
 //! added on delivery: `Return-path:` (the envelope sender),
 //! `Envelope-to:` (every envelope recipient, comma-separated) and
-//! `Delivery-date:`.
+//! `Delivery-date:`. The `Received:` header says how the message came:
+//! `with esmtp` in the clear, `with esmtps` over TLS (and names the
+//! cipher), `with esmtpsa` over TLS after a login.
 //!
 //! Exim gives up root privilege when given a config file with `-C`, and a
 //! daemon must then run as an "admin" user; it never delivers as root.
@@ -28,6 +33,7 @@
 //! any is still there after [`WAIT`], and the scratch directory is
 //! removed. Every wait is bounded.
 
+use crate::tls::ServerCert;
 use std::io::{BufRead, BufReader, Write};
 use std::net::TcpStream;
 use std::os::unix::process::CommandExt;
@@ -53,6 +59,18 @@ pub fn available() -> bool {
     std::path::Path::new(EXIM).is_file()
 }
 
+/// What a server offers beyond plain SMTP.
+#[derive(Clone, Debug, Default)]
+pub struct Options {
+    /// TLS with this certificate: STARTTLS offered to every client.
+    pub tls: Option<ServerCert>,
+    /// With `tls`: TLS from the first byte instead (implicit TLS, SMTPS).
+    pub tls_on_connect: bool,
+    /// A user and password (letters and digits) without which no mail is
+    /// accepted; AUTH PLAIN and LOGIN are offered over TLS only.
+    pub login: Option<(String, String)>,
+}
+
 /// A running SMTP server, stopped and its directory removed when dropped.
 pub struct Smtp {
     dir: PathBuf,
@@ -69,6 +87,12 @@ impl Smtp {
     /// until it greets on its port. Panics if Exim is not installed, or
     /// (with the server log) if it does not come up.
     pub fn start() -> Smtp {
+        Smtp::start_with(&Options::default())
+    }
+
+    /// [`Smtp::start`] with `options`. Panics as it does, and if the login
+    /// holds anything but letters and digits, or is given without TLS.
+    pub fn start_with(options: &Options) -> Smtp {
         static COUNT: AtomicUsize = AtomicUsize::new(0);
         assert!(
             available(),
@@ -90,8 +114,25 @@ impl Smtp {
             std::fs::create_dir(dir.join(sub)).expect("create server directory");
         }
         let port = crate::gobgp::free_port();
+        if let Some(cert) = &options.tls {
+            std::fs::write(dir.join("tls.crt"), &cert.cert_pem).expect("write the certificate");
+            std::fs::write(dir.join("tls.key"), &cert.key_pem).expect("write the key");
+        }
+        if let Some((user, password)) = &options.login {
+            assert!(
+                options.tls.is_some(),
+                "a login is offered over TLS only: give a certificate"
+            );
+            assert!(
+                [user, password]
+                    .iter()
+                    .all(|s| !s.is_empty() && s.chars().all(|c| c.is_ascii_alphanumeric())),
+                "login: letters and digits only (the config quotes nothing)"
+            );
+        }
         let config = dir.join("exim.conf");
-        std::fs::write(&config, config_text(&dir, port, uid, gid)).expect("write exim config");
+        std::fs::write(&config, config_text(&dir, port, uid, gid, options))
+            .expect("write exim config");
         if root {
             let out = Command::new("chown")
                 .args(["-R", &format!("{USER}:")])
@@ -134,13 +175,21 @@ impl Smtp {
         };
 
         let dir = smtp.dir.clone();
+        // Over TLS from the first byte there is no greeting in the clear:
+        // a connection accepted is the sign then.
+        let tls_on_connect = options.tls.is_some() && options.tls_on_connect;
         crate::wait_until(
             WAIT,
             || {
                 if let Ok(Some(status)) = smtp.child.try_wait() {
                     panic!("exim exited at start ({status}):\n{}", smtp.log());
                 }
-                greets(port).then_some(())
+                let up = if tls_on_connect {
+                    TcpStream::connect(("127.0.0.1", port)).is_ok()
+                } else {
+                    greets(port)
+                };
+                up.then_some(())
             },
             || format!("exim did not greet on port {port} in time:\n{}", log(&dir)),
         );
@@ -251,11 +300,55 @@ impl Drop for Smtp {
     }
 }
 
+/// Exim's authenticators for one user `USER` with password `PASSWORD`:
+/// PLAIN and LOGIN, offered over TLS only.
+const AUTHENTICATORS: &str = "
+begin authenticators
+
+plain:
+  driver = plaintext
+  public_name = PLAIN
+  server_prompts = :
+  server_condition = ${if and {{eq{$auth2}{USER}}{eq{$auth3}{PASSWORD}}}}
+  server_set_id = $auth2
+  server_advertise_condition = ${if def:tls_in_cipher}
+
+login:
+  driver = plaintext
+  public_name = LOGIN
+  server_prompts = <| Username: | Password:
+  server_condition = ${if and {{eq{$auth1}{USER}}{eq{$auth2}{PASSWORD}}}}
+  server_set_id = $auth1
+  server_advertise_condition = ${if def:tls_in_cipher}
+";
+
 /// The Exim config: listen on 127.0.0.1:`port` only, no DNS or ident
-/// lookups, no TLS, accept every recipient, deliver everything (one file
-/// per message) into the maildir `dir/mail` as user `uid`:`gid`.
-fn config_text(dir: &std::path::Path, port: u16, uid: u32, gid: u32) -> String {
+/// lookups, accept every recipient (of a logged-in client, with a login),
+/// deliver everything (one file per message) into the maildir `dir/mail`
+/// as user `uid`:`gid`; TLS and a login as `options` say (the certificate
+/// and key in `dir/tls.crt` and `dir/tls.key`).
+fn config_text(dir: &std::path::Path, port: u16, uid: u32, gid: u32, options: &Options) -> String {
     let d = dir.display();
+    let tls = match &options.tls {
+        None => "tls_advertise_hosts =".to_string(),
+        Some(_) => format!(
+            "tls_advertise_hosts = *\ntls_certificate = {d}/tls.crt\ntls_privatekey = {d}/tls.key{}",
+            if options.tls_on_connect {
+                format!("\ntls_on_connect_ports = {port}")
+            } else {
+                String::new()
+            }
+        ),
+    };
+    let (rcpt, authenticators) = match &options.login {
+        None => ("  accept".to_string(), String::new()),
+        Some((user, password)) => (
+            "  accept authenticated = *\n  deny message = log in first".to_string(),
+            AUTHENTICATORS
+                .replace("USER", user)
+                .replace("PASSWORD", password),
+        ),
+    };
     format!(
         "\
 # Written by bugyo-testdata for one test (see smtp.rs).
@@ -275,7 +368,7 @@ daemon_startup_retries = 0
 host_lookup =
 rfc1413_hosts =
 rfc1413_query_timeout = 0s
-tls_advertise_hosts =
+{tls}
 accept_8bitmime = true
 smtputf8_advertise_hosts = *
 message_size_limit = 50M
@@ -284,7 +377,7 @@ acl_smtp_rcpt = acl_rcpt
 begin acl
 
 acl_rcpt:
-  accept
+{rcpt}
 
 begin routers
 
@@ -306,7 +399,7 @@ store:
   user = {uid}
   group = {gid}
   mode = 0600
-"
+{authenticators}"
     )
 }
 

@@ -16,90 +16,11 @@
 mod common;
 
 use bugyo_testdata::smtp::Smtp;
+use bugyo_testdata::webhook::Receiver;
 use common::leak2017::{self, Leak2017};
 use common::*;
-use std::io::{BufRead, BufReader, Read, Write};
-use std::net::{TcpListener, UdpSocket};
-use std::sync::{Arc, Mutex};
+use std::net::UdpSocket;
 use std::time::Duration;
-
-/// A request a receiver got: path, headers (lower-case names), body.
-#[derive(Clone, Debug)]
-struct Received {
-    path: String,
-    headers: Vec<(String, String)>,
-    body: String,
-}
-
-impl Received {
-    fn header(&self, name: &str) -> Option<&str> {
-        self.headers
-            .iter()
-            .find(|(n, _)| n == name)
-            .map(|(_, v)| v.as_str())
-    }
-}
-
-/// An HTTP receiver on loopback standing for members' webhook endpoints:
-/// records each request; answers 500 to the first request on a path listed
-/// in `fail_first`, 200 otherwise. Runs until the test ends.
-fn receiver(fail_first: &'static [&'static str]) -> (u16, Arc<Mutex<Vec<Received>>>) {
-    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
-    let port = listener.local_addr().unwrap().port();
-    let got = Arc::new(Mutex::new(Vec::<Received>::new()));
-    let log = Arc::clone(&got);
-    std::thread::spawn(move || {
-        for stream in listener.incoming().flatten() {
-            let _ = stream.set_read_timeout(Some(Duration::from_secs(10)));
-            let mut r = BufReader::new(stream);
-            let mut line = String::new();
-            if r.read_line(&mut line).is_err() {
-                continue;
-            }
-            let path = line
-                .split_whitespace()
-                .nth(1)
-                .unwrap_or_default()
-                .to_string();
-            let mut headers = Vec::new();
-            loop {
-                let mut h = String::new();
-                if r.read_line(&mut h).is_err() || h.trim().is_empty() {
-                    break;
-                }
-                if let Some((n, v)) = h.split_once(':') {
-                    headers.push((n.trim().to_ascii_lowercase(), v.trim().to_string()));
-                }
-            }
-            let len: usize = headers
-                .iter()
-                .find(|(n, _)| n == "content-length")
-                .and_then(|(_, v)| v.parse().ok())
-                .unwrap_or(0);
-            let mut body = vec![0; len];
-            let _ = r.read_exact(&mut body);
-            let mut all = log.lock().unwrap();
-            let first = !all.iter().any(|x: &Received| x.path == path);
-            all.push(Received {
-                path: path.clone(),
-                headers,
-                body: String::from_utf8_lossy(&body).into_owned(),
-            });
-            drop(all);
-            let status = if first && fail_first.contains(&path.as_str()) {
-                "500 Internal Server Error"
-            } else {
-                "200 OK"
-            };
-            let mut s = r.into_inner();
-            let _ = write!(
-                s,
-                "HTTP/1.1 {status}\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"
-            );
-        }
-    });
-    (port, got)
-}
 
 fn hmac_hex(key: &str, body: &str) -> String {
     bugyo_notify::deliver::sign(key, body.as_bytes())
@@ -129,7 +50,7 @@ fn leak_of_2017_notifies_each_member_once_in_its_language() {
     ]);
 
     let smtp = Smtp::start();
-    let (hooks, got) = receiver(&["/iij"]);
+    let hooks = Receiver::http(&["/iij"]);
     let syslog = UdpSocket::bind("127.0.0.1:0").unwrap();
     syslog
         .set_read_timeout(Some(Duration::from_secs(5)))
@@ -139,7 +60,7 @@ fn leak_of_2017_notifies_each_member_once_in_its_language() {
         .local_addr()
         .unwrap()
         .port();
-    let url = |p: &str| format!("http://127.0.0.1:{hooks}{p}");
+    let url = |p: &str| hooks.url(p);
     let syslog_at = syslog.local_addr().unwrap().to_string();
     let dead_url = format!("http://127.0.0.1:{dead}/hook");
     let (ocn_hook, iij_hook, iij_slack) = (url("/ocn"), url("/iij"), url("/iij-slack"));
@@ -289,14 +210,7 @@ fn leak_of_2017_notifies_each_member_once_in_its_language() {
     );
 
     // Webhooks: OCN's signed and in its view; IIJ's failed once.
-    let requests = got.lock().unwrap().clone();
-    let on = |p: &str| {
-        requests
-            .iter()
-            .filter(|r| r.path == p)
-            .cloned()
-            .collect::<Vec<_>>()
-    };
+    let on = |p: &str| hooks.on(p);
     let ocn_hooks = on("/ocn");
     assert_eq!(
         ocn_hooks.len(),
@@ -345,8 +259,7 @@ fn leak_of_2017_notifies_each_member_once_in_its_language() {
     let (_, _, err2) = notify();
     std::thread::sleep(Duration::from_millis(2200));
     let (_, _, err3) = notify();
-    let requests = got.lock().unwrap().clone();
-    let count = |p: &str| requests.iter().filter(|r| r.path == p).count();
+    let count = |p: &str| hooks.on(p).len();
     assert_eq!(count("/iij"), 2, "retried once, then delivered: {err2}");
     assert_eq!(count("/ocn"), 1, "not sent twice");
     assert_eq!(count("/iij-slack"), 1, "not sent twice");

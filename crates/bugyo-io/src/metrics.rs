@@ -79,6 +79,61 @@ impl Histogram {
         DELAY_BUCKETS.last().copied()
     }
 
+    /// Sum of the observations, in seconds.
+    pub fn sum(&self) -> f64 {
+        self.sum
+    }
+
+    /// Reads back the histogram [`Histogram::render`] wrote under `name`
+    /// into `text` (a `/metrics` page); `None` if it is not there or its
+    /// buckets are not [`DELAY_BUCKETS`].
+    pub fn parse(text: &str, name: &str) -> Option<Histogram> {
+        let bucket = format!("{name}_bucket{{le=\"");
+        let mut cumulative = Vec::new();
+        let (mut sum, mut count) = (None, None);
+        for l in text.lines() {
+            if let Some(rest) = l.strip_prefix(&bucket) {
+                let (bound, value) = rest.split_once("\"} ")?;
+                cumulative.push((bound.to_string(), value.trim().parse::<u64>().ok()?));
+            } else if let Some(v) = l.strip_prefix(&format!("{name}_sum ")) {
+                sum = v.trim().parse::<f64>().ok();
+            } else if let Some(v) = l.strip_prefix(&format!("{name}_count ")) {
+                count = v.trim().parse::<u64>().ok();
+            }
+        }
+        if cumulative.len() != DELAY_BUCKETS.len() + 1 {
+            return None;
+        }
+        let mut h = Histogram {
+            sum: sum?,
+            count: count?,
+            ..Histogram::default()
+        };
+        let mut below = 0;
+        for (i, (bound, c)) in cumulative.into_iter().enumerate() {
+            let expected = DELAY_BUCKETS
+                .get(i)
+                .map_or("+Inf".to_string(), |b| b.to_string());
+            if bound != expected || c < below {
+                return None;
+            }
+            h.counts[i] = c - below;
+            below = c;
+        }
+        Some(h)
+    }
+
+    /// The observations of `self` that are not in the earlier `before`.
+    pub fn minus(&self, before: &Histogram) -> Histogram {
+        let mut d = self.clone();
+        for (n, m) in d.counts.iter_mut().zip(before.counts) {
+            *n = n.saturating_sub(m);
+        }
+        d.sum -= before.sum;
+        d.count = d.count.saturating_sub(before.count);
+        d
+    }
+
     /// Writes it in the OpenMetrics text format under `name`.
     pub fn render(&self, name: &str, help: &str, o: &mut String) {
         let _ = writeln!(o, "# TYPE {name} histogram\n# HELP {name} {help}");
@@ -343,5 +398,18 @@ mod tests {
         assert!(o.contains("d_bucket{le=\"1\"} 100\n"), "{o}");
         assert!(o.contains("d_bucket{le=\"+Inf\"} 1100\n"), "{o}");
         assert!(o.contains("d_count 1100\n"), "{o}");
+        // Read back, and the part after an earlier reading.
+        let back = Histogram::parse(&o, "d").expect("parse");
+        assert_eq!(back, h);
+        let mut before = Histogram::default();
+        before.observe(0.003, 90);
+        let d = back.minus(&before);
+        assert_eq!(d.count(), 1010);
+        assert!(d.quantile(0.5).unwrap() > 5.0, "{:?}", d.quantile(0.5));
+        assert_eq!(Histogram::parse(&o, "other"), None);
+        assert_eq!(
+            Histogram::parse(&o.replace("le=\"1\"", "le=\"2\""), "d"),
+            None
+        );
     }
 }

@@ -28,6 +28,7 @@
 mod common;
 
 use bugyo_detect::relations::{check_path, PathCheck};
+use bugyo_io::metrics::Histogram;
 use bugyo_model::{Asn, Prefix};
 use bugyo_state::AsGraph;
 use bugyo_testdata::exabgp::{ExaBgp, ExaBgpConfig};
@@ -409,9 +410,9 @@ fn leak_burst_is_one_incident() {
         let d = after.minus(&before);
         eprintln!(
             "leak burst: detection delay per route (bugyo_detection_delay_seconds): p50 {:.4} s, p99 {:.4} s over {} routes",
-            d.quantile(0.5),
-            d.quantile(0.99),
-            d.count
+            d.quantile(0.5).unwrap_or(0.0),
+            d.quantile(0.99).unwrap_or(0.0),
+            d.count()
         );
     }
     let leak_id = b.opened.json["id"].as_u64().unwrap();
@@ -892,10 +893,10 @@ fn leak_burst_benchmark() {
             let d = after.minus(&before);
             println!(
                 "detection delay per route over the burst ({} routes): p50 {:.4} s, p99 {:.4} s, mean {:.4} s",
-                d.count,
-                d.quantile(0.5),
-                d.quantile(0.99),
-                d.sum / d.count.max(1) as f64
+                d.count(),
+                d.quantile(0.5).unwrap_or(0.0),
+                d.quantile(0.99).unwrap_or(0.0),
+                d.sum() / d.count().max(1) as f64
             );
         }
         _ => println!("detection delay: no bugyo_detection_delay_seconds histogram at /metrics"),
@@ -1033,97 +1034,9 @@ fn event_time(e: &SeenEvent) -> SystemTime {
     parse_rfc3339(e.json["event_time"].as_str().expect("event_time"))
 }
 
-/// An OpenMetrics histogram read back: cumulative bucket counts by upper
-/// bound, sum and count.
-#[derive(Clone, Debug)]
-struct Histogram {
-    buckets: Vec<(f64, u64)>,
-    sum: f64,
-    count: u64,
-}
-
-impl Histogram {
-    /// The observations of `self` that are not in the earlier `before`.
-    fn minus(&self, before: &Histogram) -> Histogram {
-        Histogram {
-            buckets: self
-                .buckets
-                .iter()
-                .zip(&before.buckets)
-                .map(|((b, n), (_, m))| (*b, n - m))
-                .collect(),
-            sum: self.sum - before.sum,
-            count: self.count - before.count,
-        }
-    }
-
-    /// The `q` quantile, interpolated linearly within its bucket (as
-    /// Prometheus' histogram_quantile); the last finite bound if it falls
-    /// in +Inf.
-    fn quantile(&self, q: f64) -> f64 {
-        if self.count == 0 {
-            return 0.0;
-        }
-        let rank = q * self.count as f64;
-        let mut prev_bound = 0.0;
-        let mut prev_count = 0u64;
-        for &(bound, cumulative) in &self.buckets {
-            if cumulative as f64 >= rank && cumulative > prev_count {
-                if bound.is_infinite() {
-                    return prev_bound;
-                }
-                let within = (rank - prev_count as f64) / (cumulative - prev_count) as f64;
-                return prev_bound + (bound - prev_bound) * within.clamp(0.0, 1.0);
-            }
-            prev_bound = bound;
-            prev_count = cumulative;
-        }
-        prev_bound
-    }
-}
-
 /// `bugyo_detection_delay_seconds` from `/metrics` text, if present.
 fn delay_histogram(text: &str) -> Option<Histogram> {
-    let name = "bugyo_detection_delay_seconds";
-    let mut buckets = Vec::new();
-    for l in text.lines() {
-        let Some(rest) = l.strip_prefix(&format!("{name}_bucket{{le=\"")) else {
-            continue;
-        };
-        let (bound, value) = rest.split_once("\"} ")?;
-        let bound = if bound == "+Inf" {
-            f64::INFINITY
-        } else {
-            bound.parse().ok()?
-        };
-        buckets.push((bound, value.trim().parse().ok()?));
-    }
-    if buckets.is_empty() {
-        return None;
-    }
-    Some(Histogram {
-        buckets,
-        sum: metric(text, &format!("{name}_sum"))?,
-        count: metric(text, &format!("{name}_count"))? as u64,
-    })
-}
-
-#[test]
-fn histogram_quantiles_interpolate_within_buckets() {
-    let text = "bugyo_detection_delay_seconds_bucket{le=\"0.001\"} 50\n\
-                bugyo_detection_delay_seconds_bucket{le=\"0.01\"} 90\n\
-                bugyo_detection_delay_seconds_bucket{le=\"0.1\"} 100\n\
-                bugyo_detection_delay_seconds_bucket{le=\"+Inf\"} 100\n\
-                bugyo_detection_delay_seconds_sum 0.7\n\
-                bugyo_detection_delay_seconds_count 100\n";
-    let h = delay_histogram(text).unwrap();
-    assert_eq!(h.count, 100);
-    assert!((h.quantile(0.5) - 0.001).abs() < 1e-12);
-    // Rank 70 is half-way through the (0.001, 0.01] bucket's 40.
-    assert!((h.quantile(0.7) - 0.0055).abs() < 1e-12);
-    assert!((h.quantile(0.99) - 0.091).abs() < 1e-12);
-    let zero = h.minus(&h);
-    assert_eq!((zero.count, zero.quantile(0.5)), (0, 0.0));
+    Histogram::parse(text, "bugyo_detection_delay_seconds")
 }
 
 #[test]

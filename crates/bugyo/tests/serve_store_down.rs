@@ -31,20 +31,7 @@ fn a_dead_database_is_an_error_not_silent_loss() {
     let mut serve = Serve::start(&dir, &extra);
     let g = gobgpd(&dir, 2497, 65535, port, None);
     let wait_metric = |serve: &mut Serve, what: &str, name: &str, at_least: f64| {
-        let log = serve.dir.join("bugyo.log");
-        wait_until(
-            WAIT,
-            || {
-                serve.assert_running();
-                (metric(&serve.metrics(), name).unwrap_or(0.0) >= at_least).then_some(())
-            },
-            || {
-                format!(
-                    "{what}: {name} < {at_least}\n{}",
-                    std::fs::read_to_string(&log).unwrap_or_default()
-                )
-            },
-        )
+        serve.wait_metrics(WAIT, what, |m| metric(m, name).unwrap_or(0.0) >= at_least);
     };
     wait_metric(
         &mut serve,

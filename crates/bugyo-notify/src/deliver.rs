@@ -1,13 +1,17 @@
-//! Sending a message by each channel: e-mail over SMTP (lettre), a webhook
-//! (JSON signed with HMAC-SHA256 in `X-Bugyo-Signature`), a Slack-compatible
-//! incoming webhook, syslog (RFC 5424 over UDP). Each send either succeeds
-//! or says why not; the caller retries.
+//! Sending a message by each channel: e-mail over SMTP (lettre; plain,
+//! STARTTLS or TLS, see [`crate::relay`]), a webhook (JSON signed with
+//! HMAC-SHA256 in `X-Bugyo-Signature`), a Slack-compatible incoming
+//! webhook (both over HTTP or HTTPS), syslog (RFC 5424 over UDP). TLS
+//! trusts what [`crate::tls`] trusts. Each send either succeeds or says why
+//! not; the caller retries.
 
+use crate::relay::SmtpRelay;
 use crate::render::{self, Item, Language};
+use crate::tls::{self, CaFile};
 use bugyo_store::{Contact, ContactKind};
 use hmac::{Hmac, Mac};
 use lettre::message::header::ContentType;
-use lettre::{AsyncSmtpTransport, AsyncTransport, Message, Tokio1Executor};
+use lettre::{AsyncTransport, Message};
 use sha2::Sha256;
 use std::time::Duration;
 
@@ -17,29 +21,39 @@ const TIMEOUT: Duration = Duration::from_secs(15);
 /// Where and as whom messages go out.
 #[derive(Clone, Debug)]
 pub struct Channels {
-    /// The SMTP relay, `HOST:PORT` (none: e-mail contacts wait).
-    pub smtp: Option<String>,
+    /// The SMTP relay (none: e-mail contacts wait).
+    pub smtp: Option<SmtpRelay>,
     /// The sender address.
     pub mail_from: String,
     /// This host's name, for syslog.
     pub hostname: String,
-    http: reqwest::Client,
+    /// CA certificates trusted besides the system's.
+    pub ca_file: Option<CaFile>,
+    /// The HTTP client for webhooks and Slack, or why there is none (every
+    /// post then fails with that reason, and is retried).
+    http: Result<reqwest::Client, String>,
 }
 
 impl Channels {
-    /// Channels through `smtp` (if any) from `mail_from`.
-    pub fn new(smtp: Option<String>, mail_from: String) -> Channels {
+    /// Channels through `smtp` (if any) from `mail_from`, trusting the
+    /// system's CAs and `ca_file`'s.
+    pub fn new(smtp: Option<SmtpRelay>, mail_from: String, ca_file: Option<CaFile>) -> Channels {
         let hostname = std::fs::read_to_string("/proc/sys/kernel/hostname")
             .map(|h| h.trim().to_string())
             .unwrap_or_else(|_| "bugyo".into());
+        let http = tls::client_config(ca_file.as_ref()).and_then(|config| {
+            reqwest::Client::builder()
+                .timeout(TIMEOUT)
+                .tls_backend_preconfigured(config)
+                .build()
+                .map_err(|e| format!("HTTP client: {}", with_causes(&e)))
+        });
         Channels {
             smtp,
             mail_from,
             hostname,
-            http: reqwest::Client::builder()
-                .timeout(TIMEOUT)
-                .build()
-                .unwrap_or_default(),
+            ca_file,
+            http,
         }
     }
 
@@ -84,10 +98,6 @@ impl Channels {
         let Some(relay) = &self.smtp else {
             return Err("no SMTP relay configured (--smtp) / SMTP リレーが未設定です".into());
         };
-        let (host, port) = relay
-            .rsplit_once(':')
-            .and_then(|(h, p)| Some((h.to_string(), p.parse::<u16>().ok()?)))
-            .ok_or_else(|| format!("--smtp {relay:?}: HOST:PORT"))?;
         let message = Message::builder()
             .from(
                 self.mail_from
@@ -100,15 +110,13 @@ impl Channels {
             .header(ContentType::TEXT_PLAIN)
             .body(render::text(items, lang))
             .map_err(|e| e.to_string())?;
-        let transport = AsyncSmtpTransport::<Tokio1Executor>::builder_dangerous(host)
-            .port(port)
-            .timeout(Some(TIMEOUT))
-            .build();
-        transport
+        relay
+            .transport(self.ca_file.as_ref(), TIMEOUT)
+            .map_err(|e| format!("SMTP {relay}: {e}"))?
             .send(message)
             .await
             .map(|_| ())
-            .map_err(|e| format!("SMTP: {e}"))
+            .map_err(|e| format!("SMTP {relay}: {e}"))
     }
 
     async fn post(
@@ -117,8 +125,8 @@ impl Channels {
         body: String,
         signed: Option<(&str, String)>,
     ) -> Result<(), String> {
-        let mut req = self
-            .http
+        let http = self.http.as_ref().map_err(|e| format!("{url}: {e}"))?;
+        let mut req = http
             .post(url)
             .header("Content-Type", "application/json")
             .body(body);
@@ -127,7 +135,10 @@ impl Channels {
                 .header("X-Bugyo-Delivery", delivery)
                 .header("X-Bugyo-Signature", format!("sha256={signature}"));
         }
-        let resp = req.send().await.map_err(|e| format!("{url}: {e}"))?;
+        let resp = req
+            .send()
+            .await
+            .map_err(|e| format!("{url}: {}", with_causes(&e)))?;
         if resp.status().is_success() {
             Ok(())
         } else {
@@ -157,6 +168,22 @@ impl Channels {
         }
         Ok(())
     }
+}
+
+/// `e` and the errors that caused it, joined by `: ` (reqwest's own text
+/// stops at "error sending request", before the TLS error that says why).
+fn with_causes(e: &dyn std::error::Error) -> String {
+    let mut text = e.to_string();
+    let mut cause = e.source();
+    while let Some(c) = cause {
+        let more = c.to_string();
+        if !text.contains(&more) {
+            text.push_str(": ");
+            text.push_str(&more);
+        }
+        cause = c.source();
+    }
+    text
 }
 
 /// The hex HMAC-SHA256 of `body` under `key`: what `X-Bugyo-Signature`

@@ -13,10 +13,16 @@
 //! digest. A failed delivery is retried with backoff and recorded; a
 //! contact that keeps failing is reported. Every message sent is written to
 //! the audit log (it may carry raw routes).
+//!
+//! E-mail goes through an SMTP relay, plain or over TLS ([`relay`]);
+//! webhooks and Slack go over HTTP or HTTPS; TLS trusts the system's CA
+//! certificates and those of an optional CA file ([`tls`]).
 
 pub mod deliver;
 pub mod policy;
+pub mod relay;
 pub mod render;
+pub mod tls;
 
 use bugyo_store::audience::{view, Viewer};
 use bugyo_store::notifications::{NewNotice, Notice};
@@ -28,6 +34,8 @@ use std::time::Duration;
 use tokio::sync::watch;
 
 pub use deliver::Channels;
+pub use relay::SmtpRelay;
+pub use tls::CaFile;
 
 /// How the notifier behaves.
 #[derive(Clone, Debug)]

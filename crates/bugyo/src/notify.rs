@@ -5,7 +5,7 @@
 //! until SIGTERM.
 
 use crate::members::StoreArgs;
-use bugyo_notify::{Channels, Notifier, NotifierConfig};
+use bugyo_notify::{CaFile, Channels, Notifier, NotifierConfig, SmtpRelay};
 use clap::Args;
 use std::process::ExitCode;
 use std::time::Duration;
@@ -13,12 +13,21 @@ use std::time::Duration;
 /// Where notices go out.
 #[derive(Args, Debug, Clone)]
 pub struct MailArgs {
-    /// The SMTP relay for e-mail notices, HOST:PORT.
-    #[arg(long, value_name = "HOST:PORT")]
-    pub smtp: Option<String>,
+    /// The SMTP relay for e-mail notices: HOST:PORT or smtp://HOST:PORT
+    /// (plain SMTP), smtp://HOST:PORT?tls=required (STARTTLS, required),
+    /// smtps://HOST:PORT (TLS); a URL may leave out the port (25, 587, 465).
+    /// USER:PASSWORD@HOST logs in, over TLS only (other users of the host
+    /// may see a command line: bugyo serve can take the relay from its
+    /// --config file instead).
+    #[arg(long, value_name = "URL")]
+    pub smtp: Option<SmtpRelay>,
     /// The sender of e-mail notices (default: bugyo@localhost).
     #[arg(long, value_name = "ADDRESS")]
     pub mail_from: Option<String>,
+    /// Also trust the CA certificates in this PEM file (a private CA) for
+    /// HTTPS webhooks, Slack and SMTP over TLS, besides the system's.
+    #[arg(long, value_name = "FILE", value_parser = CaFile::from_arg)]
+    pub ca_file: Option<CaFile>,
     /// Seconds before retrying a failed delivery, doubling with each
     /// failure up to an hour (default: 30).
     #[arg(long, value_name = "SECS", value_parser = clap::value_parser!(u64).range(1..))]
@@ -34,6 +43,7 @@ impl MailArgs {
                 self.mail_from
                     .clone()
                     .unwrap_or_else(|| crate::serve_config::defaults::MAIL_FROM.to_string()),
+                self.ca_file.clone(),
             ),
             tick: Duration::from_secs(2),
             max_digest: 50,

@@ -10,6 +10,7 @@
 
 use crate::load::ReferenceArgs;
 use bugyo_model::Asn;
+use bugyo_notify::{CaFile, SmtpRelay};
 use serde::Deserialize;
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::path::{Path, PathBuf};
@@ -32,10 +33,14 @@ pub struct ServeConfig {
     pub database: Option<String>,
     /// API requests per second per token.
     pub api_rate: Option<u32>,
-    /// The SMTP relay for e-mail notices, HOST:PORT.
-    pub smtp: Option<String>,
+    /// The SMTP relay for e-mail notices (as `--smtp`: HOST:PORT, smtp://,
+    /// smtp://...?tls=required, smtps://).
+    pub smtp: Option<SmtpRelay>,
     /// The sender of e-mail notices.
     pub mail_from: Option<String>,
+    /// CA certificates (PEM) trusted for notices over TLS besides the
+    /// system's.
+    pub ca_file: Option<PathBuf>,
     /// BGP sessions.
     pub bgp: BgpSection,
     /// The BMP station.
@@ -301,6 +306,7 @@ impl ServeConfig {
         for p in [
             &mut self.data_dir,
             &mut self.events,
+            &mut self.ca_file,
             &mut r.rpki,
             &mut r.as_rel,
             &mut r.as2org,
@@ -350,9 +356,11 @@ pub struct Flags {
     /// `--api-rate`
     pub api_rate: Option<u32>,
     /// `--smtp`
-    pub smtp: Option<String>,
+    pub smtp: Option<SmtpRelay>,
     /// `--mail-from`
     pub mail_from: Option<String>,
+    /// `--ca-file`, read
+    pub ca_file: Option<CaFile>,
     /// `--retry-secs`
     pub retry_secs: Option<u64>,
     /// `--retention-days`
@@ -403,6 +411,11 @@ impl Settings {
             as2org: flags.reference.as2org.or(fr.as2org),
             watch: flags.reference.watch.or(fr.watch),
         };
+        let ca_file = match (flags.ca_file, &file.ca_file) {
+            (Some(ca), _) => Some(ca),
+            (None, Some(path)) => Some(CaFile::load(path).map_err(|e| format!("ca_file: {e}"))?),
+            (None, None) => None,
+        };
         let snapshot = file
             .archive
             .rib_snapshot_secs
@@ -426,6 +439,7 @@ impl Settings {
             mail: crate::notify::MailArgs {
                 smtp: flags.smtp.or(file.smtp),
                 mail_from: flags.mail_from.or(file.mail_from),
+                ca_file,
                 retry_secs: flags.retry_secs,
             },
             bgp_listen: flags
@@ -521,6 +535,41 @@ mod tests {
             ..Flags::default()
         };
         assert!(Settings::resolve(flags, file).is_err());
+    }
+
+    #[test]
+    fn mail_keys_take_relay_urls_and_a_ca_file_beside_the_config() {
+        let dir = bugyo_testdata::scratch("serve-config-mail");
+        std::fs::write(
+            dir.join("ca.pem"),
+            bugyo_testdata::tls::TestCa::new("test").cert_pem(),
+        )
+        .unwrap();
+        let path = dir.join("serve.toml");
+        std::fs::write(
+            &path,
+            "smtp = \"smtps://noc:pw@mail.example.net\"\nca_file = \"ca.pem\"\n",
+        )
+        .unwrap();
+        let c = ServeConfig::load(&path).unwrap();
+        let relay = c.smtp.clone().unwrap();
+        assert_eq!(relay.security, bugyo_notify::relay::Security::Tls);
+        assert_eq!(relay.to_string(), "smtps://noc@mail.example.net:465");
+        assert_eq!(c.ca_file, Some(dir.join("ca.pem")), "beside the file");
+        let s = Settings::resolve(Flags::default(), c).unwrap();
+        assert_eq!(s.mail.ca_file.map(|c| c.len()), Some(1));
+        assert!(s.mail.smtp.is_some());
+
+        let e = ServeConfig::parse("smtp = \"smtp://noc:pw@mail.example.net\"\n").unwrap_err();
+        assert!(
+            e.contains("smtp") && e.contains("TLS only") && e.contains("line 1"),
+            "{e}"
+        );
+        std::fs::remove_file(dir.join("ca.pem")).unwrap();
+        let c = ServeConfig::load(&path).unwrap();
+        let e = Settings::resolve(Flags::default(), c).unwrap_err();
+        assert!(e.starts_with("ca_file: ") && e.contains("ca.pem"), "{e}");
+        let _ = std::fs::remove_dir_all(dir);
     }
 
     #[test]

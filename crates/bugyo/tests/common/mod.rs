@@ -7,6 +7,7 @@
 
 pub mod leak2017;
 pub mod serve;
+pub mod small_leak;
 
 use bugyo_formats::mrt::bgpdump_text::TextReader;
 use bugyo_formats::mrt::{MrtEntry, MrtWriter, RibEntry, UpdateEntry};
@@ -32,8 +33,14 @@ pub fn bugyo(args: &[&str]) -> (String, String) {
 
 /// Runs bugyo, which may fail; returns (success, stdout, stderr).
 pub fn try_bugyo(args: &[&str]) -> (bool, String, String) {
+    try_bugyo_env(&[], args)
+}
+
+/// [`try_bugyo`] with the environment variables `env` set for it.
+pub fn try_bugyo_env(env: &[(&str, &str)], args: &[&str]) -> (bool, String, String) {
     let out = Command::new(env!("CARGO_BIN_EXE_bugyo"))
         .args(args)
+        .envs(env.iter().copied())
         .output()
         .expect("run bugyo");
     (
@@ -88,17 +95,26 @@ pub fn write_updates(path: &Path, updates: &[UpdateEntry]) {
     w.into_inner().expect("flush updates");
 }
 
-/// The store's audit log at `url`, oldest first.
-#[allow(dead_code)]
-pub fn audit_log(url: &str) -> Vec<bugyo_store::AuditEntry> {
+/// Opens the store at `url`, runs `read` on it, closes it; gives what
+/// `read` gave.
+pub fn read_store<T>(url: &str, read: impl AsyncFnOnce(&bugyo_store::Store) -> T) -> T {
     let rt = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
         .unwrap();
     rt.block_on(async {
         let store = bugyo_store::Store::open(url).await.expect("open the store");
-        let log = store.audit_log(100_000).await.expect("audit log");
+        let out = read(&store).await;
         store.close().await;
-        log.into_iter().rev().collect()
+        out
     })
+}
+
+/// The store's audit log at `url`, oldest first.
+#[allow(dead_code)]
+pub fn audit_log(url: &str) -> Vec<bugyo_store::AuditEntry> {
+    let log = read_store(url, async |s| {
+        s.audit_log(100_000).await.expect("audit log")
+    });
+    log.into_iter().rev().collect()
 }

@@ -58,8 +58,23 @@ enum Command {
     Notify(notify::NotifyArgs),
 }
 
+/// Sends the libraries' log records (`tracing`) to standard error: warnings
+/// and errors of every crate, and bugyo's own progress (`info`); `RUST_LOG`
+/// chooses otherwise (e.g. `RUST_LOG=debug`). Colours only on a terminal.
+fn init_logging() {
+    use std::io::IsTerminal;
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn,bugyo=info"));
+    tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .with_ansi(std::io::stderr().is_terminal())
+        .init();
+}
+
 fn main() -> ExitCode {
     let cli = Cli::parse();
+    init_logging();
     match cli.command {
         Command::Dump(args) => dump::run(args),
         Command::Replay(args) => replay::run(args),

@@ -128,6 +128,7 @@ impl ServeArgs {
             api_rate: self.api_rate,
             smtp: self.mail.smtp.clone(),
             mail_from: self.mail.mail_from.clone(),
+            ca_file: self.mail.ca_file.clone(),
             retry_secs: self.mail.retry_secs,
             retention_days: self.retention_days,
             quiet_secs: self.quiet_secs,

@@ -24,9 +24,10 @@ pub mod relay;
 pub mod render;
 pub mod tls;
 
+use bugyo_detect::Severity;
 use bugyo_store::audience::{view, Viewer};
 use bugyo_store::notifications::{NewNotice, Notice};
-use bugyo_store::{AuditEntry, ContactKind, Role, Store};
+use bugyo_store::{AuditEntry, ContactKind, Store};
 use policy::{decide, NoticeKind, Told};
 use render::{Item, Language};
 use std::collections::{BTreeMap, HashMap};
@@ -90,11 +91,12 @@ fn now_micros() -> i64 {
         .unwrap_or(0)
 }
 
-fn severity_rank(body: &serde_json::Value) -> i64 {
+/// The severity a version's body gives (`info` if it gives none).
+fn severity_of(body: &serde_json::Value) -> Severity {
     body["severity"]
         .as_str()
-        .and_then(|s| s.parse::<bugyo_detect::Severity>().ok())
-        .map_or(0, |s| s as i64)
+        .and_then(|s| s.parse::<Severity>().ok())
+        .unwrap_or(Severity::Info)
 }
 
 /// Follows the store's incident versions and sends the notices they call for.
@@ -119,6 +121,7 @@ impl Notifier {
     /// and enqueues them; returns how many.
     pub async fn enqueue(&mut self) -> bugyo_store::Result<usize> {
         let mut total = 0;
+        let recipients = self.store.notice_recipients().await?;
         loop {
             let versions = self.store.versions_to_notify(500).await?;
             let Some(last_seq) = versions.last().map(|v| v.seq) else {
@@ -149,10 +152,13 @@ impl Notifier {
                 for asn in asns {
                     orgs.extend(self.store.orgs_of_asn(asn as u32).await?);
                 }
+                // The hub and the regulator hear of every incident.
+                orgs.extend(recipients.watchers());
                 orgs.sort_unstable();
                 orgs.dedup();
                 let prefix_count = v.body["prefix_count"].as_i64().unwrap_or(0);
-                let severity = severity_rank(&v.body);
+                let severity = severity_of(&v.body);
+                let rank = severity as i64;
                 for org in orgs {
                     for (contact, _) in self.store.contacts_of(org).await? {
                         let key = (v.incident_id, contact);
@@ -164,7 +170,12 @@ impl Notifier {
                                 .await?
                                 .and_then(|n| told(&n)),
                         };
-                        let Some(kind) = decide(last, &v.event, prefix_count, severity) else {
+                        // Below its floor, an incident is not news to it
+                        // yet; once told, it hears how it goes on.
+                        if last.is_none() && !recipients.worth_telling(org, severity) {
+                            continue;
+                        }
+                        let Some(kind) = decide(last, &v.event, prefix_count, rank) else {
                             continue;
                         };
                         decided.insert(
@@ -172,7 +183,7 @@ impl Notifier {
                             Told {
                                 kind,
                                 prefix_count,
-                                severity_rank: severity,
+                                severity_rank: rank,
                             },
                         );
                         notices.push(NewNotice {
@@ -181,7 +192,7 @@ impl Notifier {
                             contact_id: contact,
                             event: kind.name().to_string(),
                             prefix_count,
-                            severity_rank: severity,
+                            severity_rank: rank,
                         });
                     }
                 }
@@ -214,7 +225,7 @@ impl Notifier {
                 continue;
             };
             let viewer = Viewer {
-                role: Role::Member,
+                role: org.kind.viewer_role(),
                 asns: org.asns.iter().copied().collect(),
             };
             let mut items = Vec::with_capacity(notices.len());

@@ -3,6 +3,8 @@
 //! organisations — OCN (AS4713, a victim, Japanese), IIJ (AS2497, whose
 //! router saw the leak, English), AT&T (AS7018, a bystander, Japanese for
 //! the test) and one whose webhook is down (AS4777, the other observer) —
+//! and with the regulator and the hub, who hear of every incident from
+//! "high" on —
 //! then `bugyo notify` sends what each is owed to a real SMTP server
 //! (Debian's exim4 on loopback), a webhook receiver, a Slack-compatible
 //! receiver and a syslog socket.
@@ -64,6 +66,7 @@ fn leak_of_2017_notifies_each_member_once_in_its_language() {
     let syslog_at = syslog.local_addr().unwrap().to_string();
     let dead_url = format!("http://127.0.0.1:{dead}/hook");
     let (ocn_hook, iij_hook, iij_slack) = (url("/ocn"), url("/iij"), url("/iij-slack"));
+    let hub_hook = url("/hub");
     for args in [
         vec![
             "--handle",
@@ -113,6 +116,34 @@ fn leak_of_2017_notifies_each_member_once_in_its_language() {
             "--email",
             "noc@att.example",
         ],
+        // The regulator (Japanese, e-mail) and the hub (English, webhook):
+        // told of every incident from "high" on, each in its own view.
+        vec![
+            "--handle",
+            "soumu",
+            "--name",
+            "MIC",
+            "--kind",
+            "regulator",
+            "--language",
+            "ja",
+            "--email",
+            "report@soumu.example",
+        ],
+        vec![
+            "--handle",
+            "hub",
+            "--name",
+            "The hub",
+            "--kind",
+            "hub",
+            "--language",
+            "en",
+            "--webhook",
+            &hub_hook,
+            "--webhook-secret",
+            "hub-key",
+        ],
         vec![
             "--handle",
             "broken",
@@ -151,15 +182,16 @@ fn leak_of_2017_notifies_each_member_once_in_its_language() {
     );
     eprintln!("{err}");
 
-    // E-mail: one message each to OCN and IIJ, none to the bystander.
-    let mails = smtp.wait_for(2, Duration::from_secs(30));
+    // E-mail: one message each to OCN, IIJ and the regulator, none to the
+    // bystander.
+    let mails = smtp.wait_for(3, Duration::from_secs(30));
     std::thread::sleep(Duration::from_millis(500));
     let mails = if smtp.messages().len() > mails.len() {
         smtp.messages()
     } else {
         mails
     };
-    assert_eq!(mails.len(), 2, "{mails:#?}");
+    assert_eq!(mails.len(), 3, "{mails:#?}");
     let to = |who: &str| {
         mails
             .iter()
@@ -168,6 +200,7 @@ fn leak_of_2017_notifies_each_member_once_in_its_language() {
     };
     let ocn = decode(to("noc@ocn.example"));
     let iij = decode(to("noc@iij.example"));
+    let soumu = decode(to("report@soumu.example"));
     assert!(
         !mails.iter().any(|m| m.contains("att.example")),
         "the bystander is not told"
@@ -207,6 +240,36 @@ fn leak_of_2017_notifies_each_member_once_in_its_language() {
     assert!(
         !iij.contains("AS4777"),
         "IIJ does not see the other observer's routes: {iij}"
+    );
+
+    // The regulator: the multi-operator summary, in Japanese, no routes.
+    assert!(soumu.lines().any(|l| l.trim() == "TLP:AMBER"), "{soumu}");
+    assert!(
+        soumu.contains("経路リーク"),
+        "Japanese for the regulator: {soumu}"
+    );
+    assert!(
+        !soumu.contains("2497 701 15169") && !soumu.contains("701 15169 4713"),
+        "the regulator sees no raw routes: {soumu}"
+    );
+
+    // The hub: everything, from "high" on.
+    let hub = hooks.on("/hub");
+    assert_eq!(hub.len(), 1, "one digest for the hub");
+    let payload: serde_json::Value = serde_json::from_str(&hub[0].body).unwrap();
+    assert_eq!(payload["tlp"], "TLP:AMBER+STRICT");
+    let hub_notices = payload["notices"].as_array().unwrap();
+    assert!(!hub_notices.is_empty());
+    for n in hub_notices {
+        let severity: bugyo_detect::Severity =
+            n["incident"]["severity"].as_str().unwrap().parse().unwrap();
+        assert!(severity >= bugyo_detect::Severity::High, "{n}");
+    }
+    assert!(
+        hub_notices.iter().any(|n| n["incident"]["samples"]
+            .as_array()
+            .is_some_and(|s| !s.is_empty())),
+        "the hub sees the routes"
     );
 
     // Webhooks: OCN's signed and in its view; IIJ's failed once.
@@ -263,14 +326,15 @@ fn leak_of_2017_notifies_each_member_once_in_its_language() {
     assert_eq!(count("/iij"), 2, "retried once, then delivered: {err2}");
     assert_eq!(count("/ocn"), 1, "not sent twice");
     assert_eq!(count("/iij-slack"), 1, "not sent twice");
-    assert_eq!(smtp.messages().len(), 2, "no mail sent twice");
+    assert_eq!(count("/hub"), 1, "not sent twice");
+    assert_eq!(smtp.messages().len(), 3, "no mail sent twice");
     assert!(
         err3.contains("failing") && err3.contains(&dead_url),
         "the dead webhook is reported: {err3}"
     );
     let audit = audit_log(&bugyo_store::sqlite_url(&store));
     let notified = audit.iter().filter(|e| e.action == "notify").count();
-    assert_eq!(notified, 6, "every message sent is audited: {audit:#?}");
+    assert_eq!(notified, 8, "every message sent is audited: {audit:#?}");
     let _ = std::fs::remove_dir_all(dir);
 }
 

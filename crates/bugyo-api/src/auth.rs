@@ -1,5 +1,7 @@
 //! Who is calling: the bearer token, its role and organisation, and a
-//! per-token rate limit (a token bucket).
+//! per-token rate limit (a token bucket). An authenticated caller is
+//! remembered for [`CALLER_TTL`], so that a burst of requests does not ask
+//! the store for the same token and organisation every time.
 
 use crate::error::ApiError;
 use crate::ApiState;
@@ -9,7 +11,7 @@ use bugyo_store::audience::Viewer;
 use bugyo_store::{Role, Token};
 use std::collections::{BTreeSet, HashMap};
 use std::sync::Mutex;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 /// An authenticated caller.
 #[derive(Clone, Debug)]
@@ -57,6 +59,43 @@ impl Caller {
         } else {
             Err(ApiError::forbidden())
         }
+    }
+}
+
+/// How long an authenticated caller is trusted without asking the store
+/// again: a token revoked with `bugyo token revoke`, or an organisation's
+/// ASNs changed, take effect within this time.
+pub const CALLER_TTL: Duration = Duration::from_secs(5);
+
+/// Most callers remembered at once (beyond, the oldest are dropped).
+const CALLERS_MAX: usize = 10_000;
+
+/// Callers recently authenticated, by their secret.
+#[derive(Debug, Default)]
+pub struct CallerCache {
+    callers: Mutex<HashMap<String, (Instant, Caller)>>,
+}
+
+impl CallerCache {
+    /// The caller with `secret`, if authenticated less than [`CALLER_TTL`] ago.
+    fn get(&self, secret: &str) -> Option<Caller> {
+        let callers = self.callers.lock().ok()?;
+        let (at, caller) = callers.get(secret)?;
+        (at.elapsed() < CALLER_TTL).then(|| caller.clone())
+    }
+
+    /// Remembers an authenticated caller.
+    fn put(&self, secret: &str, caller: &Caller) {
+        let Ok(mut callers) = self.callers.lock() else {
+            return;
+        };
+        if callers.len() >= CALLERS_MAX {
+            callers.retain(|_, (at, _)| at.elapsed() < CALLER_TTL);
+            if callers.len() >= CALLERS_MAX {
+                callers.clear();
+            }
+        }
+        callers.insert(secret.to_string(), (Instant::now(), caller.clone()));
     }
 }
 
@@ -108,6 +147,12 @@ impl FromRequestParts<ApiState> for Caller {
             .strip_prefix("Bearer ")
             .ok_or_else(ApiError::unauthorized)?
             .trim();
+        if let Some(caller) = state.callers.get(secret) {
+            if !state.limiter.allow(caller.token.id) {
+                return Err(ApiError::rate_limited());
+            }
+            return Ok(caller);
+        }
         let token = state
             .store
             .authenticate(secret)
@@ -125,6 +170,8 @@ impl FromRequestParts<ApiState> for Caller {
                 .unwrap_or_default(),
             None => BTreeSet::new(),
         };
-        Ok(Caller { token, asns })
+        let caller = Caller { token, asns };
+        state.callers.put(secret, &caller);
+        Ok(caller)
     }
 }

@@ -27,7 +27,7 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 use tokio::task::JoinHandle;
 
-pub use auth::RateLimiter;
+pub use auth::{CallerCache, RateLimiter, CALLER_TTL};
 
 /// The API's OpenAPI 3 document.
 pub const OPENAPI: &str = include_str!("openapi.json");
@@ -44,6 +44,8 @@ pub struct ApiState {
     pub metrics: MetricSources,
     /// Requests per second per token.
     pub limiter: Arc<RateLimiter>,
+    /// Callers recently authenticated.
+    pub callers: Arc<CallerCache>,
 }
 
 impl ApiState {
@@ -53,6 +55,7 @@ impl ApiState {
             store,
             metrics,
             limiter: Arc::new(RateLimiter::new(rate)),
+            callers: Arc::default(),
         }
     }
 }

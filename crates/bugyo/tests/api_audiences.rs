@@ -18,6 +18,7 @@ use common::*;
 use serde_json::Value;
 use std::collections::BTreeMap;
 use std::path::Path;
+use std::time::Duration;
 
 /// Tokens by who holds them.
 struct Tokens(BTreeMap<&'static str, String>);
@@ -485,6 +486,33 @@ fn walk(port: u16, tokens: &Tokens) -> i64 {
     2 * 5 // analyst, admin, ocn, iij, google: one read of the incident and one of its history each
 }
 
+/// A token revoked (`bugyo token revoke`, another process) is refused
+/// within the time the server remembers an authenticated caller.
+fn revoked_token_stops_working(port: u16, tokens: &Tokens, store_args: &[&str]) {
+    let kddi = tokens.of("kddi");
+    let (status, me) = api(port, "GET", "/api/v1/me", Some(kddi), None);
+    assert_eq!(status, 200, "{me}");
+    let id = me["token"]["id"].as_i64().expect("token id").to_string();
+    let mut revoke = vec!["token", "revoke", &id];
+    revoke.extend_from_slice(store_args);
+    bugyo(&revoke);
+    let deadline = std::time::Instant::now() + bugyo_api::CALLER_TTL + Duration::from_secs(2);
+    loop {
+        let (status, body) = api(port, "GET", "/api/v1/me", Some(kddi), None);
+        if status == 401 {
+            assert_eq!(body["error"]["code"], "unauthorized", "{body}");
+            break;
+        }
+        assert_eq!(status, 200, "{body}");
+        assert!(
+            std::time::Instant::now() < deadline,
+            "a revoked token still works after {:?}",
+            bugyo_api::CALLER_TTL
+        );
+        std::thread::sleep(Duration::from_millis(200));
+    }
+}
+
 fn read_routes_audited(url: &str) -> Vec<(Option<i64>, String)> {
     audit_log(url)
         .into_iter()
@@ -498,13 +526,16 @@ fn run(dir: &Path, store_args: &[&str], url: &str) {
     std::fs::write(&as_rel, AS_REL).unwrap();
     let tokens = populate(dir, &as_rel, store_args);
     // The harness gives serve --data-dir DIR/data: the SQLite store there.
-    let mut extra: Vec<String> = vec!["--api-rate".into(), "50".into()];
+    // Its own BGP port: the two backends' runs overlap.
+    let bgp = format!("127.0.0.1:{}", bugyo_testdata::gobgp::free_port());
+    let mut extra: Vec<String> = vec!["--api-rate".into(), "50".into(), "--bgp-listen".into(), bgp];
     if store_args.first() == Some(&"--database") {
         extra.extend(store_args.iter().map(|s| s.to_string()));
     }
     let mut serve = Serve::start_with(dir, &as_rel, &extra);
     serve.metrics();
     let reads = walk(serve.http_port, &tokens);
+    revoked_token_stops_working(serve.http_port, &tokens, store_args);
     serve.stop();
     let audited = read_routes_audited(url);
     assert_eq!(audited.len() as i64, reads, "{audited:?}");

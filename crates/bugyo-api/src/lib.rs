@@ -93,6 +93,10 @@ pub fn router(state: ApiState) -> Router {
         .route("/api/v1/incidents/{id}/history", get(incidents::history))
         .route("/api/v1/orgs", get(members::list).post(members::create))
         .route("/api/v1/orgs/{handle}", get(members::get))
+        .route(
+            "/api/v1/users",
+            get(members::users).post(members::create_user),
+        )
         .route("/api/v1/tokens", post(members::create_token))
         .route("/api/v1/situation", get(situation::situation))
         .fallback(not_found)

@@ -20,6 +20,7 @@ pub mod incidents;
 pub mod notifications;
 pub mod orgs;
 pub mod tokens;
+pub mod users;
 
 use sqlx::any::{AnyPoolOptions, AnyRow};
 use sqlx::migrate::{Migration, MigrationType, Migrator};
@@ -30,6 +31,7 @@ pub use audit::AuditEntry;
 pub use incidents::{Concern, IncidentFilter, IncidentVersion, Recorded, StoredIncident};
 pub use orgs::{Contact, ContactKind, NewOrg, Org, OrgKind};
 pub use tokens::{Role, Token};
+pub use users::{NewUser, User};
 
 /// What went wrong in the store.
 #[derive(Debug, thiserror::Error)]
@@ -104,6 +106,7 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
         "org kind",
         include_str!("../migrations/0003_org_kind.sql"),
     ),
+    (4, "users", include_str!("../migrations/0004_users.sql")),
 ];
 
 fn migrator() -> Migrator {

@@ -49,6 +49,8 @@ pub struct Token {
     pub id: i64,
     /// The organisation it speaks for (members must have one).
     pub org_id: Option<i64>,
+    /// The person it belongs to, if it is a user's (see [`crate::users`]).
+    pub user_id: Option<i64>,
     /// Its role.
     pub role: Role,
     /// A label for people.
@@ -78,19 +80,6 @@ impl Store {
                 "a member token needs an organisation / member のトークンには組織が必要です",
             ));
         }
-        if label.len() > 200 {
-            return Err(StoreError::invalid(
-                "label",
-                "at most 200 characters / 200 文字以内",
-            ));
-        }
-        let mut bytes = [0u8; 32];
-        getrandom::fill(&mut bytes)
-            .map_err(|e| StoreError::invalid("token", format!("no randomness: {e}")))?;
-        let secret = format!(
-            "{TOKEN_PREFIX}{}",
-            bytes.iter().map(|b| format!("{b:02x}")).collect::<String>()
-        );
         let mut tx = self.write().await?;
         if let Some(org) = org_id {
             let found = sqlx::query("SELECT id FROM orgs WHERE id = $1")
@@ -104,28 +93,28 @@ impl Store {
                 ));
             }
         }
-        let id = next_id(&mut tx, "api_tokens").await?;
-        let now = now_micros();
-        sqlx::query("INSERT INTO api_tokens (id, org_id, role, label, hash, created_at) VALUES ($1, $2, $3, $4, $5, $6)")
-            .bind(id)
-            .bind(org_id)
-            .bind(role.name())
-            .bind(label)
-            .bind(hash(&secret))
-            .bind(now)
-            .execute(&mut *tx)
-            .await?;
+        let made = insert_token(&mut tx, org_id, None, role, label).await?;
         tx.commit().await?;
-        Ok((
-            Token {
-                id,
-                org_id,
-                role,
-                label: label.to_string(),
-                created_at: now,
-            },
-            secret,
-        ))
+        Ok(made)
+    }
+
+    /// Creates a token for a user: it speaks for the user's organisation
+    /// with the user's role, and dies with the user ([`Store::disable_user`]).
+    /// Returns it with its secret, which is not kept.
+    pub async fn create_user_token(&self, user_id: i64, label: &str) -> Result<(Token, String)> {
+        let mut tx = self.write().await?;
+        let user = crate::users::user_in(&mut tx, user_id)
+            .await?
+            .filter(|u| u.disabled_at.is_none())
+            .ok_or_else(|| {
+                StoreError::invalid(
+                    "user",
+                    format!("no active user {user_id} / 有効な利用者 {user_id} はいません"),
+                )
+            })?;
+        let made = insert_token(&mut tx, user.org_id, Some(user.id), user.role, label).await?;
+        tx.commit().await?;
+        Ok(made)
     }
 
     /// The live token whose secret this is, if any.
@@ -133,7 +122,7 @@ impl Store {
         if !secret.starts_with(TOKEN_PREFIX) || secret.len() != TOKEN_PREFIX.len() + 64 {
             return Ok(None);
         }
-        let row = sqlx::query("SELECT id, org_id, role, label, created_at FROM api_tokens WHERE hash = $1 AND revoked_at IS NULL")
+        let row = sqlx::query("SELECT id, org_id, user_id, role, label, created_at FROM api_tokens WHERE hash = $1 AND revoked_at IS NULL")
             .bind(hash(secret))
             .fetch_optional(self.pool())
             .await?;
@@ -144,6 +133,7 @@ impl Store {
         Ok(Some(Token {
             id: col(&r, "id")?,
             org_id: col(&r, "org_id")?,
+            user_id: col(&r, "user_id")?,
             role: Role::parse(&role).ok_or_else(|| StoreError::Corrupt {
                 what: "token role",
                 message: role.clone(),
@@ -167,4 +157,51 @@ impl Store {
         tx.commit().await?;
         Ok(done == 1)
     }
+}
+
+/// Makes a token's secret and stores its hash, within the caller's
+/// transaction (which has checked the organisation or user).
+async fn insert_token(
+    tx: &mut sqlx::AnyConnection,
+    org_id: Option<i64>,
+    user_id: Option<i64>,
+    role: Role,
+    label: &str,
+) -> Result<(Token, String)> {
+    if label.len() > 200 {
+        return Err(StoreError::invalid(
+            "label",
+            "at most 200 characters / 200 文字以内",
+        ));
+    }
+    let mut bytes = [0u8; 32];
+    getrandom::fill(&mut bytes)
+        .map_err(|e| StoreError::invalid("token", format!("no randomness: {e}")))?;
+    let secret = format!(
+        "{TOKEN_PREFIX}{}",
+        bytes.iter().map(|b| format!("{b:02x}")).collect::<String>()
+    );
+    let id = next_id(tx, "api_tokens").await?;
+    let now = now_micros();
+    sqlx::query("INSERT INTO api_tokens (id, org_id, user_id, role, label, hash, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7)")
+        .bind(id)
+        .bind(org_id)
+        .bind(user_id)
+        .bind(role.name())
+        .bind(label)
+        .bind(hash(&secret))
+        .bind(now)
+        .execute(&mut *tx)
+        .await?;
+    Ok((
+        Token {
+            id,
+            org_id,
+            user_id,
+            role,
+            label: label.to_string(),
+            created_at: now,
+        },
+        secret,
+    ))
 }

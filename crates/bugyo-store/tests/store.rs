@@ -8,7 +8,8 @@ use bugyo_detect::{Engine, EngineConfig, Incident, Reference, Severity};
 use bugyo_model::{AsLink, AsPath, Asn, PathAttributes, Peer, Prefix, Relationship, Timestamp};
 use bugyo_state::AsGraph;
 use bugyo_store::{
-    AuditEntry, Contact, ContactKind, IncidentFilter, NewOrg, OrgKind, Role, Store, StoreError,
+    AuditEntry, Contact, ContactKind, IncidentFilter, NewOrg, NewUser, OrgKind, Role, Store,
+    StoreError,
 };
 use std::future::Future;
 use std::pin::Pin;
@@ -28,6 +29,7 @@ const CASES: &[Case] = &[
     ("tokens", |s| Box::pin(tokens(s))),
     ("audit log", |s| Box::pin(audit_log(s))),
     ("audiences", |s| Box::pin(audiences(s))),
+    ("users", |s| Box::pin(users(s))),
     ("open incidents for a restart", |s| {
         Box::pin(open_incidents_for_a_restart(s))
     }),
@@ -530,6 +532,117 @@ async fn organisations(store: Store) {
         }
     }
     assert_eq!(store.orgs().await.expect("list").len(), 4, "nothing more");
+}
+
+/// People: registered with a role (and an organisation for members),
+/// tokens made for them speak for both, disabling one revokes its tokens.
+async fn users(store: Store) {
+    let ocn = store.add_org(&org("ocn", &[4713])).await.expect("add org");
+    let taro = store
+        .add_user(&NewUser {
+            org_id: Some(ocn.id),
+            name: "山田 太郎".into(),
+            email: Some("taro@ocn.example".into()),
+            role: Role::Member,
+        })
+        .await
+        .expect("add a member");
+    let hana = store
+        .add_user(&NewUser {
+            org_id: None,
+            name: "Hana".into(),
+            email: None,
+            role: Role::Analyst,
+        })
+        .await
+        .expect("add an analyst");
+    assert_eq!(store.user(taro.id).await.unwrap(), Some(taro.clone()));
+    assert_eq!(store.users(Some(ocn.id)).await.unwrap(), vec![taro.clone()]);
+    assert_eq!(store.users(None).await.unwrap().len(), 2);
+    for (bad, field) in [
+        (
+            NewUser {
+                org_id: None,
+                role: Role::Member,
+                ..new_user()
+            },
+            "org",
+        ),
+        (
+            NewUser {
+                email: Some("not an address".into()),
+                ..new_user()
+            },
+            "email",
+        ),
+        (
+            NewUser {
+                name: " ".into(),
+                ..new_user()
+            },
+            "name",
+        ),
+        (
+            NewUser {
+                org_id: Some(9999),
+                ..new_user()
+            },
+            "org",
+        ),
+    ] {
+        match store.add_user(&bad).await {
+            Err(StoreError::Invalid { field: f, .. }) => assert_eq!(f, field, "{bad:?}"),
+            r => panic!("{bad:?}: {r:?}"),
+        }
+    }
+    assert_eq!(store.users(None).await.unwrap().len(), 2, "nothing stored");
+    let (token, secret) = store
+        .create_user_token(taro.id, "laptop")
+        .await
+        .expect("token");
+    assert_eq!(
+        (token.user_id, token.org_id, token.role),
+        (Some(taro.id), Some(ocn.id), Role::Member)
+    );
+    let (analyst_token, analyst_secret) = store.create_user_token(hana.id, "").await.unwrap();
+    assert_eq!(analyst_token.role, Role::Analyst);
+    assert_eq!(store.authenticate(&secret).await.unwrap(), Some(token));
+    assert_eq!(store.disable_user(taro.id).await.unwrap(), Some(1));
+    assert_eq!(
+        store.authenticate(&secret).await.unwrap(),
+        None,
+        "revoked with the user"
+    );
+    assert!(
+        store.authenticate(&analyst_secret).await.unwrap().is_some(),
+        "others live on"
+    );
+    assert_eq!(
+        store.disable_user(taro.id).await.unwrap(),
+        None,
+        "already disabled"
+    );
+    assert!(store
+        .user(taro.id)
+        .await
+        .unwrap()
+        .unwrap()
+        .disabled_at
+        .is_some());
+    match store.create_user_token(taro.id, "again").await {
+        Err(StoreError::Invalid { field, .. }) => assert_eq!(field, "user"),
+        r => panic!("a disabled user gets no token: {r:?}"),
+    }
+}
+
+/// A valid analyst to vary.
+fn new_user() -> NewUser {
+    NewUser {
+        org_id: None,
+        name: "Someone".into(),
+        email: None,
+        role: Role::Analyst,
+    }
 }
 
 async fn tokens(store: Store) {

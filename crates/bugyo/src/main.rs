@@ -54,6 +54,8 @@ enum Command {
     Org(members::OrgArgs),
     /// API tokens: create (printed once), revoke.
     Token(members::TokenArgs),
+    /// The people who use bugyo: add, list, disable (their tokens die with them).
+    User(members::UserArgs),
     /// Send the notices owed for recorded incident changes (e-mail, webhook, Slack, syslog).
     Notify(notify::NotifyArgs),
 }
@@ -83,6 +85,7 @@ fn main() -> ExitCode {
         Command::Serve(args) => serve::run(*args),
         Command::Org(args) => members::run_org(args),
         Command::Token(args) => members::run_token(args),
+        Command::User(args) => members::run_user(args),
         Command::Notify(args) => notify::run(args),
     }
 }

@@ -1,8 +1,11 @@
-//! `bugyo org add|list|show` and `bugyo token create|revoke`: member
-//! organisations and API tokens in the store, from the command line. Every
-//! change is written to the audit log.
+//! `bugyo org add|list|show`, `bugyo user add|list|disable` and `bugyo token
+//! create|revoke`: member organisations, the people who use bugyo and API
+//! tokens in the store, from the command line. Every change is written to
+//! the audit log.
 
-use bugyo_store::{AuditEntry, Contact, ContactKind, NewOrg, Org, OrgKind, Role, Store};
+use bugyo_store::{
+    AuditEntry, Contact, ContactKind, NewOrg, NewUser, Org, OrgKind, Role, Store, User,
+};
 use clap::{Args, Subcommand};
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -177,11 +180,15 @@ enum TokenCommand {
     /// Create an API token and print it (only its hash is kept).
     Create {
         /// The organisation it speaks for (required for members).
-        #[arg(long, value_name = "HANDLE")]
+        #[arg(long, value_name = "HANDLE", conflicts_with = "user")]
         org: Option<String>,
         /// member, analyst, regulator or admin.
-        #[arg(long, value_parser = parse_role)]
-        role: Role,
+        #[arg(long, value_parser = parse_role, required_unless_present = "user", conflicts_with = "user")]
+        role: Option<Role>,
+        /// A user's token instead: it speaks for the user's organisation
+        /// with the user's role, and is revoked when the user is disabled.
+        #[arg(long, value_name = "ID")]
+        user: Option<i64>,
         /// A label for people.
         #[arg(long, default_value = "")]
         label: String,
@@ -191,6 +198,144 @@ enum TokenCommand {
         /// The token's id (printed when it was created).
         id: i64,
     },
+}
+
+/// Arguments of `bugyo user`.
+#[derive(Args, Debug)]
+pub struct UserArgs {
+    #[command(subcommand)]
+    command: UserCommand,
+    #[command(flatten)]
+    store: StoreArgs,
+}
+
+#[derive(Subcommand, Debug)]
+enum UserCommand {
+    /// Register a person who uses bugyo.
+    Add {
+        /// The person's name.
+        #[arg(long)]
+        name: String,
+        /// member, analyst, regulator or admin.
+        #[arg(long, value_parser = parse_role)]
+        role: Role,
+        /// The organisation (required for members).
+        #[arg(long, value_name = "HANDLE")]
+        org: Option<String>,
+        /// Where to reach the person.
+        #[arg(long, value_name = "ADDRESS")]
+        email: Option<String>,
+    },
+    /// List the users (of one organisation).
+    List {
+        /// Only this organisation's.
+        #[arg(long, value_name = "HANDLE")]
+        org: Option<String>,
+        /// Print JSON, one user per line.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Disable a user; its tokens are revoked with it.
+    Disable {
+        /// The user's id.
+        id: i64,
+    },
+}
+
+/// The id of the organisation with `handle`.
+async fn org_id(store: &Store, handle: &str) -> Result<i64, String> {
+    Ok(store
+        .org(handle)
+        .await
+        .map_err(|e| e.to_string())?
+        .ok_or_else(|| format!("{handle}: no such organisation / その組織はありません"))?
+        .id)
+}
+
+fn print_user(u: &User) {
+    say!(
+        "{} {} [{}] org {} {}{}",
+        u.id,
+        u.name,
+        u.role.name(),
+        u.org_id.map_or("-".to_string(), |o| o.to_string()),
+        u.email.as_deref().unwrap_or("-"),
+        if u.disabled_at.is_some() {
+            " (disabled / 無効)"
+        } else {
+            ""
+        }
+    );
+}
+
+/// Runs `bugyo user`.
+pub fn run_user(args: UserArgs) -> ExitCode {
+    run_async(async move {
+        let store = args.store.open().await?;
+        match args.command {
+            UserCommand::Add {
+                name,
+                role,
+                org,
+                email,
+            } => {
+                let org_id = match &org {
+                    Some(h) => Some(org_id(&store, h).await?),
+                    None => None,
+                };
+                let user = store
+                    .add_user(&NewUser {
+                        org_id,
+                        name,
+                        email,
+                        role,
+                    })
+                    .await
+                    .map_err(|e| e.to_string())?;
+                audit(
+                    &store,
+                    "user-add",
+                    format!("user/{}", user.id),
+                    format!("role {} org {}", role.name(), org.as_deref().unwrap_or("-")),
+                )
+                .await?;
+                say!("registered / 登録しました:");
+                print_user(&user);
+            }
+            UserCommand::List { org, json } => {
+                let org_id = match &org {
+                    Some(h) => Some(org_id(&store, h).await?),
+                    None => None,
+                };
+                for u in store.users(org_id).await.map_err(|e| e.to_string())? {
+                    if json {
+                        say!("{}", serde_json::to_string(&u).map_err(|e| e.to_string())?);
+                    } else {
+                        print_user(&u);
+                    }
+                }
+            }
+            UserCommand::Disable { id } => {
+                let revoked = store
+                    .disable_user(id)
+                    .await
+                    .map_err(|e| e.to_string())?
+                    .ok_or_else(|| {
+                        format!("user {id}: not found or already disabled / 見つからないか、無効化済みです")
+                    })?;
+                audit(
+                    &store,
+                    "user-disable",
+                    format!("user/{id}"),
+                    format!("{revoked} tokens revoked"),
+                )
+                .await?;
+                say!("user {id} disabled, {revoked} tokens revoked / 利用者 {id} を無効化し、トークン {revoked} 件を失効させました");
+            }
+        }
+        store.close().await;
+        Ok(())
+    })
 }
 
 fn parse_role(s: &str) -> Result<Role, String> {
@@ -316,29 +461,38 @@ pub fn run_token(args: TokenArgs) -> ExitCode {
     run_async(async move {
         let store = args.store.open().await?;
         match args.command {
-            TokenCommand::Create { org, role, label } => {
-                let org_id = match &org {
-                    Some(h) => Some(
-                        store
-                            .org(h)
-                            .await
-                            .map_err(|e| e.to_string())?
-                            .ok_or_else(|| {
-                                format!("{h}: no such organisation / その組織はありません")
-                            })?
-                            .id,
-                    ),
-                    None => None,
-                };
-                let (token, secret) = store
-                    .create_token(org_id, role, &label)
-                    .await
-                    .map_err(|e| e.to_string())?;
+            TokenCommand::Create {
+                org,
+                role,
+                user,
+                label,
+            } => {
+                let (token, secret) = match (user, role) {
+                    (Some(user), _) => store.create_user_token(user, &label).await,
+                    (None, Some(role)) => {
+                        let org_id = match &org {
+                            Some(h) => Some(org_id(&store, h).await?),
+                            None => None,
+                        };
+                        store.create_token(org_id, role, &label).await
+                    }
+                    // clap requires one of them.
+                    (None, None) => {
+                        return Err("--role or --user / --role か --user が必要です".into())
+                    }
+                }
+                .map_err(|e| e.to_string())?;
+                let role = token.role;
                 audit(
                     &store,
                     "token-create",
                     format!("token/{}", token.id),
-                    format!("role {} org {}", role.name(), org.as_deref().unwrap_or("-")),
+                    format!(
+                        "role {} org {} user {}",
+                        role.name(),
+                        token.org_id.map_or("-".to_string(), |o| o.to_string()),
+                        token.user_id.map_or("-".to_string(), |u| u.to_string())
+                    ),
                 )
                 .await?;
                 eprintln!(

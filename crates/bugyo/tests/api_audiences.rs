@@ -389,10 +389,73 @@ fn walk(port: u16, tokens: &Tokens) -> i64 {
     let jpix = body["secret"].as_str().unwrap().to_string();
     let (status, me) = api(port, "GET", "/api/v1/me", Some(&jpix), None);
     assert_eq!((status, me["org"]["handle"].as_str()), (200, Some("jpix")));
+    // People over the API: a user's token speaks for the user's
+    // organisation and role; a member sees its own organisation's people.
+    let (status, user) = api(
+        port,
+        "POST",
+        "/api/v1/users",
+        admin,
+        Some(r#"{"org":"jpix","name":"Jiro","email":"jiro@jpix.example","role":"member"}"#),
+    );
+    assert_eq!(status, 201, "{user}");
+    let user_id = user["id"].as_i64().unwrap();
+    let (status, body) = api(
+        port,
+        "POST",
+        "/api/v1/tokens",
+        admin,
+        Some(&format!(r#"{{"user":{user_id},"label":"jiro"}}"#)),
+    );
+    assert_eq!(status, 201, "{body}");
+    assert_eq!(body["token"]["user_id"], user_id);
+    let jiro = body["secret"].as_str().unwrap().to_string();
+    let (status, me) = api(port, "GET", "/api/v1/me", Some(&jiro), None);
+    assert_eq!(status, 200, "{me}");
+    assert_eq!(
+        (me["org"]["handle"].as_str(), me["user"]["name"].as_str()),
+        (Some("jpix"), Some("Jiro"))
+    );
+    let (status, list) = api(port, "GET", "/api/v1/users", Some(&jiro), None);
+    assert_eq!(status, 200, "{list}");
+    assert_eq!(list["items"].as_array().unwrap().len(), 1);
+    let (status, _) = api(port, "GET", "/api/v1/users?org=ocn", Some(&jiro), None);
+    assert_eq!(status, 403, "another member's people");
+    let (status, _) = api(
+        port,
+        "POST",
+        "/api/v1/users",
+        Some(&jiro),
+        Some(r#"{"name":"x","role":"admin"}"#),
+    );
+    assert_eq!(status, 403, "only admins register people");
+    for (body, field) in [
+        (r#"{"name":"x","role":"member"}"#, "org"),
+        (r#"{"name":"x","role":"analyst","email":"x"}"#, "email"),
+        (r#"{"name":"","role":"analyst"}"#, "name"),
+        (r#"{"name":"x","role":"emperor"}"#, "role"),
+        (r#"{"org":"nobody","name":"x","role":"member"}"#, "org"),
+    ] {
+        let (status, resp) = api(port, "POST", "/api/v1/users", admin, Some(body));
+        assert_eq!(
+            (status, resp["error"]["field"].as_str()),
+            (400, Some(field)),
+            "{body}: {resp}"
+        );
+    }
+    let (_, all) = api(port, "GET", "/api/v1/users", admin, None);
+    assert_eq!(
+        all["items"].as_array().unwrap().len(),
+        1,
+        "nothing else stored"
+    );
     for (body, field) in [
         (r#"{"role":"emperor"}"#, "role"),
         (r#"{"role":"member"}"#, "org"),
         (r#"{"org":"nobody","role":"member"}"#, "org"),
+        (r#"{}"#, "role"),
+        (r#"{"user":1,"role":"admin"}"#, "user"),
+        (r#"{"user":999}"#, "user"),
     ] {
         let (status, resp) = api(port, "POST", "/api/v1/tokens", admin, Some(body));
         assert_eq!(
@@ -411,6 +474,7 @@ fn walk(port: u16, tokens: &Tokens) -> i64 {
         "/api/v1/orgs",
         "/api/v1/orgs/{handle}",
         "/api/v1/tokens",
+        "/api/v1/users",
         "/api/v1/me",
         "/api/v1/situation",
     ] {

@@ -1,7 +1,8 @@
-//! `bugyo org` and `bugyo token` on both backends: organisations are
-//! registered, listed and shown; bad fields and taken handles are refused
-//! with a message naming them and nothing stored; a token is printed once
-//! and only its hash is kept; every change is in the audit log.
+//! `bugyo org`, `bugyo user` and `bugyo token` on both backends:
+//! organisations are registered, listed and shown; bad fields and taken
+//! handles are refused with a message naming them and nothing stored; a
+//! token is printed once and only its hash is kept; a user's token dies
+//! with the user; every change is in the audit log.
 
 mod common;
 
@@ -170,6 +171,44 @@ fn walk(store: &[&str]) -> String {
     );
     run(&["token", "revoke", "2"]);
     fails(&["token", "revoke", "2"], "already revoked");
+
+    // People: a user's token speaks for the user's organisation and role,
+    // and dies with the user.
+    let (out, _) = run(&[
+        "user",
+        "add",
+        "--name",
+        "山田 太郎",
+        "--role",
+        "member",
+        "--org",
+        "ocn",
+        "--email",
+        "taro@ocn.example",
+    ]);
+    assert!(out.contains("山田 太郎 [member]"), "{out}");
+    fails(&["user", "add", "--name", "x", "--role", "member"], "org");
+    fails(
+        &[
+            "user", "add", "--name", "x", "--role", "analyst", "--email", "x",
+        ],
+        "email",
+    );
+    fails(
+        &["token", "create", "--user", "1", "--role", "admin"],
+        "--role",
+    );
+    let (user_secret, _) = run(&["token", "create", "--user", "1", "--label", "taro"]);
+    assert!(user_secret.trim().starts_with("bugyo_"));
+    let (out, _) = run(&["user", "disable", "1"]);
+    assert!(out.contains("1 tokens revoked"), "{out}");
+    fails(&["user", "disable", "1"], "already disabled");
+    fails(&["token", "create", "--user", "1"], "no active user");
+    let (out, _) = run(&["user", "list", "--org", "ocn", "--json"]);
+    let users = json_lines(&out);
+    assert_eq!(users.len(), 1);
+    assert_eq!(users[0]["role"], "member");
+    assert!(users[0]["disabled_at"].is_i64(), "{out}");
     secret
 }
 
@@ -178,13 +217,16 @@ fn audit_actions(url: &str) -> Vec<String> {
     audit_log(url).into_iter().map(|e| e.action).collect()
 }
 
-const ACTIONS: [&str; 6] = [
+const ACTIONS: [&str; 9] = [
     "org-add",
     "org-add",
     "org-add",
     "token-create",
     "token-create",
     "token-revoke",
+    "user-add",
+    "token-create",
+    "user-disable",
 ];
 
 #[test]
@@ -214,6 +256,6 @@ fn postgres() {
         !hashes.contains(&secret),
         "the token's secret must not be stored"
     );
-    assert_eq!(hashes.lines().count(), 2);
+    assert_eq!(hashes.lines().count(), 3);
     assert_eq!(audit_actions(&url), ACTIONS);
 }

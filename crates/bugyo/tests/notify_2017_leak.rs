@@ -9,6 +9,8 @@
 //! (Debian's exim4 on loopback), a webhook receiver, a Slack-compatible
 //! receiver and a syslog socket.
 //!
+//! On both backends (an SQLite file, a PostgreSQL server).
+//!
 //! Asserted: each concerned member gets one message per contact whatever
 //! the number of prefixes (a digest of its notices), in its language, with
 //! only what it may see; the bystander gets nothing; webhooks are signed;
@@ -29,27 +31,51 @@ fn hmac_hex(key: &str, body: &str) -> String {
 }
 
 #[test]
-fn leak_of_2017_notifies_each_member_once_in_its_language() {
-    let dir = scratch("notify2017");
+fn sqlite() {
+    let dir = scratch("notify2017-sqlite");
+    let store = dir.join("store");
+    let url = bugyo_store::sqlite_url(&store);
+    leak_of_2017_notifies_each_member_once_in_its_language(
+        &dir,
+        &["--data-dir", store.to_str().unwrap()],
+        &url,
+    );
+    let _ = std::fs::remove_dir_all(dir);
+}
+
+#[test]
+fn postgres() {
+    let dir = scratch("notify2017-postgres");
+    let pg = bugyo_testdata::postgres::Postgres::start();
+    let url = pg.url();
+    leak_of_2017_notifies_each_member_once_in_its_language(&dir, &["--database", &url], &url);
+    let _ = std::fs::remove_dir_all(dir);
+}
+
+/// The whole walk on the store that `store` (command-line arguments)
+/// selects, at `url`.
+fn leak_of_2017_notifies_each_member_once_in_its_language(
+    dir: &std::path::Path,
+    store: &[&str],
+    store_url: &str,
+) {
     let Leak2017 {
         rib_path,
         upd_path,
         caida,
         per_victim,
         ..
-    } = leak2017::build(&dir);
-    let store = dir.join("store");
-    let s = store.to_str().unwrap();
-    bugyo(&[
+    } = leak2017::build(dir);
+    let mut replay = vec![
         "replay",
         "--rib",
         rib_path.to_str().unwrap(),
         "--as-rel",
         caida.to_str().unwrap(),
-        "--data-dir",
-        s,
-        upd_path.to_str().unwrap(),
-    ]);
+    ];
+    replay.extend_from_slice(store);
+    replay.push(upd_path.to_str().unwrap());
+    bugyo(&replay);
 
     let smtp = Smtp::start();
     let hooks = Receiver::http(&["/iij"]);
@@ -157,23 +183,17 @@ fn leak_of_2017_notifies_each_member_once_in_its_language() {
             &dead_url,
         ],
     ] {
-        let mut a = vec!["org", "add", "--data-dir", s];
+        let mut a = vec!["org", "add"];
         a.extend(args);
+        a.extend_from_slice(store);
         bugyo(&a);
     }
 
     let smtp_at = format!("127.0.0.1:{}", smtp.port());
     let notify = || {
-        try_bugyo(&[
-            "notify",
-            "--once",
-            "--data-dir",
-            s,
-            "--smtp",
-            &smtp_at,
-            "--retry-secs",
-            "1",
-        ])
+        let mut a = vec!["notify", "--once", "--smtp", &smtp_at, "--retry-secs", "1"];
+        a.extend_from_slice(store);
+        try_bugyo(&a)
     };
     let (ok, _, err) = notify();
     assert!(
@@ -332,10 +352,9 @@ fn leak_of_2017_notifies_each_member_once_in_its_language() {
         err3.contains("failing") && err3.contains(&dead_url),
         "the dead webhook is reported: {err3}"
     );
-    let audit = audit_log(&bugyo_store::sqlite_url(&store));
+    let audit = audit_log(store_url);
     let notified = audit.iter().filter(|e| e.action == "notify").count();
     assert_eq!(notified, 8, "every message sent is audited: {audit:#?}");
-    let _ = std::fs::remove_dir_all(dir);
 }
 
 /// The readable text of a message: headers, then the body decoded from

@@ -457,6 +457,22 @@ impl Store {
     }
 }
 
+/// Fails with an error on field `org` unless organisation `org` exists
+/// (within the caller's transaction).
+pub(crate) async fn require_org(tx: &mut sqlx::AnyConnection, org: i64) -> Result<()> {
+    let found = sqlx::query("SELECT id FROM orgs WHERE id = $1")
+        .bind(org)
+        .fetch_optional(&mut *tx)
+        .await?;
+    match found {
+        Some(_) => Ok(()),
+        None => Err(StoreError::invalid(
+            "org",
+            format!("no organisation {org} / 組織 {org} はありません"),
+        )),
+    }
+}
+
 /// An `orgs` row's kind and severity floor.
 fn org_settings(row: &sqlx::any::AnyRow) -> Result<(OrgKind, Severity)> {
     let kind: String = col(row, "kind")?;

@@ -82,16 +82,7 @@ impl Store {
         }
         let mut tx = self.write().await?;
         if let Some(org) = org_id {
-            let found = sqlx::query("SELECT id FROM orgs WHERE id = $1")
-                .bind(org)
-                .fetch_optional(&mut *tx)
-                .await?;
-            if found.is_none() {
-                return Err(StoreError::invalid(
-                    "org",
-                    format!("no organisation {org} / 組織 {org} はありません"),
-                ));
-            }
+            crate::orgs::require_org(&mut tx, org).await?;
         }
         let made = insert_token(&mut tx, org_id, None, role, label).await?;
         tx.commit().await?;

@@ -105,16 +105,7 @@ impl Store {
         new.validate()?;
         let mut tx = self.write().await?;
         if let Some(org) = new.org_id {
-            let found = sqlx::query("SELECT id FROM orgs WHERE id = $1")
-                .bind(org)
-                .fetch_optional(&mut *tx)
-                .await?;
-            if found.is_none() {
-                return Err(StoreError::invalid(
-                    "org",
-                    format!("no organisation {org} / 組織 {org} はありません"),
-                ));
-            }
+            crate::orgs::require_org(&mut tx, org).await?;
         }
         let id = next_id(&mut tx, "users").await?;
         let now = now_micros();

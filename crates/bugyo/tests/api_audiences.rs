@@ -443,6 +443,25 @@ fn walk(port: u16, tokens: &Tokens) -> i64 {
             "{body}: {resp}"
         );
     }
+    for body in [
+        r#"{"name":"x","role":"analyst","extra":1}"#,
+        r#"{"name":7,"role":"analyst"}"#,
+    ] {
+        let (status, resp) = api(port, "POST", "/api/v1/users", admin, Some(body));
+        assert_eq!(status, 422, "{body}: {resp}");
+        assert!(resp["error"]["message"].is_string(), "{body}: {resp}");
+    }
+    for (q, field) in [
+        ("org=x%27%20OR%20%271%27%3D%271", "org"),
+        ("bogus=1", "bogus"),
+    ] {
+        let (status, resp) = api(port, "GET", &format!("/api/v1/users?{q}"), admin, None);
+        assert_eq!(
+            (status, resp["error"]["field"].as_str()),
+            (400, Some(field)),
+            "{q}: {resp}"
+        );
+    }
     let (_, all) = api(port, "GET", "/api/v1/users", admin, None);
     assert_eq!(
         all["items"].as_array().unwrap().len(),

@@ -358,9 +358,10 @@ impl Rules {
                     ));
                 }
                 ids.push(id.clone());
-                let users_at_least = match t.table.contains_key("users_at_least") {
-                    true => Some(t.integer("users_at_least", 1..=u64::MAX)?),
-                    false => None,
+                let users_at_least = if t.table.contains_key("users_at_least") {
+                    Some(t.integer("users_at_least", 1..=u64::MAX)?)
+                } else {
+                    None
                 };
                 any_of.push(Threshold {
                     id,
@@ -438,7 +439,8 @@ mod tests {
     fn the_embedded_rules_are_the_ordinances() {
         let r = Rules::embedded().unwrap();
         let h = OutageDuration::from_hours;
-        let want: [(ServiceClass, &[(OutageDuration, Option<u64>)]); 6] = [
+        type Alternatives<'a> = &'a [(OutageDuration, Option<u64>)];
+        let want: [(ServiceClass, Alternatives<'_>); 6] = [
             (ServiceClass::VoiceEmergency, &[(h(1), Some(30_000))]),
             (
                 ServiceClass::Voice,

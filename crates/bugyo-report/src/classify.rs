@@ -134,7 +134,8 @@ impl Rules {
                 ),
                 condition_ja: format!(
                     "影響利用者数{}以上又は継続時間{}以上",
-                    q.users_at_least, q.duration_at_least
+                    q.users_at_least,
+                    q.duration_at_least.ja()
                 ),
                 source: q.source.clone(),
             })

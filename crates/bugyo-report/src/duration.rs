@@ -90,6 +90,24 @@ impl OutageDuration {
     }
 }
 
+impl OutageDuration {
+    /// In Japanese, as the ordinance writes durations: `2時間10分`, `1日`, `0秒`.
+    pub fn ja(self) -> String {
+        if self.0 == 0 {
+            return "0秒".into();
+        }
+        let mut out = String::new();
+        let mut rest = self.0;
+        for ((_, secs), name) in UNITS.iter().zip(["日", "時間", "分", "秒"]) {
+            if rest >= *secs {
+                out.push_str(&format!("{}{name}", rest / secs));
+                rest %= secs;
+            }
+        }
+        out
+    }
+}
+
 impl fmt::Display for OutageDuration {
     /// The shortest form [`OutageDuration::parse`] reads back: `2h10m`,
     /// `1d`, `0s`.
@@ -240,6 +258,9 @@ mod tests {
             assert_eq!(OutageDuration::parse(&d.to_string()), Ok(d));
         }
         assert_eq!(OutageDuration::from_secs(7_800).to_string(), "2h10m");
+        assert_eq!(OutageDuration::from_secs(7_800).ja(), "2時間10分");
+        assert_eq!(OutageDuration::from_secs(93_784).ja(), "1日2時間3分4秒");
+        assert_eq!(OutageDuration::from_secs(0).ja(), "0秒");
     }
 
     proptest! {

@@ -50,11 +50,11 @@ impl Threshold {
         match self.users_at_least {
             Some(n) => (
                 format!("duration >= {d} and users >= {n}"),
-                format!("継続時間{d}以上かつ影響利用者数{n}以上"),
+                format!("継続時間{}以上かつ影響利用者数{n}以上", d.ja()),
             ),
             None => (
                 format!("all traffic through the facility impossible for >= {d}"),
-                format!("設備を利用する全ての通信の疎通が{d}以上不能"),
+                format!("設備を利用する全ての通信の疎通が{}以上不能", d.ja()),
             ),
         }
     }

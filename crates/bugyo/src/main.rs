@@ -25,6 +25,7 @@ mod load;
 mod members;
 mod notify;
 mod replay;
+mod report;
 mod scenario;
 mod serve;
 mod serve_config;
@@ -58,6 +59,8 @@ enum Command {
     User(members::UserArgs),
     /// Send the notices owed for recorded incident changes (e-mail, webhook, Slack, syslog).
     Notify(notify::NotifyArgs),
+    /// Statutory accident reports: classify an outage (major, quarterly, none) with its deadlines.
+    Report(report::ReportArgs),
 }
 
 /// Sends the libraries' log records (`tracing`) to standard error: warnings
@@ -87,5 +90,6 @@ fn main() -> ExitCode {
         Command::Token(args) => members::run_token(args),
         Command::User(args) => members::run_user(args),
         Command::Notify(args) => notify::run(args),
+        Command::Report(args) => report::run(args),
     }
 }

@@ -22,6 +22,9 @@ use std::collections::BTreeSet;
 /// The TLP 2.0 label of a view.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize)]
 pub enum Tlp {
+    /// May be shared with anyone (an outage report marked for the public).
+    #[serde(rename = "TLP:CLEAR")]
+    Clear,
     /// May be shared with the community.
     #[serde(rename = "TLP:GREEN")]
     Green,
@@ -37,6 +40,7 @@ impl Tlp {
     /// The label as written, e.g. `TLP:AMBER+STRICT`.
     pub fn label(self) -> &'static str {
         match self {
+            Tlp::Clear => "TLP:CLEAR",
             Tlp::Green => "TLP:GREEN",
             Tlp::Amber => "TLP:AMBER",
             Tlp::AmberStrict => "TLP:AMBER+STRICT",

@@ -11,6 +11,7 @@
 //! - [`audience`]: each party's view of an incident, with its TLP label;
 //! - [`orgs`]: member organisations and their contacts;
 //! - [`notifications`]: the notices owed to contacts and their fate;
+//! - [`reports`]: outage reports to the regulator, every version kept;
 //! - [`tokens`]: roles and API tokens (only a hash is kept);
 //! - [`audit`]: the audit log.
 
@@ -19,6 +20,7 @@ pub mod audit;
 pub mod incidents;
 pub mod notifications;
 pub mod orgs;
+pub mod reports;
 pub mod tokens;
 pub mod users;
 
@@ -107,6 +109,7 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
         include_str!("../migrations/0003_org_kind.sql"),
     ),
     (4, "users", include_str!("../migrations/0004_users.sql")),
+    (5, "reports", include_str!("../migrations/0005_reports.sql")),
 ];
 
 fn migrator() -> Migrator {

@@ -33,6 +33,15 @@ const CASES: &[Case] = &[
     ("open incidents for a restart", |s| {
         Box::pin(open_incidents_for_a_restart(s))
     }),
+    ("outage reports and their versions", |s| {
+        Box::pin(outage_reports(s))
+    }),
+    ("outage reports refuse bad input", |s| {
+        Box::pin(outage_reports_bad_input(s))
+    }),
+    ("who sees an outage report", |s| {
+        Box::pin(outage_report_audiences(s))
+    }),
 ];
 
 #[tokio::test]
@@ -840,4 +849,378 @@ async fn audiences(store: Store) {
     assert_eq!(bystander.body["prefix_count"], all_prefixes);
     assert_eq!(bystander.body["victims"][0]["prefix_count"], all_prefixes);
     assert_eq!(bystander.body["tlp"], "TLP:GREEN");
+}
+
+fn fields(v: serde_json::Value) -> serde_json::Map<String, serde_json::Value> {
+    v.as_object().cloned().expect("an object")
+}
+
+/// A first report with an estimate only, corrected to a number with a
+/// duration: the classification follows, the history shows each field's
+/// before and after, and the lists filter by classification and quarter.
+async fn outage_reports(store: Store) {
+    use bugyo_store::reports::{Author, ReportFilter, Stage};
+    let ocn = store.add_org(&org("ocn", &[4713])).await.expect("add");
+    let iij = store.add_org(&org("iij", &[2497])).await.expect("add");
+    let inc = &leak()[0];
+    let incident = store
+        .record_incident(&inc.0, inc.1, inc.2, &body(&inc.0))
+        .await
+        .expect("record")
+        .id;
+    let first = store
+        .file_report(
+            ocn.id,
+            &fields(serde_json::json!({
+                "occurred_at": "2021-10-09T07:56:00+09:00",
+                "area": "東京都、大阪府",
+                "services": "FTTH Internet access",
+                "service_class": "other",
+                "situation": "Some users cannot reach some web sites.",
+                "users_estimate": "about 30,000 (under investigation)",
+                "contact": "NOC 03-0000-0000",
+                "incidents": [incident],
+            })),
+            Author {
+                token_id: Some(7),
+                user_id: None,
+            },
+        )
+        .await
+        .expect("file");
+    assert_eq!(first.stage, Stage::First);
+    assert_eq!(first.version, 1);
+    assert_eq!(first.org, "ocn");
+    assert_eq!(first.classification, "pending");
+    assert_eq!(first.quarter, "FY2021Q3");
+    assert_eq!(first.detailed_report_due, None);
+    assert!(!first.sharing.operators && !first.sharing.public);
+    assert_eq!(
+        store.reports_of_incident(incident).await.unwrap(),
+        vec![first.id]
+    );
+    let second = store
+        .amend_report(
+            first.id,
+            &fields(serde_json::json!({
+                "stage": "follow-up",
+                "users": 120000,
+                "duration": "150m",
+            })),
+            Some("counted the users / 利用者数を確定"),
+            Author {
+                token_id: Some(8),
+                user_id: Some(3),
+            },
+        )
+        .await
+        .expect("amend")
+        .expect("there");
+    assert_eq!(second.version, 2);
+    assert_eq!(second.stage, Stage::FollowUp);
+    assert_eq!(second.classification, "major");
+    assert_eq!(second.detailed_report_due.as_deref(), Some("2021-11-08"));
+    let history = store.report_history(first.id).await.unwrap();
+    assert_eq!(history.len(), 2);
+    assert_eq!(history[0].token_id, Some(7));
+    assert_eq!(history[0].classification, None);
+    assert_eq!(history[0].reason, None);
+    assert_eq!(
+        history[0].body["occurred_at"], "2021-10-09T07:56:00+09:00",
+        "kept in JST"
+    );
+    let v2 = &history[1];
+    assert_eq!((v2.token_id, v2.user_id), (Some(8), Some(3)));
+    assert_eq!(
+        v2.reason.as_deref(),
+        Some("counted the users / 利用者数を確定")
+    );
+    assert_eq!(
+        v2.classification.as_ref().unwrap()["classification"],
+        "major"
+    );
+    assert_eq!(v2.body["duration"], "2h30m", "written the shortest way");
+    assert_eq!(
+        v2.body["users_estimate"], "about 30,000 (under investigation)",
+        "what was said stays until corrected"
+    );
+    let changed: Vec<(&str, serde_json::Value, serde_json::Value)> = v2
+        .changes
+        .iter()
+        .map(|c| (c.field.as_str(), c.before.clone(), c.after.clone()))
+        .collect();
+    assert_eq!(
+        changed,
+        vec![
+            ("stage", "first".into(), "follow-up".into()),
+            ("users", serde_json::Value::Null, 120000.into()),
+            ("duration", serde_json::Value::Null, "2h30m".into()),
+        ]
+    );
+    // Clearing a field is a change too.
+    let third = store
+        .amend_report(
+            first.id,
+            &fields(serde_json::json!({"users_estimate": null, "share_operators": true})),
+            None,
+            Author::default(),
+        )
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(third.version, 3);
+    assert!(third.sharing.operators);
+    let history = store.report_history(first.id).await.unwrap();
+    assert_eq!(history[2].changes[0].field, "users_estimate");
+    assert_eq!(history[2].changes[0].after, serde_json::Value::Null);
+    // A second report, another organisation's, not shared.
+    let other = store
+        .file_report(
+            iij.id,
+            &fields(serde_json::json!({
+                "occurred_at": "2022-04-01T00:30:00+09:00",
+                "situation": "DNS resolution fails.",
+                "service_class": "other",
+                "users": 5000,
+                "duration": "3h",
+            })),
+            Author::default(),
+        )
+        .await
+        .unwrap();
+    assert_eq!(other.classification, "quarterly");
+    assert_eq!(other.quarter, "FY2022Q1");
+    let ids = |f: ReportFilter| {
+        let store = store.clone();
+        async move {
+            store
+                .reports(&f)
+                .await
+                .unwrap()
+                .into_iter()
+                .map(|r| r.id)
+                .collect::<Vec<_>>()
+        }
+    };
+    let both = vec![first.id, other.id];
+    assert_eq!(ids(ReportFilter::default()).await, both);
+    let class = |c: &str| ReportFilter {
+        classification: Some(c.into()),
+        ..Default::default()
+    };
+    assert_eq!(ids(class("major")).await, vec![first.id]);
+    assert_eq!(ids(class("quarterly")).await, vec![other.id]);
+    assert!(ids(class("pending")).await.is_empty());
+    let quarter = ReportFilter {
+        quarter: Some("FY2022Q1".into()),
+        ..Default::default()
+    };
+    assert_eq!(ids(quarter).await, vec![other.id]);
+    let org_f = ReportFilter {
+        org_id: Some(ocn.id),
+        stage: Some(Stage::FollowUp),
+        ..Default::default()
+    };
+    assert_eq!(ids(org_f).await, vec![first.id]);
+    let since = ReportFilter {
+        since: Some(1_640_000_000_000_000),
+        ..Default::default()
+    };
+    assert_eq!(ids(since).await, vec![other.id]);
+    let until = ReportFilter {
+        until: Some(1_640_000_000_000_000),
+        ..Default::default()
+    };
+    assert_eq!(ids(until).await, vec![first.id]);
+    // A member of IIJ sees its own and OCN's, shared; OCN's own only.
+    let visible = |org| ReportFilter {
+        visible_to_org: Some(org),
+        ..Default::default()
+    };
+    assert_eq!(ids(visible(iij.id)).await, both);
+    assert_eq!(ids(visible(ocn.id)).await, vec![first.id]);
+    let page = ReportFilter {
+        limit: Some(1),
+        ..Default::default()
+    };
+    assert_eq!(ids(page).await, vec![first.id]);
+    let next = ReportFilter {
+        after_id: Some(first.id),
+        ..Default::default()
+    };
+    assert_eq!(ids(next).await, vec![other.id]);
+    assert!(store
+        .amend_report(
+            9999,
+            &fields(serde_json::json!({"users": 1})),
+            None,
+            Author::default()
+        )
+        .await
+        .unwrap()
+        .is_none());
+}
+
+/// Every kind of bad input names its field and stores nothing.
+async fn outage_reports_bad_input(store: Store) {
+    use bugyo_store::reports::{Author, ReportFilter};
+    let ocn = store.add_org(&org("ocn", &[4713])).await.expect("add");
+    let ok = serde_json::json!({
+        "occurred_at": "2021-10-09T07:56:00+09:00",
+        "situation": "x'; DROP TABLE reports; --",
+    });
+    let with = |k: &str, v: serde_json::Value| {
+        let mut m = fields(ok.clone());
+        if v.is_null() {
+            m.remove(k);
+        } else {
+            m.insert(k.to_string(), v);
+        }
+        m
+    };
+    for (m, field) in [
+        (with("situation", serde_json::Value::Null), "situation"),
+        (with("situation", "   ".into()), "situation"),
+        (with("situation", 7.into()), "situation"),
+        (with("occurred_at", serde_json::Value::Null), "occurred_at"),
+        (with("occurred_at", "yesterday".into()), "occurred_at"),
+        (
+            with("occurred_at", "2021-02-30T00:00:00Z".into()),
+            "occurred_at",
+        ),
+        (
+            with("occurred_at", "2999-01-01T00:00:00Z".into()),
+            "occurred_at",
+        ),
+        (with("users", "about 30,000".into()), "users"),
+        (with("users", (-1).into()), "users"),
+        (with("users", 1.5.into()), "users"),
+        (with("complaints", true.into()), "complaints"),
+        (with("duration", "2 hours".into()), "duration"),
+        (with("duration", 120.into()), "duration"),
+        (with("service_class", "internet".into()), "service_class"),
+        (with("stage", "second".into()), "stage"),
+        (with("cause_category", "gremlins".into()), "cause_category"),
+        (with("stage", "detailed".into()), "cause_category"),
+        (with("share_public", "yes".into()), "share_public"),
+        (with("share_operators", 1.into()), "share_operators"),
+        (with("incidents", serde_json::json!([0])), "incidents"),
+        (with("incidents", serde_json::json!("1")), "incidents"),
+        (with("incidents", serde_json::json!([424242])), "incidents"),
+        (with("area", "a\u{0}b".into()), "area"),
+        (with("measures", "x".repeat(10_001).into()), "measures"),
+        (with("extra", 1.into()), "body"),
+    ] {
+        let err = store
+            .file_report(ocn.id, &m, Author::default())
+            .await
+            .expect_err("refused");
+        assert!(
+            matches!(&err, StoreError::Invalid { field: f, .. } if *f == field),
+            "{m:?}: {err}"
+        );
+        assert!(
+            err.to_string().contains(" / "),
+            "English and Japanese: {err}"
+        );
+    }
+    assert!(matches!(
+        store
+            .file_report(ocn.id + 100, &fields(ok.clone()), Author::default())
+            .await,
+        Err(StoreError::Invalid { field: "org", .. })
+    ));
+    assert!(store
+        .reports(&ReportFilter::default())
+        .await
+        .unwrap()
+        .is_empty());
+    // SQL meta-characters are text like any other.
+    let r = store
+        .file_report(ocn.id, &fields(ok.clone()), Author::default())
+        .await
+        .unwrap();
+    assert_eq!(r.situation, "x'; DROP TABLE reports; --");
+    let amend = |patch: serde_json::Value, reason: Option<&'static str>| {
+        let store = store.clone();
+        async move {
+            store
+                .amend_report(r.id, &fields(patch), reason, Author::default())
+                .await
+        }
+    };
+    for (patch, reason, field) in [
+        (serde_json::json!({"users": "many"}), None, "users"),
+        (serde_json::json!({"situation": null}), None, "situation"),
+        (serde_json::json!({"bogus": 1}), None, "body"),
+        (serde_json::json!({}), None, "body"),
+        (
+            serde_json::json!({"situation": "x'; DROP TABLE reports; --"}),
+            None,
+            "body",
+        ),
+        (serde_json::json!({"users": 1}), Some("\u{7}"), "reason"),
+    ] {
+        let err = amend(patch.clone(), reason).await.expect_err("refused");
+        assert!(
+            matches!(&err, StoreError::Invalid { field: f, .. } if *f == field),
+            "{patch}: {err}"
+        );
+    }
+    amend(serde_json::json!({"stage": "final"}), None)
+        .await
+        .unwrap()
+        .unwrap();
+    let err = amend(serde_json::json!({"stage": "first"}), None)
+        .await
+        .expect_err("no going back");
+    assert!(
+        matches!(err, StoreError::Invalid { field: "stage", .. }),
+        "{err}"
+    );
+    let history = store.report_history(r.id).await.unwrap();
+    assert_eq!(history.len(), 2, "only the good version was added");
+}
+
+/// The audience rules of a report, and its TLP label.
+async fn outage_report_audiences(_store: Store) {
+    use bugyo_store::audience::Tlp;
+    use bugyo_store::reports::view::{tlp, Access, ReportReader};
+    use bugyo_store::reports::SharingMarks;
+    let member = |org| ReportReader {
+        role: Role::Member,
+        org_id: Some(org),
+    };
+    let closed = SharingMarks::default();
+    let shared = SharingMarks {
+        public: false,
+        operators: true,
+    };
+    assert_eq!(Access::of(member(1), 1, closed), Some(Access::Reporter));
+    assert_eq!(Access::of(member(2), 1, closed), None);
+    assert_eq!(Access::of(member(2), 1, shared), Some(Access::Operator));
+    for role in [Role::Regulator, Role::Analyst, Role::Admin] {
+        let reader = ReportReader { role, org_id: None };
+        let access = Access::of(reader, 1, closed).unwrap();
+        assert_eq!(access, Access::Oversight);
+        assert!(access.audited(closed));
+        assert!(!access.audited(shared));
+    }
+    assert!(!Access::Reporter.audited(closed));
+    let body = fields(
+        serde_json::json!({"situation": "s", "contact": "Taro", "impact_enterprise": "bank X"}),
+    );
+    let seen = Access::Operator.redact(&body);
+    assert_eq!(seen.keys().collect::<Vec<_>>(), ["situation"]);
+    assert_eq!(Access::Oversight.redact(&body), body);
+    assert!(!Access::Operator.sees_authors());
+    assert_eq!(tlp(closed), Tlp::AmberStrict);
+    assert_eq!(tlp(shared), Tlp::Green);
+    assert_eq!(
+        tlp(SharingMarks {
+            public: true,
+            operators: true
+        }),
+        Tlp::Clear
+    );
 }

@@ -7,12 +7,13 @@
 //! - `/metrics`: feed health and detection as OpenMetrics text.
 //!
 //! Handlers are plain async functions over [`ApiState`], grouped by
-//! resource: [`incidents`], [`members`], [`situation`].
+//! resource: [`incidents`], [`members`], [`reports`], [`situation`].
 
 mod auth;
 pub mod error;
 pub mod incidents;
 pub mod members;
+pub mod reports;
 pub mod situation;
 
 use axum::extract::DefaultBodyLimit;
@@ -99,6 +100,10 @@ pub fn router(state: ApiState) -> Router {
         )
         .route("/api/v1/tokens", post(members::create_token))
         .route("/api/v1/situation", get(situation::situation))
+        .route("/api/v1/reports", get(reports::list).post(reports::file))
+        .route("/api/v1/reports/{id}", get(reports::get))
+        .route("/api/v1/reports/{id}/versions", post(reports::amend))
+        .route("/api/v1/reports/{id}/history", get(reports::history))
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
         .layer(DefaultBodyLimit::max(MAX_BODY))

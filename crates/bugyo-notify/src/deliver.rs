@@ -6,7 +6,7 @@
 //! not; the caller retries.
 
 use crate::relay::SmtpRelay;
-use crate::render::{self, Item, Language};
+use crate::render;
 use crate::tls::{self, CaFile};
 use bugyo_store::{Contact, ContactKind};
 use hmac::{Hmac, Mac};
@@ -57,18 +57,17 @@ impl Channels {
         }
     }
 
-    /// Sends one message (one notice or a digest) to `contact`.
+    /// Sends one message (a notice, a digest or a reminder) to `contact`.
     pub async fn send(
         &self,
         contact: &Contact,
         message_id: &str,
-        items: &[Item],
-        lang: Language,
+        out: &render::Outgoing,
     ) -> Result<(), String> {
         match contact.kind {
-            ContactKind::Email => self.email(&contact.address, message_id, items, lang).await,
+            ContactKind::Email => self.email(&contact.address, message_id, out).await,
             ContactKind::Webhook => {
-                let body = render::webhook(message_id, items, lang).to_string();
+                let body = out.json.to_string();
                 let signature = sign(
                     contact.secret.as_deref().unwrap_or_default(),
                     body.as_bytes(),
@@ -77,14 +76,10 @@ impl Channels {
                     .await
             }
             ContactKind::Slack => {
-                self.post(
-                    &contact.address,
-                    render::slack(items, lang).to_string(),
-                    None,
-                )
-                .await
+                self.post(&contact.address, render::slack(out).to_string(), None)
+                    .await
             }
-            ContactKind::Syslog => self.syslog(&contact.address, items).await,
+            ContactKind::Syslog => self.syslog(&contact.address, out).await,
         }
     }
 
@@ -92,8 +87,7 @@ impl Channels {
         &self,
         to: &str,
         message_id: &str,
-        items: &[Item],
-        lang: Language,
+        out: &render::Outgoing,
     ) -> Result<(), String> {
         let Some(relay) = &self.smtp else {
             return Err("no SMTP relay configured (--smtp) / SMTP リレーが未設定です".into());
@@ -105,10 +99,10 @@ impl Channels {
                     .map_err(|e| format!("from {:?}: {e}", self.mail_from))?,
             )
             .to(to.parse().map_err(|e| format!("to {to:?}: {e}"))?)
-            .subject(render::subject(items, lang))
+            .subject(out.subject.clone())
             .message_id(Some(format!("<{message_id}@bugyo>")))
             .header(ContentType::TEXT_PLAIN)
-            .body(render::text(items, lang))
+            .body(out.text.clone())
             .map_err(|e| e.to_string())?;
         relay
             .transport(self.ca_file.as_ref(), TIMEOUT)
@@ -146,7 +140,7 @@ impl Channels {
         }
     }
 
-    async fn syslog(&self, target: &str, items: &[Item]) -> Result<(), String> {
+    async fn syslog(&self, target: &str, out: &render::Outgoing) -> Result<(), String> {
         let socket = tokio::net::UdpSocket::bind(if target.starts_with('[') {
             "[::]:0"
         } else {
@@ -160,7 +154,8 @@ impl Channels {
                 .map(|d| d.as_micros() as i64)
                 .unwrap_or(0),
         );
-        for line in render::syslog(items, &self.hostname, &now.rfc3339()) {
+        for entry in &out.syslog {
+            let line = entry.line(&self.hostname, &now.rfc3339());
             socket
                 .send_to(line.as_bytes(), target)
                 .await

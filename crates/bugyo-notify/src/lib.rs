@@ -25,11 +25,12 @@ pub mod render;
 pub mod tls;
 
 use bugyo_detect::Severity;
+use bugyo_report::Date;
 use bugyo_store::audience::{view, Viewer};
 use bugyo_store::notifications::{NewNotice, Notice};
 use bugyo_store::{AuditEntry, ContactKind, Store};
 use policy::{decide, NoticeKind, Told};
-use render::{Item, Language};
+use render::{Item, Language, ReminderKind};
 use std::collections::{BTreeMap, HashMap};
 use std::time::Duration;
 use tokio::sync::watch;
@@ -89,6 +90,15 @@ fn now_micros() -> i64 {
         .duration_since(std::time::UNIX_EPOCH)
         .map(|d| d.as_micros() as i64)
         .unwrap_or(0)
+}
+
+/// Days from `today` to the due date `due` (`YYYY-MM-DD`); `None` if it
+/// is not a date.
+fn days_left(due: &str, today: Date) -> Option<i64> {
+    let mut parts = due.splitn(3, '-');
+    let (y, m, d) = (parts.next()?, parts.next()?, parts.next()?);
+    let due = Date::new(y.parse().ok()?, m.parse().ok()?, d.parse().ok()?)?;
+    Some(due.days() - today.days())
 }
 
 /// The severity a version's body gives (`info` if it gives none).
@@ -237,12 +247,8 @@ impl Notifier {
             let ids: Vec<i64> = notices.iter().map(|n| n.id).collect();
             let message_id = format!("bugyo-{contact_id}-{}", ids[0]);
             let lang = Language::of(&org.language);
-            match self
-                .config
-                .channels
-                .send(&contact, &message_id, &items, lang)
-                .await
-            {
+            let out = render::notices(&message_id, &items, lang);
+            match self.config.channels.send(&contact, &message_id, &out).await {
                 Ok(()) => {
                     self.store.mark_sent(&ids, &message_id).await?;
                     self.next_allowed
@@ -319,7 +325,103 @@ impl Notifier {
         let enqueued = self.enqueue().await?;
         let mut s = self.dispatch().await?;
         s.enqueued = enqueued;
+        let r = self.remind().await?;
+        s.enqueued += r.enqueued;
+        s.messages += r.messages;
+        s.delivered += r.delivered;
+        s.failed += r.failed;
         Ok(s)
+    }
+
+    /// Reminds the reporting organisations of detailed reports owed (a
+    /// major accident's, due 30 days after it): a week before, the day
+    /// before and once overdue, each once per contact, until the report
+    /// reaches the detailed stage. Sent as they fall due, retried like
+    /// notices, audited.
+    pub async fn remind(&mut self) -> bugyo_store::Result<PassSummary> {
+        let mut summary = PassSummary::default();
+        let now = now_micros();
+        let today = Date::jst(bugyo_model::Timestamp::from_micros(now));
+        for (report, org, due) in self.store.reports_awaiting_detailed().await? {
+            let Some(kind) = days_left(&due, today).and_then(ReminderKind::for_days_left) else {
+                continue;
+            };
+            for (contact, _) in self.store.contacts_of(org).await? {
+                if self
+                    .store
+                    .enqueue_reminder(report, contact, kind.name(), &due)
+                    .await?
+                {
+                    summary.enqueued += 1;
+                }
+            }
+        }
+        // Those just owed are due now too.
+        let now = now_micros();
+        for r in self.store.due_reminders(now, 1000).await? {
+            let Some((org_id, contact)) = self.store.contact(r.contact_id).await? else {
+                continue;
+            };
+            let Some(org) = self.store.org_by_id(org_id).await? else {
+                continue;
+            };
+            let (Some(kind), Some(left)) = (
+                [
+                    ReminderKind::DetailedWeek,
+                    ReminderKind::DetailedDay,
+                    ReminderKind::DetailedOverdue,
+                ]
+                .into_iter()
+                .find(|k| k.name() == r.reminder),
+                days_left(&r.due, today),
+            ) else {
+                continue;
+            };
+            let message_id = format!(
+                "bugyo-reminder-{}-{}-{}",
+                r.report_id,
+                r.contact_id,
+                kind.name()
+            );
+            let out = render::reminder(
+                &message_id,
+                kind,
+                r.report_id,
+                &r.due,
+                left,
+                Language::of(&org.language),
+            );
+            match self.config.channels.send(&contact, &message_id, &out).await {
+                Ok(()) => {
+                    self.store.mark_reminder_sent(&r, &message_id).await?;
+                    summary.messages += 1;
+                    summary.delivered += 1;
+                    self.store
+                        .audit(&AuditEntry {
+                            at: 0,
+                            token_id: None,
+                            org_id: Some(org_id),
+                            action: "remind".into(),
+                            object: format!("report/{}", r.report_id),
+                            detail: format!(
+                                "{} {} {} {message_id}",
+                                kind.name(),
+                                contact.kind.name(),
+                                contact.address
+                            ),
+                        })
+                        .await?;
+                }
+                Err(e) => {
+                    let retry =
+                        now + backoff(self.config.retry_base, r.attempts).as_micros() as i64;
+                    tracing::warn!(report = r.report_id, contact = r.contact_id, address = %contact.address, error = %e, "reminder not delivered; will retry / 期限の通知を配信できませんでした。再試行します");
+                    self.store.mark_reminder_failed(&r, &e, retry).await?;
+                    summary.failed += 1;
+                }
+            }
+        }
+        Ok(summary)
     }
 
     /// Contacts still failing after [`FAILING_AFTER`] attempts: (contact,

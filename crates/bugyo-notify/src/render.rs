@@ -244,6 +244,58 @@ pub fn text(items: &[Item], lang: Language) -> String {
     out
 }
 
+/// One message as the channels send it: a subject and a text (e-mail,
+/// Slack), the JSON a webhook receives, and syslog entries.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Outgoing {
+    /// The e-mail subject (and Slack's first line).
+    pub subject: String,
+    /// The text, TLP label first.
+    pub text: String,
+    /// The webhook's JSON body.
+    pub json: Value,
+    /// One syslog entry per notice or reminder.
+    pub syslog: Vec<SyslogEntry>,
+}
+
+/// One RFC 5424 syslog message without its header (time and host are the
+/// sender's): facility local0.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct SyslogEntry {
+    /// 4 (warning) or 5 (notice).
+    pub severity: u8,
+    /// MSGID: what it is (`opened`, `resolved`, `detailed-week`...).
+    pub msgid: String,
+    /// The structured data, `[bugyo@32473 ...]`.
+    pub data: String,
+    /// The message.
+    pub text: String,
+}
+
+impl SyslogEntry {
+    /// The whole line, as sent from `host` at `at` (RFC 3339).
+    pub fn line(&self, host: &str, at: &str) -> String {
+        format!(
+            "<{}>1 {at} {host} bugyo - {} {} {}",
+            16 * 8 + u32::from(self.severity),
+            self.msgid,
+            self.data,
+            self.text
+        )
+    }
+}
+
+/// The message carrying `items` (one notice or a digest) as delivery
+/// `delivery`.
+pub fn notices(delivery: &str, items: &[Item], lang: Language) -> Outgoing {
+    Outgoing {
+        subject: subject(items, lang),
+        text: text(items, lang),
+        json: webhook(delivery, items, lang),
+        syslog: syslog(items),
+    }
+}
+
 /// The JSON a webhook receives.
 pub fn webhook(delivery: &str, items: &[Item], lang: Language) -> Value {
     json!({
@@ -258,27 +310,172 @@ pub fn webhook(delivery: &str, items: &[Item], lang: Language) -> Value {
 }
 
 /// The JSON a Slack-compatible incoming webhook receives.
-pub fn slack(items: &[Item], lang: Language) -> Value {
-    json!({ "text": format!("*{}*\n```\n{}```", subject(items, lang), text(items, lang)) })
+pub fn slack(out: &Outgoing) -> Value {
+    json!({ "text": format!("*{}*\n```\n{}```", out.subject, out.text) })
 }
 
-/// One RFC 5424 syslog line per notice (facility local0; severity warning
-/// for high and critical incidents, notice otherwise).
-pub fn syslog(items: &[Item], host: &str, at: &str) -> Vec<String> {
+/// One syslog entry per notice (severity warning for high and critical
+/// incidents, notice otherwise).
+pub fn syslog(items: &[Item]) -> Vec<SyslogEntry> {
     items
         .iter()
         .map(|i| {
             let v = &i.view;
             let sev = v["severity"].as_str().unwrap_or_default();
-            let pri = 16 * 8 + if matches!(sev, "high" | "critical") { 4 } else { 5 };
-            format!(
-                "<{pri}>1 {at} {host} bugyo - {} [bugyo@32473 incident=\"{}\" kind=\"{}\" severity=\"{sev}\" tlp=\"{}\"] {}",
-                i.kind.name(),
-                v["id"],
-                v["kind"].as_str().unwrap_or_default(),
-                v["tlp"].as_str().unwrap_or_default(),
-                v["summary"].as_str().unwrap_or_default()
-            )
+            SyslogEntry {
+                severity: if matches!(sev, "high" | "critical") {
+                    4
+                } else {
+                    5
+                },
+                msgid: i.kind.name().to_string(),
+                data: format!(
+                    "[bugyo@32473 incident=\"{}\" kind=\"{}\" severity=\"{sev}\" tlp=\"{}\"]",
+                    v["id"],
+                    v["kind"].as_str().unwrap_or_default(),
+                    v["tlp"].as_str().unwrap_or_default(),
+                ),
+                text: v["summary"].as_str().unwrap_or_default().to_string(),
+            }
         })
         .collect()
+}
+
+/// Which reminder of a report deadline.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ReminderKind {
+    /// The detailed report is due within a week.
+    DetailedWeek,
+    /// The detailed report is due tomorrow or today.
+    DetailedDay,
+    /// The detailed report is overdue.
+    DetailedOverdue,
+}
+
+impl ReminderKind {
+    /// The name used in the store and in messages.
+    pub fn name(self) -> &'static str {
+        match self {
+            ReminderKind::DetailedWeek => "detailed-week",
+            ReminderKind::DetailedDay => "detailed-day",
+            ReminderKind::DetailedOverdue => "detailed-overdue",
+        }
+    }
+
+    /// The reminder owed when the report is due in `days_left` days (0:
+    /// today; negative: overdue), if any.
+    pub fn for_days_left(days_left: i64) -> Option<ReminderKind> {
+        match days_left {
+            i64::MIN..=-1 => Some(ReminderKind::DetailedOverdue),
+            0..=1 => Some(ReminderKind::DetailedDay),
+            2..=7 => Some(ReminderKind::DetailedWeek),
+            _ => None,
+        }
+    }
+}
+
+/// A reminder that report `report_id` (of `org`) owes its detailed report
+/// by `due` (`YYYY-MM-DD`, JST), `days_left` days from today.
+pub fn reminder(
+    delivery: &str,
+    kind: ReminderKind,
+    report_id: i64,
+    due: &str,
+    days_left: i64,
+    lang: Language,
+) -> Outgoing {
+    let (subject, body) = match (lang, days_left) {
+        (Language::Ja, d) if d < 0 => (
+            format!("[bugyo] 詳細報告の期限を過ぎています: 報告 {report_id} ({due} まで)"),
+            format!("報告 {report_id} は重大な事故に当たり、詳細報告の期限 {due} を {} 日過ぎています。速やかに詳細報告 (段階 detailed) を提出してください。", -d),
+        ),
+        (Language::Ja, d) => (
+            format!("[bugyo] 詳細報告の期限が近づいています: 報告 {report_id} ({due} まで、あと {d} 日)"),
+            format!("報告 {report_id} は重大な事故に当たり、詳細報告 (発生から30日以内) の期限は {due} です (あと {d} 日)。原因、対策、再発防止策、利用者への周知を含めて提出してください。"),
+        ),
+        (Language::En, d) if d < 0 => (
+            format!("[bugyo] Detailed report overdue: report {report_id} (due {due})"),
+            format!("Report {report_id} is a major accident and its detailed report was due on {due}, {} days ago. Please file it (stage detailed) now.", -d),
+        ),
+        (Language::En, d) => (
+            format!("[bugyo] Detailed report due soon: report {report_id} (due {due}, {d} days left)"),
+            format!("Report {report_id} is a major accident: its detailed report (within 30 days of the accident) is due on {due}, in {d} days. Include the cause, the measures, recurrence prevention and how users were told."),
+        ),
+    };
+    let tlp = "TLP:AMBER+STRICT";
+    Outgoing {
+        text: format!("{tlp}\n\n{body}\n\nGET /api/v1/reports/{report_id}\n"),
+        json: json!({
+            "delivery": delivery,
+            "tlp": tlp,
+            "language": match lang { Language::En => "en", Language::Ja => "ja" },
+            "reminder": kind.name(),
+            "report": report_id,
+            "due": due,
+            "days_left": days_left,
+            "text": body,
+        }),
+        syslog: vec![SyslogEntry {
+            severity: if days_left < 0 { 4 } else { 5 },
+            msgid: kind.name().to_string(),
+            data: format!("[bugyo@32473 report=\"{report_id}\" due=\"{due}\" tlp=\"{tlp}\"]"),
+            text: body.clone(),
+        }],
+        subject,
+    }
+}
+
+#[cfg(test)]
+mod reminder_tests {
+    use super::*;
+
+    #[test]
+    fn the_reminder_owed_by_days_left() {
+        let k = ReminderKind::for_days_left;
+        assert_eq!(k(30), None);
+        assert_eq!(k(8), None);
+        assert_eq!(k(7), Some(ReminderKind::DetailedWeek));
+        assert_eq!(k(2), Some(ReminderKind::DetailedWeek));
+        assert_eq!(k(1), Some(ReminderKind::DetailedDay));
+        assert_eq!(k(0), Some(ReminderKind::DetailedDay));
+        assert_eq!(k(-1), Some(ReminderKind::DetailedOverdue));
+        assert_eq!(k(i64::MIN), Some(ReminderKind::DetailedOverdue));
+    }
+
+    #[test]
+    fn reminders_in_both_languages_on_every_channel() {
+        let en = reminder(
+            "d1",
+            ReminderKind::DetailedWeek,
+            7,
+            "2024-02-29",
+            5,
+            Language::En,
+        );
+        assert!(en.subject.contains("report 7") && en.subject.contains("2024-02-29"));
+        assert!(en.text.starts_with("TLP:AMBER+STRICT\n"), "{}", en.text);
+        assert_eq!(en.json["reminder"], "detailed-week");
+        assert_eq!(en.json["days_left"], 5);
+        let line = en.syslog[0].line("host", "2024-02-24T00:00:00Z");
+        assert!(
+            line.starts_with(
+                "<133>1 2024-02-24T00:00:00Z host bugyo - detailed-week [bugyo@32473 report=\"7\""
+            ),
+            "{line}"
+        );
+        let ja = reminder(
+            "d2",
+            ReminderKind::DetailedOverdue,
+            7,
+            "2024-02-29",
+            -3,
+            Language::Ja,
+        );
+        assert!(ja.subject.contains("期限を過ぎています"), "{}", ja.subject);
+        assert!(ja.text.contains("3 日過ぎています"), "{}", ja.text);
+        assert!(
+            ja.syslog[0].line("h", "t").starts_with("<132>"),
+            "overdue is a warning"
+        );
+    }
 }

@@ -20,6 +20,7 @@ pub mod audit;
 pub mod incidents;
 pub mod notifications;
 pub mod orgs;
+pub mod reminders;
 pub mod reports;
 pub mod tokens;
 pub mod users;
@@ -110,6 +111,11 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
     ),
     (4, "users", include_str!("../migrations/0004_users.sql")),
     (5, "reports", include_str!("../migrations/0005_reports.sql")),
+    (
+        6,
+        "report reminders",
+        include_str!("../migrations/0006_report_reminders.sql"),
+    ),
 ];
 
 fn migrator() -> Migrator {

@@ -22,6 +22,7 @@ mod common;
 use bugyo_testdata::smtp::Smtp;
 use bugyo_testdata::webhook::Receiver;
 use common::leak2017::{self, Leak2017};
+use common::mail::decode;
 use common::*;
 use std::net::UdpSocket;
 use std::time::Duration;
@@ -355,61 +356,4 @@ fn leak_of_2017_notifies_each_member_once_in_its_language(
     let audit = audit_log(store_url);
     let notified = audit.iter().filter(|e| e.action == "notify").count();
     assert_eq!(notified, 8, "every message sent is audited: {audit:#?}");
-}
-
-/// The readable text of a message: headers, then the body decoded from
-/// base64 or quoted-printable (lettre picks one for UTF-8).
-fn decode(mail: &str) -> String {
-    let (head, body) = mail.split_once("\n\n").unwrap_or((mail, ""));
-    let text = if head.contains("Content-Transfer-Encoding: base64") {
-        let clean: String = body.chars().filter(|c| !c.is_whitespace()).collect();
-        String::from_utf8_lossy(&base64_decode(&clean)).into_owned()
-    } else if head.contains("Content-Transfer-Encoding: quoted-printable") {
-        quoted_printable(body)
-    } else {
-        body.to_string()
-    };
-    format!("{head}\n\n{text}")
-}
-
-fn base64_decode(s: &str) -> Vec<u8> {
-    let val = |c: u8| match c {
-        b'A'..=b'Z' => Some(c - b'A'),
-        b'a'..=b'z' => Some(c - b'a' + 26),
-        b'0'..=b'9' => Some(c - b'0' + 52),
-        b'+' => Some(62),
-        b'/' => Some(63),
-        _ => None,
-    };
-    let mut out = Vec::new();
-    let (mut acc, mut bits) = (0u32, 0);
-    for c in s.bytes() {
-        let Some(v) = val(c) else { continue };
-        acc = (acc << 6) | u32::from(v);
-        bits += 6;
-        if bits >= 8 {
-            bits -= 8;
-            out.push((acc >> bits) as u8);
-        }
-    }
-    out
-}
-
-fn quoted_printable(s: &str) -> String {
-    let mut out = Vec::new();
-    let b = s.replace("=\r\n", "").replace("=\n", "");
-    let bytes = b.as_bytes();
-    let mut i = 0;
-    while i < bytes.len() {
-        if bytes[i] == b'=' && i + 2 < bytes.len() {
-            if let Ok(v) = u8::from_str_radix(&b[i + 1..i + 3], 16) {
-                out.push(v);
-                i += 3;
-                continue;
-            }
-        }
-        out.push(bytes[i]);
-        i += 1;
-    }
-    String::from_utf8_lossy(&out).into_owned()
 }

@@ -6,6 +6,7 @@
 #![allow(dead_code)]
 
 pub mod leak2017;
+pub mod mail;
 pub mod serve;
 pub mod small_leak;
 

@@ -12,6 +12,7 @@ pub mod input;
 pub mod mrt;
 pub mod pcap;
 pub mod report;
+pub mod report_mail;
 pub mod rpki;
 pub mod rpsl;
 pub mod rtr;

@@ -39,23 +39,34 @@ impl Store {
         Ok(())
     }
 
+    /// Every entry of `action` on `object`, oldest first: e.g. whether the
+    /// mail with a Message-ID has already been filed (`report-mail`).
+    pub async fn audit_entries(&self, action: &str, object: &str) -> Result<Vec<AuditEntry>> {
+        let rows = sqlx::query("SELECT at, token_id, org_id, action, object, detail FROM audit_log WHERE action = $1 AND object = $2 ORDER BY id")
+            .bind(action)
+            .bind(object)
+            .fetch_all(self.pool())
+            .await?;
+        rows.iter().map(entry).collect()
+    }
+
     /// The newest `limit` entries, newest first.
     pub async fn audit_log(&self, limit: u32) -> Result<Vec<AuditEntry>> {
         let rows = sqlx::query("SELECT at, token_id, org_id, action, object, detail FROM audit_log ORDER BY id DESC LIMIT $1")
             .bind(i64::from(limit))
             .fetch_all(self.pool())
             .await?;
-        rows.iter()
-            .map(|r| {
-                Ok(AuditEntry {
-                    at: col(r, "at")?,
-                    token_id: col(r, "token_id")?,
-                    org_id: col(r, "org_id")?,
-                    action: col(r, "action")?,
-                    object: col(r, "object")?,
-                    detail: col(r, "detail")?,
-                })
-            })
-            .collect()
+        rows.iter().map(entry).collect()
     }
+}
+
+fn entry(r: &sqlx::any::AnyRow) -> Result<AuditEntry> {
+    Ok(AuditEntry {
+        at: col(r, "at")?,
+        token_id: col(r, "token_id")?,
+        org_id: col(r, "org_id")?,
+        action: col(r, "action")?,
+        object: col(r, "object")?,
+        detail: col(r, "detail")?,
+    })
 }

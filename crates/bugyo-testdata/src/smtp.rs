@@ -201,6 +201,13 @@ impl Smtp {
         self.port
     }
 
+    /// The maildir Exim delivers into (`new/` holds each message as
+    /// delivered; `cur/` and `tmp/` are Exim's too): for a test that reads
+    /// the mailbox as a mail-reading program would.
+    pub fn maildir(&self) -> PathBuf {
+        self.dir.join("mail")
+    }
+
     /// Every message delivered so far, oldest first (two delivered within one second may come in either order), as raw text (invalid
     /// UTF-8 replaced). A message sent to several recipients is there
     /// once, with all of them in its `Envelope-to:` header.

@@ -59,7 +59,7 @@ enum Command {
     User(members::UserArgs),
     /// Send the notices owed for recorded incident changes (e-mail, webhook, Slack, syslog).
     Notify(notify::NotifyArgs),
-    /// Statutory accident reports: classify an outage (major, quarterly, none) with its deadlines.
+    /// Statutory accident reports: classify an outage (major, quarterly, none) with its deadlines; file reports that arrived by e-mail.
     Report(report::ReportArgs),
 }
 

@@ -4,6 +4,11 @@
 //! rule that matched with its legal source, the deadlines and the cell of
 //! table 2 (001_877f6a2558382331.txt). Bad values exit with status 2 and a
 //! message naming the flag, in English and Japanese.
+//!
+//! `bugyo report intake` files the reports that arrived by e-mail (see
+//! [`intake`]).
+
+mod intake;
 
 use bugyo_model::Timestamp;
 use bugyo_report::calendar::parse_time;
@@ -22,6 +27,8 @@ pub struct ReportArgs {
 enum ReportCommand {
     /// Classify an outage under MIC's statutory rules (major accident, quarterly-report accident or none), with its deadlines; prints JSON.
     Classify(ClassifyArgs),
+    /// File the outage reports that arrived by e-mail in a maildir (DIR/new → DIR/cur, or DIR/rejected with a .why); prints a summary, exit status 2 if any was rejected.
+    Intake(intake::IntakeArgs),
 }
 
 /// Arguments of `bugyo report classify`. Values are read here, not by clap,
@@ -49,6 +56,7 @@ struct ClassifyArgs {
 /// Runs `bugyo report`.
 pub fn run(args: ReportArgs) -> ExitCode {
     match args.command {
+        ReportCommand::Intake(a) => intake::run(a),
         ReportCommand::Classify(a) => match classify(&a) {
             Ok(json) => {
                 say!("{json}");

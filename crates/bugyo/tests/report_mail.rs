@@ -378,6 +378,27 @@ fn walk(store: &[&str], url: &str) {
         versions[1].reason
     );
 
+    // A second follow-up that would take the report back to a first
+    // report: the store refuses the stage, which is left out and named,
+    // and the rest (the situation, given below its label) is filed.
+    let second = format!(
+        "From: noc@ocn.example\nSubject: [bugyo report {tokyo_id}]\nMessage-ID: <follow-up-2@ocn.example>\nContent-Type: text/plain; charset=utf-8\n\n報告区分: 第一報\n状況:\n復旧しました。\n"
+    );
+    send(smtp.port(), "noc@ocn.example", second.as_bytes());
+    wait_new(&maildir, 1);
+    let (ok, out) = intake(&maildir, store);
+    assert!(ok, "{out}");
+    assert!(
+        out.contains("filed 0, amended 1, already filed 0, rejected 0"),
+        "{out}"
+    );
+    assert!(out.contains("field stage: "), "{out}");
+    let after = reports(url);
+    let (_, stage, tokyo) = after.iter().find(|(id, _, _)| *id == tokyo_id).unwrap();
+    assert_eq!(*stage, Stage::FollowUp);
+    assert_eq!(tokyo["situation"], "復旧しました。");
+    assert_eq!(tokyo["duration"], "2h57m");
+
     // The same message delivered again is not filed twice; a run with
     // nothing new files nothing.
     send(smtp.port(), "noc@ocn.example", UTF8_JA.as_bytes());

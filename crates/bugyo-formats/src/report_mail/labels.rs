@@ -175,7 +175,13 @@ pub(super) fn read(text: &str, problems: &mut Vec<MailProblem>) -> Map<String, V
     let mut entries: Vec<Entry> = Vec::new();
     // Free text and unknown labels, in order.
     let mut extra: Vec<String> = Vec::new();
+    // A label is open while its value may go on: in indented lines, and,
+    // when nothing followed the label on its line (`状況:` then the text
+    // below), in the lines up to the next blank line or label. (A blank
+    // line right after an empty label closes it: a template's empty item
+    // does not swallow the text below.)
     let mut open = false;
+    let mut block = false;
     for (i, raw) in text.split('\n').enumerate() {
         let line = raw.trim_end_matches('\r');
         if line == "-- " {
@@ -188,10 +194,12 @@ pub(super) fn read(text: &str, problems: &mut Vec<MailProblem>) -> Map<String, V
         let indented = clean.starts_with([' ', '\t', '\u{3000}']);
         if clean.trim().is_empty() {
             open = false;
+            block = false;
             extra.push(String::new());
             continue;
         }
-        if indented && open {
+        let label = labelled(&clean);
+        if open && (indented || (block && label.is_none())) {
             if let Some(e) = entries.last_mut() {
                 if !e.value.is_empty() {
                     e.value.push('\n');
@@ -200,8 +208,9 @@ pub(super) fn read(text: &str, problems: &mut Vec<MailProblem>) -> Map<String, V
             }
             continue;
         }
-        match labelled(&clean) {
+        match label {
             Some((label, field, value)) => {
+                block = value.is_empty();
                 entries.push(Entry {
                     label,
                     field,
@@ -213,6 +222,7 @@ pub(super) fn read(text: &str, problems: &mut Vec<MailProblem>) -> Map<String, V
             None => {
                 extra.push(clean.trim_end().to_string());
                 open = false;
+                block = false;
             }
         }
     }
@@ -415,6 +425,19 @@ mod tests {
         for (_, f) in LABELS {
             assert!(super::super::FIELDS.contains(f), "{f}");
         }
+    }
+
+    #[test]
+    fn value_below_its_label() {
+        let mut problems = Vec::new();
+        let map = read(
+            "【発生日時】\n2021年10月9日 7時56分\n\nこれまでの対応:\n迂回を実施\n監視を継続\n\n原因:\n\nご確認ください\n",
+            &mut problems,
+        );
+        assert!(problems.is_empty(), "{problems:?}");
+        assert_eq!(map["occurred_at"], "2021-10-09T07:56:00+09:00");
+        assert_eq!(map["response"], "迂回を実施\n監視を継続");
+        assert_eq!(map["situation"], "ご確認ください");
     }
 
     #[test]

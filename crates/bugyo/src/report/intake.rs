@@ -133,11 +133,13 @@ async fn intake(args: &IntakeArgs) -> Result<Summary, String> {
     let mut summary = Summary::default();
     for name in names {
         let path = new.join(&name);
+        // Fields the store refused and that were left out.
+        let mut refused = Vec::new();
         let (outcome, mail, key) = match std::fs::read(&path) {
             Ok(bytes) => {
                 let mail = report_mail::parse(&bytes);
                 let key = key_of(&mail, &bytes);
-                (take(&store, &mail, &key).await, mail, key)
+                (take(&store, &mail, &key, &mut refused).await, mail, key)
             }
             Err(e) => (
                 Outcome::Rejected(
@@ -148,7 +150,8 @@ async fn intake(args: &IntakeArgs) -> Result<Summary, String> {
                 format!("file/{name}"),
             ),
         };
-        let problems: Vec<String> = mail.problems.iter().map(ToString::to_string).collect();
+        let mut problems: Vec<String> = mail.problems.iter().map(ToString::to_string).collect();
+        problems.extend(refused);
         let org_id = match &outcome {
             Outcome::Filed(id) | Outcome::Amended(id, _) => {
                 store.report(*id).await.ok().flatten().map(|r| r.org_id)
@@ -277,7 +280,7 @@ fn key_of(mail: &ReportMail, bytes: &[u8]) -> String {
 }
 
 /// Files one message (or finds it filed before).
-async fn take(store: &Store, mail: &ReportMail, key: &str) -> Outcome {
+async fn take(store: &Store, mail: &ReportMail, key: &str, refused: &mut Vec<String>) -> Outcome {
     match store.audit_entries(FILED, key).await {
         Ok(seen) if !seen.is_empty() => return Outcome::Seen,
         Ok(_) => {}
@@ -325,7 +328,7 @@ async fn take(store: &Store, mail: &ReportMail, key: &str) -> Outcome {
     };
     let mut fields = mail.fields.clone();
     match mail.follow_up_of() {
-        Some(id) => amend(store, org.id, &org.handle, id, mail, key, fields).await,
+        Some(id) => amend(store, org.id, &org.handle, id, mail, key, fields, refused).await,
         None => {
             let named = |field: &str| {
                 mail.problems
@@ -350,10 +353,12 @@ async fn take(store: &Store, mail: &ReportMail, key: &str) -> Outcome {
             loop {
                 match store.file_report(org.id, &fields, Author::default()).await {
                     Ok(r) => return Outcome::Filed(r.id),
-                    Err(e) => match drop_refused(&mut fields, e, &["occurred_at", "situation"]) {
-                        Ok(()) => continue,
-                        Err(outcome) => return outcome,
-                    },
+                    Err(e) => {
+                        match drop_refused(&mut fields, e, &["occurred_at", "situation"], refused) {
+                            Ok(()) => continue,
+                            Err(outcome) => return outcome,
+                        }
+                    }
                 }
             }
         }
@@ -361,17 +366,21 @@ async fn take(store: &Store, mail: &ReportMail, key: &str) -> Outcome {
 }
 
 /// After the store refused `e`: the refused field left out if it may be
-/// (so one bad field does not lose the others), else the outcome.
+/// (so one bad field does not lose the others, and `refused` says so),
+/// else the outcome.
 fn drop_refused(
     fields: &mut Map<String, Value>,
     e: StoreError,
     required: &[&str],
+    refused: &mut Vec<String>,
 ) -> Result<(), Outcome> {
     match e {
         StoreError::Invalid { field, message }
             if fields.contains_key(field) && !required.contains(&field) =>
         {
-            eprintln!("  {field}: {message} (left out / この項目は除きました)");
+            refused.push(format!(
+                "field {field}: {message} (left out / この項目は除きました)"
+            ));
             fields.remove(field);
             Ok(())
         }
@@ -384,6 +393,7 @@ fn drop_refused(
 }
 
 /// A follow-up or correction of report `id` of organisation `org_id`.
+#[allow(clippy::too_many_arguments)]
 async fn amend(
     store: &Store,
     org_id: i64,
@@ -392,6 +402,7 @@ async fn amend(
     mail: &ReportMail,
     key: &str,
     mut fields: Map<String, Value>,
+    refused: &mut Vec<String>,
 ) -> Outcome {
     let current = match store.report(id).await {
         Ok(r) => r,
@@ -424,7 +435,7 @@ async fn amend(
                 )
             }
             Err(e) => {
-                if let Err(outcome) = drop_refused(&mut fields, e, &[]) {
+                if let Err(outcome) = drop_refused(&mut fields, e, &[], refused) {
                     return outcome;
                 }
             }
@@ -458,6 +469,46 @@ fn why_text(en: &str, ja: &str, mail: &ReportMail, problems: &[String]) -> Strin
 
 #[cfg(test)]
 mod tests {
+    use super::{drop_refused, Outcome};
+    use bugyo_store::StoreError;
+    use serde_json::{json, Map, Value};
+
+    fn invalid(field: &'static str) -> StoreError {
+        StoreError::Invalid {
+            field,
+            message: "no / いいえ".into(),
+        }
+    }
+
+    #[test]
+    fn a_refused_field_is_left_out_unless_required() {
+        let mut fields: Map<String, Value> =
+            json!({"stage": "first", "situation": "down", "area": "東京"})
+                .as_object()
+                .cloned()
+                .unwrap();
+        let mut refused = Vec::new();
+        assert!(drop_refused(&mut fields, invalid("stage"), &["situation"], &mut refused).is_ok());
+        assert!(!fields.contains_key("stage"));
+        assert_eq!(
+            refused,
+            ["field stage: no / いいえ (left out / この項目は除きました)"]
+        );
+        assert!(matches!(
+            drop_refused(
+                &mut fields,
+                invalid("situation"),
+                &["situation"],
+                &mut refused
+            ),
+            Err(Outcome::Rejected(..))
+        ));
+        // Not a field given (e.g. "body": nothing changed): refused.
+        assert!(matches!(
+            drop_refused(&mut fields, invalid("body"), &[], &mut refused),
+            Err(Outcome::Rejected(..))
+        ));
+    }
     #[test]
     fn parser_fields_are_report_fields() {
         for f in bugyo_formats::report_mail::FIELDS {

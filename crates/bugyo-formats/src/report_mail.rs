@@ -454,6 +454,24 @@ pub(crate) mod tests {
     }
 
     #[test]
+    fn large_inputs_stay_fast() {
+        let start = std::time::Instant::now();
+        let header = "=?a?b?".repeat(200_000);
+        let body = "発生日時:".repeat(100_000);
+        let msg = format!(
+            "From: a@b.c\nSubject: {header}\n\n{body}\n{}",
+            ":\n".repeat(100_000)
+        );
+        let m = parse(msg.as_bytes());
+        assert!(m.from.is_some());
+        assert!(
+            start.elapsed() < std::time::Duration::from_secs(20),
+            "{:?}",
+            start.elapsed()
+        );
+    }
+
+    #[test]
     fn follow_up_tags() {
         assert_eq!(follow_up_of("Re: [bugyo report 7] 続報"), Some(7));
         assert_eq!(follow_up_of("[BUGYO  Report #42]"), Some(42));

@@ -181,13 +181,29 @@ pub(super) fn decode_words(value: &str) -> (String, Option<String>) {
 
 /// Whether text at `=?` looks like an attempt at an encoded-word.
 fn looks_encoded(s: &str) -> bool {
+    let s = window(s);
     s.find("?=")
         .is_some_and(|end| s[..end].matches('?').count() >= 3)
+}
+
+/// The start of `s` an encoded-word can span: RFC 2047 allows 75
+/// characters; a generous window keeps a header full of `=?` linear.
+fn window(s: &str) -> &str {
+    const MAX: usize = 1000;
+    if s.len() <= MAX {
+        return s;
+    }
+    let mut end = MAX;
+    while !s.is_char_boundary(end) {
+        end -= 1;
+    }
+    &s[..end]
 }
 
 /// One encoded-word at the start of `s`: its charset, its bytes and its
 /// length in `s`.
 fn encoded_word(s: &str) -> Option<(String, Vec<u8>, usize)> {
+    let s = window(s);
     let inner = s.strip_prefix("=?")?;
     let q1 = inner.find('?')?;
     let charset = &inner[..q1];

@@ -3,7 +3,10 @@
 //! report fields. Text that is not under a known label — greetings, notes,
 //! unknown labels, values that cannot be read — goes into `situation`
 //! after the operator's own situation, so nothing the operator wrote is
-//! lost. The signature (after a `-- ` line) is left out.
+//! lost. Left out: the signature (after a `-- ` line), quoted lines
+//! (`> ...`) and the earlier mail a client appends below a reply
+//! (`-----Original Message-----`); the whole message is kept by whoever
+//! delivered it.
 
 use super::values::{self, narrow};
 use super::{MailProblem, Place, MAX_ESTIMATE, MAX_TEXT};
@@ -161,6 +164,14 @@ fn labelled(line: &str) -> Option<(String, &'static str, String)> {
     Some((label.trim().to_string(), field, value.trim().to_string()))
 }
 
+/// Whether `line` opens the earlier mail a mail client appends below a
+/// reply (`-----Original Message-----`, `----- 元のメッセージ -----`).
+fn forwarded_below(line: &str) -> bool {
+    let t = line.trim();
+    t.starts_with("-----")
+        && (t.to_ascii_lowercase().contains("original message") || t.contains("元のメッセージ"))
+}
+
 /// One labelled value as gathered: where it began and its lines.
 struct Entry {
     label: String,
@@ -184,8 +195,12 @@ pub(super) fn read(text: &str, problems: &mut Vec<MailProblem>) -> Map<String, V
     let mut block = false;
     for (i, raw) in text.split('\n').enumerate() {
         let line = raw.trim_end_matches('\r');
-        if line == "-- " {
+        if line == "-- " || forwarded_below(line) {
             break;
+        }
+        // Quoted text of an earlier mail is not this report's.
+        if line.starts_with('>') {
+            continue;
         }
         let clean: String = line
             .chars()
@@ -438,6 +453,18 @@ mod tests {
         assert_eq!(map["occurred_at"], "2021-10-09T07:56:00+09:00");
         assert_eq!(map["response"], "迂回を実施\n監視を継続");
         assert_eq!(map["situation"], "ご確認ください");
+    }
+
+    #[test]
+    fn quoted_and_forwarded_text_is_not_the_report() {
+        let mut problems = Vec::new();
+        let map = read(
+            "継続時間: 2時間\n\n> 状況: 古い状況\n> 発生日時: 2000年1月1日 0時\n\n-----Original Message-----\n状況: 古い\n",
+            &mut problems,
+        );
+        assert!(problems.is_empty(), "{problems:?}");
+        assert_eq!(map.len(), 1, "{map:?}");
+        assert_eq!(map["duration"], "2h");
     }
 
     #[test]

@@ -19,6 +19,12 @@
 //!
 //! The sender is trusted by its From address: the mailbox is expected to
 //! take mail only through a server that checks senders (SPF, DKIM).
+//!
+//! Filing a report and auditing it are two writes, done in that order and
+//! before the message is moved: a crash after the audit entry leaves the
+//! message in `new/`, and the next run sees it filed and moves it; a crash
+//! between the two would file it again. Runs are meant to be one at a time
+//! (a timer or `flock`), since two at once could both file a message.
 
 use crate::members::StoreArgs;
 use bugyo_formats::report_mail::{self, ReportMail};

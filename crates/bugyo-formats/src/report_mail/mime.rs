@@ -95,9 +95,13 @@ pub(super) fn split_entity(
     (headers, body)
 }
 
-/// The text of a raw header line: UTF-8 (RFC 6532) if it is, else read as
-/// Shift_JIS, which some Japanese clients send unencoded.
+/// The text of a raw header line: ISO-2022-JP if it carries its escapes,
+/// UTF-8 (RFC 6532) if it is, else Shift_JIS (old Japanese clients send
+/// both unencoded).
 fn header_text(raw: &[u8]) -> String {
+    if raw.windows(2).any(|w| w == b"\x1b$") {
+        return ISO_2022_JP.decode_without_bom_handling(raw).0.into_owned();
+    }
     match std::str::from_utf8(raw) {
         Ok(s) => s.to_string(),
         Err(_) => SHIFT_JIS.decode_without_bom_handling(raw).0.into_owned(),
@@ -531,6 +535,20 @@ mod tests {
         assert_eq!(decode_words(&word).0, "障害報告");
         assert_eq!(decode_words("plain =? text").0, "plain =? text");
         assert!(decode_words("=?x?B?!!?=").1.is_some());
+    }
+
+    #[test]
+    fn raw_japanese_headers() {
+        let (iso, _, _) = ISO_2022_JP.encode("障害報告");
+        let (sjis, _, _) = SHIFT_JIS.encode("障害報告");
+        for raw in [&iso[..], &sjis[..]] {
+            let mut line = b"Subject: ".to_vec();
+            line.extend_from_slice(raw);
+            line.extend_from_slice(b"\n\nbody");
+            let (h, body) = split_entity(&line, 1, &mut Vec::new());
+            assert_eq!(h[0].value, "障害報告");
+            assert_eq!(body, b"body");
+        }
     }
 
     #[test]

@@ -127,6 +127,21 @@ fn civil(secs: i64) -> (i64, u32, u32, u32, u32, u32) {
     )
 }
 
+/// Whether `year` is a Gregorian leap year.
+pub fn is_leap_year(year: i64) -> bool {
+    year % 4 == 0 && (year % 100 != 0 || year % 400 == 0)
+}
+
+/// Days in `month` (1..=12) of `year`.
+pub fn days_in_month(year: i64, month: u32) -> u32 {
+    match month {
+        2 if is_leap_year(year) => 29,
+        2 => 28,
+        4 | 6 | 9 | 11 => 30,
+        _ => 31,
+    }
+}
+
 /// Days since 1970-01-01 of the proleptic Gregorian date `year-month-day`
 /// (Howard Hinnant's `days_from_civil`). `month` is 1..=12; `day` is not
 /// checked against the month's length (31 February is 3 March): callers

@@ -4,6 +4,7 @@
 //! ([`parse_time`]); `bugyo_model::Timestamp::parse_rfc3339` reads UTC only.
 
 use bugyo_model::time::{civil_from_days, days_from_civil};
+pub use bugyo_model::time::{days_in_month, is_leap_year};
 use bugyo_model::Timestamp;
 use serde::{Serialize, Serializer};
 use std::fmt;
@@ -72,21 +73,6 @@ impl Date {
     /// The date in Japan (JST) at time `t`.
     pub fn jst(t: Timestamp) -> Date {
         Date::from_days(t.secs.saturating_add(JST_OFFSET_SECS).div_euclid(86_400))
-    }
-}
-
-/// Whether `year` is a Gregorian leap year.
-pub fn is_leap_year(year: i64) -> bool {
-    year % 4 == 0 && (year % 100 != 0 || year % 400 == 0)
-}
-
-/// Days in `month` (1..=12) of `year`.
-pub fn days_in_month(year: i64, month: u32) -> u32 {
-    match month {
-        2 if is_leap_year(year) => 29,
-        2 => 28,
-        4 | 6 | 9 | 11 => 30,
-        _ => 31,
     }
 }
 

@@ -116,6 +116,11 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
         "report reminders",
         include_str!("../migrations/0006_report_reminders.sql"),
     ),
+    (
+        7,
+        "audit lookup",
+        include_str!("../migrations/0007_audit_lookup.sql"),
+    ),
 ];
 
 fn migrator() -> Migrator {

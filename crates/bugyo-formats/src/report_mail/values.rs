@@ -86,17 +86,6 @@ const MONTHS: [&str; 12] = [
     "jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec",
 ];
 
-fn days_in_month(year: u32, month: u32) -> u32 {
-    match month {
-        2 if (year.is_multiple_of(4) && !year.is_multiple_of(100)) || year.is_multiple_of(400) => {
-            29
-        }
-        2 => 28,
-        4 | 6 | 9 | 11 => 30,
-        _ => 31,
-    }
-}
-
 /// A calendar time with its offset from UTC in minutes.
 struct Civil {
     year: u32,
@@ -122,7 +111,9 @@ impl Civil {
                 format!("{}月はありません", self.month),
             ));
         }
-        if self.day == 0 || self.day > days_in_month(self.year, self.month) {
+        if self.day == 0
+            || self.day > bugyo_model::time::days_in_month(i64::from(self.year), self.month)
+        {
             return Err(trouble(
                 format!("there is no day {} in month {}", self.day, self.month),
                 format!("{}月{}日はありません", self.month, self.day),

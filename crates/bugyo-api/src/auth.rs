@@ -38,6 +38,17 @@ impl Caller {
         action: &str,
         object: String,
     ) -> Result<(), ApiError> {
+        self.audit_with(state, action, object, String::new()).await
+    }
+
+    /// [`Caller::audit`] with a detail (e.g. which reports a list held).
+    pub async fn audit_with(
+        &self,
+        state: &ApiState,
+        action: &str,
+        object: String,
+        detail: String,
+    ) -> Result<(), ApiError> {
         state
             .store
             .audit(&bugyo_store::AuditEntry {
@@ -46,7 +57,7 @@ impl Caller {
                 org_id: self.token.org_id,
                 action: action.into(),
                 object,
-                detail: String::new(),
+                detail,
             })
             .await?;
         Ok(())

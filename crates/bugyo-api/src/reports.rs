@@ -38,28 +38,6 @@ fn author(caller: &Caller) -> Author {
     }
 }
 
-/// Writes `action` on `object` with `detail` to the audit log.
-async fn audit(
-    state: &ApiState,
-    caller: &Caller,
-    action: &str,
-    object: String,
-    detail: String,
-) -> Result<(), ApiError> {
-    state
-        .store
-        .audit(&bugyo_store::AuditEntry {
-            at: 0,
-            token_id: Some(caller.token.id),
-            org_id: caller.token.org_id,
-            action: action.into(),
-            object,
-            detail,
-        })
-        .await?;
-    Ok(())
-}
-
 /// The request body as a JSON object.
 fn object(b: Result<Json<Value>, JsonRejection>) -> Result<Map<String, Value>, ApiError> {
     match body(b)? {
@@ -212,14 +190,14 @@ pub async fn file(
         .store
         .file_report(org_id, &map, author(&caller))
         .await?;
-    audit(
-        &state,
-        &caller,
-        "report-file",
-        format!("report/{}", report.id),
-        String::new(),
-    )
-    .await?;
+    caller
+        .audit_with(
+            &state,
+            "report-file",
+            format!("report/{}", report.id),
+            String::new(),
+        )
+        .await?;
     let (report, versions, access) = readable(&state, &caller, report.id).await?;
     let latest = versions
         .last()
@@ -259,14 +237,14 @@ pub async fn amend(
         .amend_report(report.id, &map, reason.as_deref(), author(&caller))
         .await?
         .ok_or_else(|| ApiError::not_found(&format!("report {id}")))?;
-    audit(
-        &state,
-        &caller,
-        "report-version",
-        format!("report/{id}/version/{}", report.version),
-        String::new(),
-    )
-    .await?;
+    caller
+        .audit_with(
+            &state,
+            "report-version",
+            format!("report/{id}/version/{}", report.version),
+            String::new(),
+        )
+        .await?;
     let (report, versions, access) = readable(&state, &caller, id).await?;
     let latest = versions
         .last()
@@ -359,14 +337,9 @@ pub async fn list(
         .map(|r| r.id.to_string())
         .collect();
     if !unshared.is_empty() {
-        audit(
-            &state,
-            &caller,
-            "read-report",
-            "reports".into(),
-            unshared.join(","),
-        )
-        .await?;
+        caller
+            .audit_with(&state, "read-report", "reports".into(), unshared.join(","))
+            .await?;
     }
     let items: Vec<Value> = items.iter().map(summary).collect();
     Ok(Json(json!({ "items": items, "next_after": next })))
@@ -381,14 +354,9 @@ pub async fn get(
     let id = report_id(id)?;
     let (report, versions, access) = readable(&state, &caller, id).await?;
     if access.audited(report.sharing) {
-        audit(
-            &state,
-            &caller,
-            "read-report",
-            format!("report/{id}"),
-            String::new(),
-        )
-        .await?;
+        caller
+            .audit_with(&state, "read-report", format!("report/{id}"), String::new())
+            .await?;
     }
     let latest = versions
         .last()
@@ -406,14 +374,14 @@ pub async fn history(
     let id = report_id(id)?;
     let (report, versions, access) = readable(&state, &caller, id).await?;
     if access.audited(report.sharing) {
-        audit(
-            &state,
-            &caller,
-            "read-report",
-            format!("report/{id}/history"),
-            String::new(),
-        )
-        .await?;
+        caller
+            .audit_with(
+                &state,
+                "read-report",
+                format!("report/{id}/history"),
+                String::new(),
+            )
+            .await?;
     }
     let versions: Vec<Value> = versions.iter().map(|v| version_view(v, access)).collect();
     Ok(Json(json!({

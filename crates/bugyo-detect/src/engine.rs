@@ -11,6 +11,7 @@ use crate::incident::{
 use crate::path_notes::PathNotes;
 use crate::reference::Reference;
 use crate::relations::{LeakRule, PathCheck};
+use crate::timeline::{self, Timeline};
 use crate::verdict::{History, PathVerdict, RouteVerdicts};
 use bugyo_model::{Asn, PathAttributes, Peer, Prefix, Timestamp};
 use bugyo_state::rpki::AspaVerdict;
@@ -164,6 +165,9 @@ pub struct Engine {
     /// those prefixes was counted then, and is not counted again when the
     /// peer sends its table anew.
     resumed: FxHashMap<usize, (BTreeSet<Peer>, rustc_hash::FxHashSet<Prefix>)>,
+    /// When incidents were taken over, while their timelines still carry
+    /// the counts of before the restart (settled after the quiet period).
+    resumed_at: Option<Timestamp>,
     now: Timestamp,
     started: Timestamp,
     last_sweep: i64,
@@ -193,6 +197,7 @@ impl Engine {
             last_canonical: None,
             path_notes: PathNotes::default(),
             resumed: FxHashMap::default(),
+            resumed_at: None,
             now: Timestamp::default(),
             started: Timestamp::default(),
             last_sweep: i64::MIN,
@@ -342,6 +347,7 @@ impl Engine {
                         let pid = self.rib.peer_id(peer, now);
                         self.feed_down.insert(pid, (i, FeedLoss::Quiet));
                         inc.active = 1;
+                        inc.timeline.set(now, &peer.to_string(), 1);
                     }
                 }
                 AnomalyKind::VisibilityLoss => {
@@ -349,6 +355,8 @@ impl Engine {
                         self.owner.insert((NO_PEER, *p, 0), i);
                     }
                     inc.active = inc.prefixes.len();
+                    let lost = u32::try_from(inc.active).unwrap_or(u32::MAX);
+                    inc.timeline.set(now, timeline::ALL, lost);
                 }
                 AnomalyKind::OriginHijack | AnomalyKind::SubprefixHijack => {
                     if let Some(origin) = inc.culprit {
@@ -357,7 +365,13 @@ impl Engine {
                         }
                     }
                 }
-                _ => {}
+                _ => {
+                    // Routes sent again are the ones counted before.
+                    inc.timeline.carry_over();
+                    if inc.timeline.carrying() {
+                        self.resumed_at = Some(now);
+                    }
+                }
             }
             inc.quiet_since = (inc.active == 0).then_some(now);
             self.reported_size.push(inc.prefixes.len());
@@ -387,6 +401,7 @@ impl Engine {
         self.last_sweep = self.now.secs;
         let quiet = self.config.quiet_secs;
         let now = self.now;
+        self.settle_resumed();
         let mut resolved: Vec<(CauseKey, usize)> = self
             .open
             .iter()
@@ -423,6 +438,24 @@ impl Engine {
         });
         self.check_quiet_feeds();
         self.report_settled();
+    }
+
+    /// A quiet period after a restart, the routes of the incidents taken
+    /// over that the peers did not send again are gone from their
+    /// timelines, as of the restart (or their latest point, if later).
+    fn settle_resumed(&mut self) {
+        let Some(at) = self.resumed_at else {
+            return;
+        };
+        if self.now.secs < at.secs + self.config.quiet_secs {
+            return;
+        }
+        self.resumed_at = None;
+        for inc in &mut self.incidents {
+            if inc.timeline.carrying() {
+                inc.timeline.settle(at);
+            }
+        }
     }
 
     /// Reports open incidents that grew since their last event and have
@@ -467,7 +500,7 @@ impl Engine {
             self.warm_peers.remove(&pid);
             // The feed is back: its feed-down incident can resolve.
             if let Some((i, _)) = self.feed_down.remove(&pid) {
-                self.release_route(i);
+                self.release_route(i, pid);
             }
         } else {
             let routes = self.rib.peer(pid).routes;
@@ -502,6 +535,7 @@ impl Engine {
         inc.last_seen = self.now;
         inc.collector_peers = collector_peers;
         inc.active += 1;
+        inc.timeline.add(self.now, &peer.to_string());
         inc.quiet_since = None;
         inc.evidence.notes.push(note);
         self.feed_down.insert(pid, (i, why));
@@ -514,7 +548,7 @@ impl Engine {
         if !self.feed_down.is_empty() {
             if let Some(&(i, FeedLoss::Quiet)) = self.feed_down.get(&pid) {
                 self.feed_down.remove(&pid);
-                self.release_route(i);
+                self.release_route(i, pid);
             }
         }
     }
@@ -595,13 +629,13 @@ impl Engine {
             let same = new_key.is_some_and(|k| self.open.get(&k) == Some(&old));
             if !same {
                 self.owner.remove(&key);
-                self.release_route(old);
+                self.release_route(old, pid);
             }
         }
         // A lost prefix that comes back is no longer lost.
         if let Some(&inc) = self.owner.get(&(NO_PEER, prefix, 0)) {
             self.owner.remove(&(NO_PEER, prefix, 0));
-            self.release_route(inc);
+            self.release_route(inc, NO_PEER);
         }
         // A prefix no peer has ever carried: what a leak of more-specifics
         // brings, and what a session refresh does not.
@@ -646,7 +680,7 @@ impl Engine {
     ) {
         if let Some(inc) = self.owner.remove(&(pid, prefix, path_id)) {
             // An anomalous route going away is its incident resolving, not a loss.
-            self.release_route(inc);
+            self.release_route(inc, pid);
             return;
         }
         let Some(entry) = self.rib.prefix(&prefix) else {
@@ -691,6 +725,7 @@ impl Engine {
             inc.last_seen = now;
             if self.owner.insert((NO_PEER, p, 0), i).is_none() {
                 inc.active += 1;
+                inc.timeline.add(now, timeline::ALL);
                 inc.quiet_since = None;
             }
             self.note_growth(i);
@@ -735,6 +770,7 @@ impl Engine {
             quiet_since: None,
             version: 1,
             collector_peers: 0,
+            timeline: Timeline::default(),
         });
         self.reported_size.push(0);
         self.reported_severity.push(Severity::Info);
@@ -865,6 +901,7 @@ impl Engine {
         }
         if self.owner.insert((pid, prefix, path_id), i).is_none() {
             inc.active += 1;
+            inc.timeline.add(now, &peer.to_string());
         }
         inc.quiet_since = None;
         self.note_growth(i);
@@ -903,10 +940,20 @@ impl Engine {
         }
     }
 
-    fn release_route(&mut self, i: usize) {
+    /// One active route (or lost prefix, or down feed) of incident `i`
+    /// fewer: `pid` is the peer whose route it was (the feed's peer for a
+    /// feed-down, [`NO_PEER`] for a lost prefix, counted under
+    /// [`timeline::ALL`]).
+    fn release_route(&mut self, i: usize, pid: PeerId) {
         let now = self.now;
+        let peer = if pid == NO_PEER {
+            timeline::ALL.to_string()
+        } else {
+            self.rib.peer(pid).peer.to_string()
+        };
         let inc = &mut self.incidents[i];
         inc.active = inc.active.saturating_sub(1);
+        inc.timeline.remove(now, &peer);
         if inc.active == 0 {
             inc.quiet_since = Some(now);
         }

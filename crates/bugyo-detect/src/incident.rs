@@ -3,6 +3,7 @@
 //! (open → growing → resolved) driven by data time.
 
 use crate::anomaly::AnomalyKind;
+use crate::timeline::Timeline;
 use bugyo_model::{Asn, Peer, Prefix, Timestamp};
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt;
@@ -182,6 +183,10 @@ pub struct Incident {
     /// How many collector peers the RIB had at the last change (for judging
     /// how widely the incident is seen).
     pub collector_peers: usize,
+    /// Active route counts per observing peer over time (absent from the
+    /// state of an older version: empty then).
+    #[serde(default)]
+    pub timeline: Timeline,
 }
 
 impl Incident {
@@ -359,6 +364,7 @@ impl Incident {
             "prefixes": self.prefixes.keys().collect::<Vec<_>>(),
             "peers": peers,
             "active_routes": self.active,
+            "timeline": self.timeline.points(),
             "evidence": evidence,
             "samples": self.samples,
             "members": self.members,

@@ -10,6 +10,7 @@
 //!   sanity), each explainable in one line;
 //! - [`anomaly`]: what is wrong with one route given the RIB's history;
 //! - [`incident`]: the incident model, its severity and JSON form;
+//! - [`timeline`]: each incident's route counts per observing peer over time;
 //! - [`engine`]: the event loop tying RIB, detectors and correlator together.
 
 pub mod anomaly;
@@ -19,10 +20,12 @@ mod path_notes;
 pub mod reference;
 pub mod relations;
 pub mod sanity;
+pub mod timeline;
 pub mod verdict;
 
 pub use anomaly::{Anomaly, AnomalyKind};
 pub use engine::{Engine, EngineConfig, EngineStats};
 pub use incident::{Incident, IncidentEvent, IncidentStatus, Severity};
 pub use reference::Reference;
+pub use timeline::{Timeline, TimelinePoint};
 pub use verdict::RouteVerdicts;

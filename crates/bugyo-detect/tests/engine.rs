@@ -635,3 +635,159 @@ fn incidents_taken_over_end_by_their_own_rules() {
     assert_eq!(status(&after), [Resolved, Resolved, Resolved]);
     assert_eq!(after.incidents().len(), 3, "nothing new opened");
 }
+
+/// A timeline's points as (seconds after `t`, peer, routes).
+fn timeline_of(inc: &bugyo_detect::Incident, t: Timestamp) -> Vec<(i64, String, u32)> {
+    inc.timeline
+        .points()
+        .iter()
+        .map(|p| (p.time.secs - t.secs, p.peer.clone(), p.routes))
+        .collect()
+}
+
+/// The timeline of a leak seen by two peers: both rise to the leak's 100
+/// routes, one withdraws them, the other's session goes down; the JSON form
+/// lists the points in time order. A visibility loss counts under "all", a
+/// feed-down under its peer.
+#[test]
+fn timeline_shows_the_rise_and_fall_per_peer() {
+    let (mut e, p1, p2) = engine(Reference {
+        graph: graph(),
+        ..Reference::default()
+    });
+    let t = Timestamp::from_secs(1_503_631_320);
+    leak_routes(&mut e, t, p1);
+    leak_routes(&mut e, t.plus_secs(1), p2);
+    withdraw_leak(&mut e, t.plus_secs(60), p1);
+    e.peer_state(t.plus_secs(120), p2, false);
+    let (s1, s2) = (p1.to_string(), p2.to_string());
+    assert_eq!(s1, "AS2497@192.0.2.1");
+    let inc = &e.incidents()[0];
+    assert_eq!(inc.kind.name(), "route-leak");
+    assert_eq!(
+        timeline_of(inc, t),
+        [
+            (0, s1.clone(), 100),
+            (1, s2.clone(), 100),
+            (60, s1.clone(), 0),
+            (120, s2.clone(), 0),
+        ]
+    );
+    let json = inc.to_json(&|_| None);
+    let points = json["timeline"].as_array().unwrap();
+    assert_eq!(points.len(), 4);
+    assert_eq!(points[0]["peer"], s1.as_str());
+    assert_eq!(points[0]["routes"], 100);
+    assert_eq!(points[0]["time"], "2017-08-25T03:22:00Z");
+    assert_eq!(
+        inc.timeline
+            .totals()
+            .iter()
+            .map(|p| (p.time.secs - t.secs, p.routes))
+            .collect::<Vec<_>>(),
+        [(0, 100), (1, 200), (60, 100), (120, 0)]
+    );
+    // p2's session down: its OCN /16s are seen by p1 alone, nothing lost;
+    // the feed-down counts 1 under the peer, 0 once it is back.
+    e.peer_state(t.plus_secs(130), p2, true);
+    let feed = e
+        .incidents()
+        .iter()
+        .find(|i| i.kind.name() == "feed-down")
+        .unwrap();
+    assert_eq!(
+        timeline_of(feed, t),
+        [(120, s2.clone(), 1), (130, s2.clone(), 0)]
+    );
+    // 20 OCN /16s vanish (p2 has sent none since its session came back).
+    for i in 0..20u32 {
+        let p = Prefix::v4((60 << 24) | (i << 16), 16).unwrap();
+        e.withdraw(t.plus_secs(200), p1, p, 0);
+    }
+    let lost = e
+        .incidents()
+        .iter()
+        .find(|i| i.kind.name() == "visibility-loss")
+        .unwrap();
+    assert_eq!(timeline_of(lost, t), [(200, "all".to_string(), 20)]);
+}
+
+/// Many changes: never more than 1,000 points, the first and the latest
+/// (and the highest) kept.
+#[test]
+fn timeline_is_bounded() {
+    let (mut e, _p1, p2) = engine(Reference {
+        graph: graph(),
+        ..Reference::default()
+    });
+    let t = Timestamp::from_secs(1_503_631_320);
+    let prefixes: Vec<Prefix> = leaked_prefixes().collect();
+    let leak = attrs(&[2516, 701, 15169, 4713]);
+    // One route more each second up to 100, then flapping for 2,000 s.
+    for (s, p) in prefixes.iter().enumerate() {
+        e.announce(t.plus_secs(s as i64), p2, *p, 0, &leak);
+    }
+    let p = prefixes[0];
+    for s in 100..2_100i64 {
+        if s % 2 == 0 {
+            e.withdraw(t.plus_secs(s), p2, p, 0);
+        } else {
+            e.announce(t.plus_secs(s), p2, p, 0, &leak);
+        }
+    }
+    let inc = &e.incidents()[0];
+    assert_eq!(e.incidents().len(), 1);
+    let points = timeline_of(inc, t);
+    assert!(points.len() <= 1_000, "{}", points.len());
+    assert!(points.len() >= 500, "{}", points.len());
+    let s2 = p2.to_string();
+    assert_eq!(points[0], (0, s2.clone(), 1), "the first kept");
+    assert_eq!(points.last(), Some(&(2_099, s2.clone(), 100)), "the latest");
+    assert!(points.iter().any(|p| p.2 == 100 && p.0 < 1_000), "the peak");
+    assert!(points.windows(2).all(|w| w[0].0 <= w[1].0), "time order");
+    assert_eq!(
+        inc.to_json(&|_| None)["timeline"].as_array().unwrap().len(),
+        points.len()
+    );
+}
+
+/// The timeline goes through a restart with the incident: the routes sent
+/// again are the ones counted before (no dip, no second spike), and those
+/// not sent again leave it after the quiet period, as of the restart.
+#[test]
+fn timeline_survives_a_restart() {
+    let (mut before, p1, p2) = engine(Reference {
+        graph: graph(),
+        ..Reference::default()
+    });
+    let t = Timestamp::from_secs(1_503_631_320);
+    leak_routes(&mut before, t, p1);
+    leak_routes(&mut before, t, p2);
+    let old = through_restart(&before.incidents()[0]);
+    assert_eq!(old.timeline, before.incidents()[0].timeline);
+    assert_eq!(old.timeline.points().len(), 2);
+
+    let (mut after, p1, p2) = engine(Reference {
+        graph: graph(),
+        ..Reference::default()
+    });
+    let restart = t.plus_secs(60);
+    assert_eq!(after.resume(vec![old.clone()], restart), 1);
+    // p2 sends its table again, p1 does not.
+    leak_routes(&mut after, restart.plus_secs(5), p2);
+    assert_eq!(
+        after.incidents()[0].timeline.points(),
+        old.timeline.points()
+    );
+    after.advance(restart.plus_secs(301));
+    let (s1, s2) = (p1.to_string(), p2.to_string());
+    assert_eq!(
+        timeline_of(&after.incidents()[0], t),
+        [(0, s1.clone(), 100), (0, s2.clone(), 100), (60, s1, 0)]
+    );
+    withdraw_leak(&mut after, restart.plus_secs(400), p2);
+    assert_eq!(
+        timeline_of(&after.incidents()[0], t).last(),
+        Some(&(460, s2, 0))
+    );
+}

@@ -63,6 +63,29 @@ impl UsersBucket {
             UsersBucket::AtLeast1M => "100万以上",
         }
     }
+    /// The column's name in the API and the serialised form, e.g. `500-5k`.
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            UsersBucket::Under500 => "<500",
+            UsersBucket::From500To5k => "500-5k",
+            UsersBucket::From5kTo30k => "5k-30k",
+            UsersBucket::From30kTo100k => "30k-100k",
+            UsersBucket::From100kTo1M => "100k-1M",
+            UsersBucket::AtLeast1M => ">=1M",
+        }
+    }
+
+    /// The column label of table 2 in English.
+    pub const fn en(self) -> &'static str {
+        match self {
+            UsersBucket::Under500 => "under 500",
+            UsersBucket::From500To5k => "500 to under 5,000",
+            UsersBucket::From5kTo30k => "5,000 to under 30,000",
+            UsersBucket::From30kTo100k => "30,000 to under 100,000",
+            UsersBucket::From100kTo1M => "100,000 to under 1,000,000",
+            UsersBucket::AtLeast1M => "1,000,000 or more",
+        }
+    }
 }
 
 /// Duration, the rows of table 2.
@@ -134,6 +157,33 @@ impl DurationBucket {
             DurationBucket::From5hTo12h => "5時間以上12時間未満",
             DurationBucket::From12hTo24h => "12時間以上24時間未満",
             DurationBucket::AtLeast24h => "24時間以上",
+        }
+    }
+    /// The row's name in the API and the serialised form, e.g. `2h-5h`.
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            DurationBucket::Under30m => "<30m",
+            DurationBucket::From30mTo1h => "30m-1h",
+            DurationBucket::From1hTo1h30m => "1h-1h30m",
+            DurationBucket::From1h30mTo2h => "1h30m-2h",
+            DurationBucket::From2hTo5h => "2h-5h",
+            DurationBucket::From5hTo12h => "5h-12h",
+            DurationBucket::From12hTo24h => "12h-24h",
+            DurationBucket::AtLeast24h => ">=24h",
+        }
+    }
+
+    /// The row label of table 2 in English.
+    pub const fn en(self) -> &'static str {
+        match self {
+            DurationBucket::Under30m => "under 30 min",
+            DurationBucket::From30mTo1h => "30 min to under 1 h",
+            DurationBucket::From1hTo1h30m => "1 h to under 1 h 30 min",
+            DurationBucket::From1h30mTo2h => "1 h 30 min to under 2 h",
+            DurationBucket::From2hTo5h => "2 h to under 5 h",
+            DurationBucket::From5hTo12h => "5 h to under 12 h",
+            DurationBucket::From12hTo24h => "12 h to under 24 h",
+            DurationBucket::AtLeast24h => "24 h or more",
         }
     }
 }
@@ -213,6 +263,18 @@ mod tests {
             (s(u64::MAX), AtLeast24h),
         ] {
             assert_eq!(DurationBucket::of(d), bucket, "{d}");
+        }
+    }
+
+    #[test]
+    fn names_are_the_serialised_form() {
+        for b in UsersBucket::ALL {
+            assert_eq!(serde_json::to_value(b).unwrap(), b.as_str());
+            assert!(!b.en().is_empty() && !b.ja().is_empty());
+        }
+        for b in DurationBucket::ALL {
+            assert_eq!(serde_json::to_value(b).unwrap(), b.as_str());
+            assert!(!b.en().is_empty() && !b.ja().is_empty());
         }
     }
 

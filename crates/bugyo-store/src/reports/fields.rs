@@ -93,6 +93,16 @@ impl CauseCategory {
         }
     }
 
+    /// The regulator's word for it.
+    pub const fn ja(self) -> &'static str {
+        match self {
+            CauseCategory::External => "外的要因",
+            CauseCategory::Equipment => "設備要因",
+            CauseCategory::Human => "人為要因",
+            CauseCategory::Other => "その他",
+        }
+    }
+
     /// The category of a name, if it is one.
     pub fn parse(s: &str) -> Option<CauseCategory> {
         CauseCategory::ALL.into_iter().find(|c| c.name() == s)

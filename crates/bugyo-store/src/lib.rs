@@ -20,8 +20,10 @@ pub mod audit;
 pub mod incidents;
 pub mod notifications;
 pub mod orgs;
+pub mod picture;
 pub mod reminders;
 pub mod reports;
+pub mod statistics;
 pub mod tokens;
 pub mod users;
 

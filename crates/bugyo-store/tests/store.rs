@@ -42,6 +42,8 @@ const CASES: &[Case] = &[
     ("who sees an outage report", |s| {
         Box::pin(outage_report_audiences(s))
     }),
+    ("report statistics", |s| Box::pin(report_statistics(s))),
+    ("whole picture", |s| Box::pin(whole_picture(s))),
 ];
 
 #[tokio::test]
@@ -1223,4 +1225,642 @@ async fn outage_report_audiences(_store: Store) {
         }),
         Tlp::Clear
     );
+}
+
+/// Files a report of `org` with `v` (a report's JSON), returning its id.
+async fn file(store: &Store, org: i64, v: serde_json::Value) -> i64 {
+    store
+        .file_report(org, &fields(v), bugyo_store::reports::Author::default())
+        .await
+        .expect("file")
+        .id
+}
+
+/// Reads RFC 4180 CSV into records (for checking `to_csv`).
+fn parse_csv(text: &str) -> Vec<Vec<String>> {
+    let mut records = Vec::new();
+    let (mut record, mut field) = (Vec::new(), String::new());
+    let mut chars = text.chars().peekable();
+    let mut quoted = false;
+    while let Some(c) = chars.next() {
+        match (quoted, c) {
+            (true, '"') if chars.peek() == Some(&'"') => {
+                chars.next();
+                field.push('"');
+            }
+            (true, '"') => quoted = false,
+            (true, c) => field.push(c),
+            (false, '"') => {
+                assert!(field.is_empty(), "a quote inside an unquoted field");
+                quoted = true;
+            }
+            (false, ',') => record.push(std::mem::take(&mut field)),
+            (false, '\r') => {
+                assert_eq!(chars.next(), Some('\n'), "CRLF");
+                record.push(std::mem::take(&mut field));
+                records.push(std::mem::take(&mut record));
+            }
+            (false, '\n') => panic!("a bare LF ends a line"),
+            (false, c) => field.push(c),
+        }
+    }
+    assert!(
+        !quoted && field.is_empty() && record.is_empty(),
+        "ends with CRLF"
+    );
+    records
+}
+
+/// Report statistics of a fiscal year and its quarters: every count of
+/// each table, the unknown rows, each edge of table 2, the fiscal-year
+/// boundary in JST, the top failed equipment and the CSV.
+async fn report_statistics(store: Store) {
+    use bugyo_store::statistics::{Period, ReportStatistics};
+    let ocn = store.add_org(&org("ocn", &[4713])).await.expect("add").id;
+    let iij = store.add_org(&org("iij", &[2497])).await.expect("add").id;
+    use serde_json::json as j;
+    // FY2021Q3.
+    file(
+        &store,
+        ocn,
+        j!({"occurred_at": "2021-10-09T07:56:00+09:00", "situation": "voice down",
+        "service_class": "voice", "users": 62_095, "duration": "2h57m",
+        "cause_category": "external", "failed_equipment": "Core Router"}),
+    )
+    .await;
+    let amended = file(
+        &store,
+        iij,
+        j!({"occurred_at": "2021-11-01T10:00:00+09:00", "situation": "slow",
+        "service_class": "other", "users": 10, "duration": "10m", "failed_equipment": "x"}),
+    )
+    .await;
+    // Only the latest version counts: 30,000 users (an edge) for 1h30m (an edge).
+    store
+        .amend_report(
+            amended,
+            &fields(
+                j!({"users": 30_000, "duration": "1h30m", "cause_category": "equipment",
+                "failed_equipment": " CORE router "}),
+            ),
+            None,
+            bugyo_store::reports::Author::default(),
+        )
+        .await
+        .expect("amend")
+        .expect("there");
+    file(
+        &store,
+        ocn,
+        j!({"occurred_at": "2021-12-01T09:00:00+09:00", "situation": "unknown yet",
+        "users_estimate": "several hundred", "duration": "1h"}),
+    )
+    .await;
+    file(
+        &store,
+        iij,
+        j!({"occurred_at": "2021-12-31T23:59:00+09:00", "situation": "s",
+        "service_class": "other", "users": 500, "duration": "30m", "cause_category": "human",
+        "failed_equipment": "Switch, L2 \"edge\""}),
+    )
+    .await;
+    // FY2021Q4.
+    file(
+        &store,
+        ocn,
+        j!({"occurred_at": "2022-01-15T12:00:00+09:00", "situation": "s",
+        "service_class": "other", "users": 1_000_000, "duration": "5h", "cause_category": "other",
+        "failed_equipment": "DNS\ncache"}),
+    )
+    .await;
+    file(
+        &store,
+        iij,
+        j!({"occurred_at": "2022-02-01T00:00:00+09:00", "situation": "s",
+        "service_class": "free-internet", "users": 5_000, "duration": "12h",
+        "cause_category": "equipment", "failed_equipment": "core router"}),
+    )
+    .await;
+    let last_of_fy = file(&store, ocn, j!({"occurred_at": "2022-03-31T23:30:00+09:00", "situation": "s",
+        "service_class": "lpwa", "users": 100_000, "duration": "24h", "cause_category": "external"}))
+    .await;
+    file(
+        &store,
+        ocn,
+        j!({"occurred_at": "2022-03-01T00:00:00+09:00", "situation": "s",
+        "service_class": "critical-facility", "users": 499, "duration": "2h"}),
+    )
+    .await;
+    file(
+        &store,
+        iij,
+        j!({"occurred_at": "2022-02-10T00:00:00+09:00", "situation": "s",
+        "service_class": "voice-emergency", "users": 29_999}),
+    )
+    .await;
+    // FY2022Q1, ten minutes into the new fiscal year (JST).
+    let first_of_fy = file(
+        &store,
+        ocn,
+        j!({"occurred_at": "2022-04-01T00:10:00+09:00", "situation": "s",
+        "service_class": "other", "users": 10, "duration": "10m"}),
+    )
+    .await;
+    assert_eq!(
+        store.report(last_of_fy).await.unwrap().unwrap().quarter,
+        "FY2021Q4"
+    );
+    assert_eq!(
+        store.report(first_of_fy).await.unwrap().unwrap().quarter,
+        "FY2022Q1"
+    );
+
+    let stats = |p: &str| {
+        let store = store.clone();
+        let p: Period = p.parse().expect("a period");
+        async move { store.report_statistics(p).await.expect("statistics") }
+    };
+    let counts = |rows: &[bugyo_store::statistics::Count]| {
+        rows.iter()
+            .map(|c| (c.label.key.clone(), c.count))
+            .collect::<Vec<(String, u64)>>()
+    };
+    let kv = |pairs: &[(&str, u64)]| {
+        pairs
+            .iter()
+            .map(|(k, n)| (k.to_string(), *n))
+            .collect::<Vec<(String, u64)>>()
+    };
+    let fy = stats("FY2021").await;
+    assert_eq!(fy.total, 9);
+    assert_eq!(
+        counts(&fy.by_classification),
+        kv(&[("major", 4), ("quarterly", 2), ("none", 1), ("pending", 2)])
+    );
+    assert_eq!(
+        counts(&fy.by_service_class),
+        kv(&[
+            ("voice-emergency", 1),
+            ("voice", 1),
+            ("lpwa", 1),
+            ("free-internet", 1),
+            ("other", 3),
+            ("critical-facility", 1),
+            ("unknown", 1)
+        ])
+    );
+    assert_eq!(
+        counts(&fy.by_cause),
+        kv(&[
+            ("external", 2),
+            ("equipment", 2),
+            ("human", 1),
+            ("other", 1),
+            ("unknown", 3)
+        ])
+    );
+    assert_eq!(
+        counts(&fy.by_failed_equipment),
+        kv(&[
+            ("core router", 3),
+            ("dns\ncache", 1),
+            ("switch, l2 \"edge\"", 1),
+            ("unknown", 4)
+        ])
+    );
+    assert_eq!(
+        fy.by_failed_equipment[0].label.ja, "Core Router",
+        "as first written"
+    );
+    // Table 2: each report in its cell, every edge in the bucket it opens.
+    let m = &fy.users_duration;
+    let keys =
+        |l: &[bugyo_store::statistics::Label]| l.iter().map(|l| l.key.clone()).collect::<Vec<_>>();
+    assert_eq!(
+        keys(&m.users),
+        ["<500", "500-5k", "5k-30k", "30k-100k", "100k-1M", ">=1M", "unknown"]
+    );
+    assert_eq!(
+        keys(&m.durations),
+        [
+            "<30m", "30m-1h", "1h-1h30m", "1h30m-2h", "2h-5h", "5h-12h", "12h-24h", ">=24h",
+            "unknown"
+        ]
+    );
+    let mut expected = vec![vec![0u64; 7]; 9];
+    for (duration, users) in [
+        ("2h-5h", "30k-100k"),    // 62,095 users, 2h57m
+        ("1h30m-2h", "30k-100k"), // 30,000 and 1h30m: both edges
+        ("1h-1h30m", "unknown"),  // 1h (edge), users not given
+        ("30m-1h", "500-5k"),     // 30m and 500: edges
+        ("5h-12h", ">=1M"),       // 5h and 1,000,000: edges
+        ("12h-24h", "5k-30k"),    // 12h and 5,000: edges
+        (">=24h", "100k-1M"),     // 24h and 100,000: edges
+        ("2h-5h", "<500"),        // 2h (edge) and 499
+        ("unknown", "5k-30k"),    // 29,999, duration not given
+    ] {
+        let r = keys(&m.durations)
+            .iter()
+            .position(|k| k == duration)
+            .unwrap();
+        let c = keys(&m.users).iter().position(|k| k == users).unwrap();
+        expected[r][c] += 1;
+    }
+    assert_eq!(m.cells, expected);
+    assert_eq!(m.row_totals, [0, 1, 1, 1, 2, 1, 1, 1, 1]);
+    assert_eq!(m.column_totals, [1, 1, 2, 2, 1, 1, 1]);
+
+    let q3 = stats("FY2021Q3").await;
+    assert_eq!(q3.total, 4);
+    assert_eq!(
+        counts(&q3.by_classification),
+        kv(&[("major", 1), ("quarterly", 1), ("none", 1), ("pending", 1)])
+    );
+    let q4 = stats("FY2021Q4").await;
+    assert_eq!(q4.total, 5, "2022-03-31 23:30 JST is still FY2021");
+    assert_eq!(
+        counts(&q4.by_classification),
+        kv(&[("major", 3), ("quarterly", 1), ("none", 0), ("pending", 1)])
+    );
+    assert_eq!(
+        (q4.first_day.to_string(), q4.last_day.to_string()),
+        ("2022-01-01".to_string(), "2022-03-31".to_string())
+    );
+    let next = stats("FY2022Q1").await;
+    assert_eq!(next.total, 1, "2022-04-01 00:10 JST is FY2022");
+    assert_eq!(next.users_duration.cells[0][0], 1);
+    assert_eq!(stats("FY2022").await.total, 1);
+    let empty = stats("FY2021Q1").await;
+    assert_eq!(empty.total, 0);
+    assert!(empty.by_classification.iter().all(|c| c.count == 0));
+    assert_eq!(counts(&empty.by_failed_equipment), kv(&[("unknown", 0)]));
+
+    // JSON as the web page reads it.
+    let json = serde_json::to_value(&fy).unwrap();
+    assert_eq!(json["period"], "FY2021");
+    assert_eq!(json["first_day"], "2021-04-01");
+    assert_eq!(
+        json["by_classification"][0],
+        j!({"key": "major", "ja": "重大な事故", "en": "major accident", "count": 4})
+    );
+    assert_eq!(json["users_duration"]["users"][6]["key"], "unknown");
+    assert_eq!(json["by_cause"][0]["ja"], "外的要因");
+
+    // CSV: RFC 4180, every line naming its table.
+    let csv = fy.to_csv();
+    assert!(csv.starts_with(
+        "表 / table,期間 / period,初日 / first day,末日 / last day,報告件数 / reports\r\n\
+         期間 / period,FY2021,2021-04-01,2022-03-31,9\r\n"
+    ));
+    assert!(csv.contains(
+        "故障設備 / failed equipment,\"Switch, L2 \"\"edge\"\"\",\"Switch, L2 \"\"edge\"\"\",1\r\n"
+    ));
+    assert!(csv.contains("故障設備 / failed equipment,\"DNS\ncache\",\"DNS\ncache\",1\r\n"));
+    assert!(csv.contains(
+        "利用者数×継続時間 / users × duration,2時間以上5時間未満,2 h to under 5 h,1,0,0,1,0,0,0,2\r\n"
+    ));
+    let records = parse_csv(&csv);
+    let tables = [
+        "表 / table",
+        "期間 / period",
+        "報告区分 / classification",
+        "利用者数×継続時間 / users × duration",
+        "役務区分 / service class",
+        "原因 / cause",
+        "故障設備 / failed equipment",
+    ];
+    for r in &records {
+        assert!(tables.contains(&r[0].as_str()), "{r:?}");
+    }
+    let matrix_header = records
+        .iter()
+        .find(|r| r[0] == "表 / table" && r[1].starts_with("継続時間"))
+        .expect("the header of table 2");
+    assert_eq!(matrix_header.len(), 3 + 7 + 1);
+    assert_eq!(matrix_header[3], "利用者数 500人未満 / users under 500");
+    assert_eq!(matrix_header[9], "利用者数 不明 / users unknown");
+    assert!(records.iter().any(|r| r[1] == "Switch, L2 \"edge\""));
+    assert!(records.iter().any(|r| r[1] == "DNS\ncache"));
+
+    // The top 20 kinds of failed equipment, then the rest as "other".
+    for (i, name) in ["EQ-00", "eq-00", "Eq-00"].iter().enumerate() {
+        file(
+            &store,
+            ocn,
+            j!({"occurred_at": format!("2023-07-0{}T00:00:00+09:00", i + 1),
+            "situation": "s", "failed_equipment": name}),
+        )
+        .await;
+    }
+    for k in 1..=22 {
+        file(
+            &store,
+            iij,
+            j!({"occurred_at": "2023-08-01T00:00:00+09:00", "situation": "s",
+            "failed_equipment": format!("eq-{k:02}")}),
+        )
+        .await;
+    }
+    let many: ReportStatistics = stats("FY2023Q2").await;
+    let rows = counts(&many.by_failed_equipment);
+    assert_eq!(rows.len(), 22, "20 named, other, unknown");
+    assert_eq!(rows[0], ("eq-00".to_string(), 3));
+    assert_eq!(many.by_failed_equipment[0].label.ja, "EQ-00");
+    assert_eq!(rows[19], ("eq-19".to_string(), 1));
+    assert_eq!(rows[20], ("other".to_string(), 3));
+    assert_eq!(rows[21], ("unknown".to_string(), 0));
+    assert_eq!(many.total, 25);
+}
+
+/// The whole picture: a leak with two members' reports (one linked, one
+/// near in time from an observer), a report from a bystander at the same
+/// time, an unrelated report, two incidents sharing an upstream AS, and
+/// reports grouped by area.
+async fn whole_picture(store: Store) {
+    use bugyo_store::picture::Member;
+    use serde_json::json as j;
+    let micros = |s: &str| {
+        bugyo_report::calendar::parse_time(s)
+            .expect("a time")
+            .as_micros()
+    };
+    let ocn = store.add_org(&org("ocn", &[4713])).await.expect("add").id;
+    let kddi = store.add_org(&org("kddi", &[2516])).await.expect("add").id;
+    let iij = store.add_org(&org("iij", &[2497])).await.expect("add").id;
+    // The leak, first seen 2017-08-25 03:22 UTC (12:22 JST): AS15169 to
+    // AS701; victim AS4713 (ocn), observer AS2516 (kddi).
+    let (inc, event, time) = &leak()[0];
+    let leak_id = store
+        .record_incident(inc, event, *time, &body(inc))
+        .await
+        .expect("record")
+        .id;
+    let linked = file(
+        &store,
+        ocn,
+        j!({"occurred_at": "2017-08-25T12:30:00+09:00",
+        "situation": "some sites unreachable", "area": "Tokyo", "duration": "1h",
+        "users": 40_000, "incidents": [leak_id]}),
+    )
+    .await;
+    let near = file(
+        &store,
+        kddi,
+        j!({"occurred_at": "2017-08-25T12:10:00+09:00",
+        "situation": "customers complain"}),
+    )
+    .await;
+    // Same time, but iij's AS is neither victim nor observer.
+    let bystander = file(
+        &store,
+        iij,
+        j!({"occurred_at": "2017-08-25T12:20:00+09:00",
+        "situation": "our own trouble"}),
+    )
+    .await;
+    // Elsewhere in time, same area as the linked report but 7 h later.
+    let unrelated = file(
+        &store,
+        iij,
+        j!({"occurred_at": "2017-08-25T20:00:00+09:00",
+        "situation": "power failure", "area": "tokyo"}),
+    )
+    .await;
+    // Two incidents a day later: AS64501 leaks to AS64510, then AS64502
+    // leaks to AS64501.
+    let mut x = inc.clone();
+    x.culprit = Some(bugyo_model::Asn(64_501));
+    x.leaked_to = Some(bugyo_model::Asn(64_510));
+    x.first_seen = x.first_seen.plus_secs(86_400);
+    x.last_seen = x.last_seen.plus_secs(86_400);
+    let mut y = x.clone();
+    y.culprit = Some(bugyo_model::Asn(64_502));
+    y.leaked_to = Some(bugyo_model::Asn(64_501));
+    y.first_seen = y.first_seen.plus_secs(3_600);
+    y.last_seen = y.last_seen.plus_secs(3_600);
+    let mut ids = Vec::new();
+    for i in [&x, &y] {
+        ids.push(
+            store
+                .record_incident(i, "opened", i.first_seen, &body(i))
+                .await
+                .expect("record")
+                .id,
+        );
+    }
+    let (x_id, y_id) = (ids[0], ids[1]);
+    // Reports by area on 2017-08-27: ocn and iij in Osaka 1 h 30 min
+    // apart (one group), kddi in Osaka 2 h 30 min after iij (alone).
+    let osaka_a = file(
+        &store,
+        ocn,
+        j!({"occurred_at": "2017-08-27T10:00:00+09:00",
+        "situation": "s", "area": " Osaka "}),
+    )
+    .await;
+    let osaka_b = file(
+        &store,
+        iij,
+        j!({"occurred_at": "2017-08-27T11:30:00+09:00",
+        "situation": "s", "area": "OSAKA"}),
+    )
+    .await;
+    let osaka_late = file(
+        &store,
+        kddi,
+        j!({"occurred_at": "2017-08-27T14:00:00+09:00",
+        "situation": "s", "area": "osaka"}),
+    )
+    .await;
+    // Two reports of one member in one area: not grouped by area.
+    let nagoya_a = file(
+        &store,
+        ocn,
+        j!({"occurred_at": "2017-08-28T10:00:00+09:00",
+        "situation": "s", "area": "Nagoya"}),
+    )
+    .await;
+    let nagoya_b = file(
+        &store,
+        ocn,
+        j!({"occurred_at": "2017-08-28T10:30:00+09:00",
+        "situation": "s", "area": "nagoya"}),
+    )
+    .await;
+    // Outside the window.
+    let outside = file(
+        &store,
+        ocn,
+        j!({"occurred_at": "2017-09-10T10:00:00+09:00",
+        "situation": "s", "area": "Nagoya"}),
+    )
+    .await;
+
+    let picture = store
+        .whole_picture(
+            micros("2017-08-24T00:00:00Z"),
+            micros("2017-08-29T00:00:00Z"),
+        )
+        .await
+        .expect("picture");
+    assert_eq!((picture.incident_count, picture.report_count), (3, 9));
+    let members = |g: &bugyo_store::picture::CauseGroup| {
+        let mut m: Vec<Member> = g
+            .incidents
+            .iter()
+            .map(|i| Member::Incident(i.incident.id))
+            .chain(g.reports.iter().map(|r| Member::Report(r.id)))
+            .collect();
+        m.sort();
+        m
+    };
+    let all: Vec<Vec<Member>> = picture.groups.iter().map(members).collect();
+    assert_eq!(all.len(), 8, "{all:?}");
+    assert!(!all.iter().flatten().any(|m| *m == Member::Report(outside)));
+    assert!(
+        picture.groups.windows(2).all(|w| w[0].start >= w[1].start),
+        "latest start first"
+    );
+    let group_of = |m: Member| {
+        picture
+            .groups
+            .iter()
+            .find(|g| members(g).contains(&m))
+            .expect("in a group")
+    };
+
+    // The leak and its two reports.
+    let g = group_of(Member::Incident(leak_id));
+    assert_eq!(
+        members(g),
+        [
+            Member::Incident(leak_id),
+            Member::Report(linked),
+            Member::Report(near)
+        ]
+    );
+    let reasons: Vec<(Member, Member, &str)> = g
+        .reasons
+        .iter()
+        .map(|r| (r.a, r.b, r.rule.as_str()))
+        .collect();
+    assert!(reasons.contains(&(Member::Report(linked), Member::Incident(leak_id), "linked")));
+    assert!(reasons.contains(&(
+        Member::Report(linked),
+        Member::Incident(leak_id),
+        "same time and victim"
+    )));
+    assert!(reasons.contains(&(
+        Member::Report(near),
+        Member::Incident(leak_id),
+        "same time and victim"
+    )));
+    assert_eq!(reasons.len(), 3, "{reasons:?}");
+    assert_eq!(g.upstream_asns, [701, 15169]);
+    assert_eq!(g.areas, ["Tokyo"]);
+    assert_eq!(
+        g.start,
+        micros("2017-08-25T12:10:00+09:00"),
+        "the kddi report"
+    );
+    assert_eq!(
+        g.end,
+        micros("2017-08-25T13:30:00+09:00"),
+        "the ocn report's hour"
+    );
+    assert_eq!(g.start_jst, "2017-08-25T12:10:00+09:00");
+    let orgs: Vec<(&str, bool, &[u32])> = g
+        .orgs
+        .iter()
+        .map(|o| (o.handle.as_str(), o.reported, o.affected_asns.as_slice()))
+        .collect();
+    assert_eq!(
+        orgs,
+        [("kddi", true, &[2516][..]), ("ocn", true, &[4713][..])]
+    );
+    assert_eq!(g.incidents[0].incident.kind, "route-leak");
+    assert_eq!(g.incidents[0].victim_asns, [4713]);
+    assert_eq!(g.incidents[0].observer_asns, [2516]);
+    assert_eq!(g.reports[0].id, near);
+    assert_eq!(g.reports[1].users, Some(40_000));
+    assert_eq!(g.reports[1].incidents, [leak_id]);
+
+    // Singletons: the bystander at the same time, the unrelated report
+    // in the same area 7 h later.
+    for r in [bystander, unrelated] {
+        let g = group_of(Member::Report(r));
+        assert_eq!(members(g), [Member::Report(r)]);
+        assert!(g.reasons.is_empty());
+    }
+    assert_eq!(group_of(Member::Report(bystander)).orgs[0].handle, "iij");
+
+    // Two incidents through AS64501.
+    let g = group_of(Member::Incident(x_id));
+    assert_eq!(members(g), [Member::Incident(x_id), Member::Incident(y_id)]);
+    assert_eq!(g.reasons.len(), 1);
+    assert_eq!(
+        (g.reasons[0].a, g.reasons[0].b, g.reasons[0].rule.as_str()),
+        (
+            Member::Incident(x_id),
+            Member::Incident(y_id),
+            "shared-upstream AS64501"
+        )
+    );
+    assert_eq!(g.upstream_asns, [64_501, 64_502, 64_510]);
+    assert!(g.orgs.iter().all(|o| !o.reported));
+
+    // The same area.
+    let g = group_of(Member::Report(osaka_a));
+    assert_eq!(
+        members(g),
+        [Member::Report(osaka_a), Member::Report(osaka_b)]
+    );
+    assert_eq!(g.reasons[0].rule, "same area osaka");
+    assert_eq!(g.reasons[0].kind, "same-area");
+    assert_eq!(g.areas, ["Osaka"], "as first written, once");
+    assert_eq!(members(group_of(Member::Report(osaka_late))).len(), 1);
+    assert_eq!(members(group_of(Member::Report(nagoya_a))).len(), 1);
+    assert_eq!(members(group_of(Member::Report(nagoya_b))).len(), 1);
+
+    // The JSON the page reads.
+    let json = serde_json::to_value(&picture).unwrap();
+    let leak_group = json["groups"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|g| {
+            g["incidents"]
+                .as_array()
+                .is_some_and(|i| i.iter().any(|i| i["id"] == leak_id))
+        })
+        .expect("the leak's group");
+    assert_eq!(
+        leak_group["reasons"][0]["a"],
+        j!({"type": "report", "id": linked})
+    );
+    assert_eq!(
+        leak_group["incidents"][0]["severity"],
+        g_severity(&store, leak_id).await
+    );
+    assert_eq!(leak_group["reports"][0]["org"], "kddi");
+
+    // A report inside the window naming an incident outside it brings
+    // the incident in.
+    let late = store
+        .whole_picture(
+            micros("2017-08-25T12:25:00+09:00"),
+            micros("2017-08-25T12:35:00+09:00"),
+        )
+        .await
+        .expect("picture");
+    assert_eq!(late.report_count, 1);
+    assert_eq!(late.groups.len(), 1);
+    assert_eq!(
+        members(&late.groups[0]),
+        [Member::Incident(leak_id), Member::Report(linked)]
+    );
+}
+
+async fn g_severity(store: &Store, id: i64) -> serde_json::Value {
+    store.incident(id).await.unwrap().unwrap().severity.into()
 }

@@ -13,8 +13,17 @@
 //! A member may be victim and observer at once: it gets both parts. A view
 //! that holds raw routes (prefixes, sample routes, peers) says so, and the
 //! caller must write a `read-routes` entry to the audit log.
+//!
+//! The `timeline` (route counts per observing peer over time) names peers,
+//! which are raw detail: the hub sees it as it is; everyone else sees the
+//! total over all peers at each time, under the pseudo peer `"all"`
+//! ([`bugyo_detect::timeline::ALL`]), in the same shape, so the spike and
+//! its withdrawal show without whose routers saw them. A member whose
+//! routers observed the incident also gets its own peers' points, beside
+//! the totals (what its own routers saw).
 
 use crate::tokens::Role;
+use bugyo_detect::timeline::{peer_asn, totals_of, TimelinePoint};
 use bugyo_model::Prefix;
 use serde_json::{json, Map, Value};
 use std::collections::BTreeSet;
@@ -159,6 +168,9 @@ pub fn view(viewer: &Viewer, body: &Value, prefixes: &[(Prefix, u32)]) -> Incide
                 }
             }
             out.insert("peer_count".into(), json!(count(body, "peers")));
+            if let Some(t) = timeline(body, None) {
+                out.insert("timeline".into(), t);
+            }
             out.insert("tlp".into(), json!(Tlp::Amber.label()));
             IncidentView {
                 body: Value::Object(out),
@@ -169,6 +181,25 @@ pub fn view(viewer: &Viewer, body: &Value, prefixes: &[(Prefix, u32)]) -> Incide
         }
         Role::Member => member_view(viewer, body, prefixes),
     }
+}
+
+/// The `timeline` of `body` without peer identities: the totals over all
+/// peers, and the points of the peers of `own` ASNs (the viewer's routers)
+/// if given, in time order. `None` if `body` has no timeline (a version
+/// stored before there were timelines).
+fn timeline(body: &Value, own: Option<&BTreeSet<u32>>) -> Option<Value> {
+    let points: Vec<TimelinePoint> = serde_json::from_value(body.get("timeline")?.clone()).ok()?;
+    let mut shown = totals_of(&points);
+    if let Some(asns) = own {
+        shown.extend(
+            points
+                .into_iter()
+                .filter(|p| peer_asn(&p.peer).is_some_and(|a| asns.contains(&a))),
+        );
+        // Stable: at equal times the total comes first.
+        shown.sort_by_key(|p| p.time);
+    }
+    Some(json!(shown))
 }
 
 fn count(body: &Value, field: &str) -> usize {
@@ -185,6 +216,10 @@ fn member_view(viewer: &Viewer, body: &Value, prefixes: &[(Prefix, u32)]) -> Inc
         out.insert("victims".into(), v.clone());
     }
     out.insert("peer_count".into(), json!(count(body, "peers")));
+    let own_peers = relation.observer.then_some(&viewer.asns);
+    if let Some(t) = timeline(body, own_peers) {
+        out.insert("timeline".into(), t);
+    }
     out.insert("relation".into(), json!(relation));
     let samples: Vec<&Value> = body
         .get("samples")

@@ -851,6 +851,59 @@ async fn audiences(store: Store) {
     assert_eq!(bystander.body["prefix_count"], all_prefixes);
     assert_eq!(bystander.body["victims"][0]["prefix_count"], all_prefixes);
     assert_eq!(bystander.body["tlp"], "TLP:GREEN");
+
+    // The timeline: per peer for the hub, totals under "all" for the
+    // others, plus its own peers' points for an observer.
+    let timeline = |v: &serde_json::Value| -> Vec<(String, u64)> {
+        v["timeline"]
+            .as_array()
+            .unwrap_or_else(|| panic!("a timeline: {:?}", keys(v)))
+            .iter()
+            .map(|p| {
+                (
+                    p["peer"].as_str().unwrap().to_string(),
+                    p["routes"].as_u64().unwrap(),
+                )
+            })
+            .collect()
+    };
+    let rise_and_fall = [64, 128, 192, 256, 0];
+    let with = |peer: &str| -> Vec<(String, u64)> {
+        rise_and_fall
+            .iter()
+            .map(|n| (peer.to_string(), *n))
+            .collect()
+    };
+    assert_eq!(timeline(&analyst.body), with("AS2516@192.0.2.2"));
+    assert_eq!(
+        analyst.body["timeline"][0]["time"], version.body["first_seen"],
+        "the first point is the first sighting"
+    );
+    for (who, v) in [
+        ("regulator", &regulator),
+        ("victim", &victim),
+        ("culprit", &culprit),
+        ("bystander", &bystander),
+    ] {
+        assert_eq!(timeline(&v.body), with("all"), "{who}");
+    }
+    let own = timeline(&observer.body);
+    assert_eq!(own.len(), 10, "{own:?}");
+    assert_eq!(own[0], ("all".to_string(), 64));
+    assert_eq!(own[1], ("AS2516@192.0.2.2".to_string(), 64));
+    assert_eq!(own[9], ("AS2516@192.0.2.2".to_string(), 0));
+    // An observer does not see other members' routers.
+    let other = view(&member(&[2516, 64500]), &version.body, &prefixes);
+    assert!(timeline(&other.body)
+        .iter()
+        .all(|(p, _)| p == "all" || p.starts_with("AS2516@")));
+    // A version stored before there were timelines shows none.
+    let mut old = version.body.clone();
+    old.as_object_mut().unwrap().remove("timeline");
+    assert!(!has(
+        &view(&role(Role::Regulator), &old, &prefixes).body,
+        "timeline"
+    ));
 }
 
 fn fields(v: serde_json::Value) -> serde_json::Map<String, serde_json::Value> {

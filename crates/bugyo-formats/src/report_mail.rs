@@ -54,6 +54,8 @@ pub const FIELDS: &[&str] = &[
     "measures",
     "recurrence_prevention",
     "user_communication",
+    "public_summary_ja",
+    "public_summary_en",
     "contact",
     "share_public",
     "share_operators",

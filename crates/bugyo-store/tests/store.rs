@@ -44,6 +44,9 @@ const CASES: &[Case] = &[
     }),
     ("report statistics", |s| Box::pin(report_statistics(s))),
     ("whole picture", |s| Box::pin(whole_picture(s))),
+    ("public summaries of an outage report", |s| {
+        Box::pin(report_public_summaries(s))
+    }),
 ];
 
 #[tokio::test]
@@ -1917,3 +1920,90 @@ async fn whole_picture(store: Store) {
 async fn g_severity(store: &Store, id: i64) -> serde_json::Value {
     store.incident(id).await.unwrap().unwrap().severity.into()
 }
+
+/// What the operator tells the public, in Japanese and English, is kept
+/// with each version like any other field: a new text shows in the history
+/// as before and after, a cleared one as gone, and a text too long or
+/// holding control characters is refused naming the field.
+async fn report_public_summaries(store: Store) {
+    use bugyo_store::reports::{fields::MAX_TEXT, Author};
+    let ocn = store.add_org(&org("ocn", &[4713])).await.expect("add");
+    let first = store
+        .file_report(
+            ocn.id,
+            &fields(serde_json::json!({
+                "occurred_at": "2021-10-09T07:56:00+09:00",
+                "situation": "DNS fails",
+                "share_public": true,
+                "public_summary_ja": "  一部のお客さまがインターネットに接続しづらい状況です。  ",
+                "public_summary_en": "Some customers cannot connect to the Internet.",
+            })),
+            Author::default(),
+        )
+        .await
+        .expect("file");
+    store
+        .amend_report(
+            first.id,
+            &fields(serde_json::json!({
+                "public_summary_ja": "復旧しました。ルーターを再起動してください。",
+                "public_summary_en": null,
+            })),
+            Some("recovered"),
+            Author::default(),
+        )
+        .await
+        .expect("amend")
+        .expect("the report");
+    let history = store.report_history(first.id).await.expect("history");
+    assert_eq!(history.len(), 2);
+    assert_eq!(
+        history[0].body["public_summary_ja"],
+        "一部のお客さまがインターネットに接続しづらい状況です。",
+        "trimmed"
+    );
+    assert_eq!(
+        history[0].body["public_summary_en"],
+        "Some customers cannot connect to the Internet."
+    );
+    let changed: Vec<(&str, &serde_json::Value, &serde_json::Value)> = history[1]
+        .changes
+        .iter()
+        .map(|c| (c.field.as_str(), &c.before, &c.after))
+        .collect();
+    assert_eq!(
+        changed,
+        [
+            (
+                "public_summary_ja",
+                &serde_json::json!("一部のお客さまがインターネットに接続しづらい状況です。"),
+                &serde_json::json!("復旧しました。ルーターを再起動してください。")
+            ),
+            (
+                "public_summary_en",
+                &serde_json::json!("Some customers cannot connect to the Internet."),
+                &serde_json::Value::Null
+            ),
+        ]
+    );
+    for (field, value) in [
+        (
+            "public_summary_ja",
+            serde_json::json!("あ".repeat(MAX_TEXT + 1)),
+        ),
+        ("public_summary_en", serde_json::json!("bell \u{7}")),
+        ("public_summary_en", serde_json::json!(42)),
+    ] {
+        let mut patch = serde_json::Map::new();
+        patch.insert(field.to_string(), value);
+        match store
+            .amend_report(first.id, &patch, None, Author::default())
+            .await
+        {
+            Err(StoreError::Invalid { field: f, .. }) => assert_eq!(f, field),
+            other => panic!("{field}: {other:?}"),
+        }
+    }
+    assert_eq!(store.report_history(first.id).await.unwrap().len(), 2);
+}
+

@@ -494,7 +494,8 @@ fn walk(port: u16, t: &BTreeMap<&'static str, String>) -> usize {
         "/api/v1/reports",
         tok("admin"),
         Some(
-            r#"{"org":"iij","occurred_at":"2022-04-01T00:30:00+09:00","situation":"DNS fails","stage":"final","service_class":"other","users":5000,"duration":"3h","share_public":true,"share_operators":true}"#,
+            r#"{"org":"iij","occurred_at":"2022-04-01T00:30:00+09:00","situation":"DNS fails","stage":"final","service_class":"other","users":5000,"duration":"3h","share_public":true,"share_operators":true,
+                "public_summary_ja":"DNS の障害により一部のお客さまが接続できません。","public_summary_en":"Some customers cannot connect: DNS fails."}"#,
         ),
     );
     assert_eq!(status, 201, "{r}");
@@ -507,6 +508,62 @@ fn walk(port: u16, t: &BTreeMap<&'static str, String>) -> usize {
         (Some("iij"), Some("quarterly"), Some("TLP:CLEAR"))
     );
     assert_eq!(count("ocn", ""), 2);
+    // What the public is told, in both languages, round-trips and each
+    // update shows in the history as before and after.
+    let public = r["id"].as_i64().unwrap();
+    assert_eq!(
+        r["report"]["public_summary_ja"],
+        "DNS の障害により一部のお客さまが接続できません。"
+    );
+    assert_eq!(
+        r["report"]["public_summary_en"],
+        "Some customers cannot connect: DNS fails."
+    );
+    let (status, update) = api(
+        port,
+        "POST",
+        &format!("/api/v1/reports/{public}/versions"),
+        tok("admin"),
+        Some(
+            r#"{"public_summary_en":"Recovered at 03:30. Restart your router if it still fails."}"#,
+        ),
+    );
+    assert_eq!(status, 201, "{update}");
+    assert_eq!(
+        update["report"]["public_summary_ja"], "DNS の障害により一部のお客さまが接続できません。",
+        "left out: kept"
+    );
+    let (status, h) = api(
+        port,
+        "GET",
+        &format!("/api/v1/reports/{public}/history"),
+        tok("ocn"),
+        None,
+    );
+    assert_eq!(status, 200, "{h}");
+    let changes = h["versions"][1]["changes"].as_array().unwrap();
+    assert_eq!(changes.len(), 1, "{h}");
+    assert_eq!(changes[0]["field"], "public_summary_en");
+    assert_eq!(
+        changes[0]["before"],
+        "Some customers cannot connect: DNS fails."
+    );
+    assert_eq!(
+        changes[0]["after"],
+        "Recovered at 03:30. Restart your router if it still fails."
+    );
+    refused(
+        api(
+            port,
+            "POST",
+            &format!("/api/v1/reports/{public}/versions"),
+            tok("admin"),
+            Some(r#"{"public_summary_ja":["not", "a text"]}"#),
+        ),
+        400,
+        Some("public_summary_ja"),
+        "public summary not a text",
+    );
     // The OpenAPI document names every path.
     let (_, doc) = api(port, "GET", "/api/openapi.json", None, None);
     for p in [
@@ -541,7 +598,7 @@ fn run(dir: &Path, store_args: &[&str], url: &str) {
     );
     let filed = log.iter().filter(|e| e.action == "report-file").count();
     let amended = log.iter().filter(|e| e.action == "report-version").count();
-    assert_eq!((filed, amended), (2, 2), "filings and versions are audited");
+    assert_eq!((filed, amended), (2, 3), "filings and versions are audited");
 }
 
 #[test]

@@ -98,6 +98,13 @@ const LABELS: &[(&str, &str)] = &[
     ("利用者への周知", "user_communication"),
     ("利用者周知", "user_communication"),
     ("usercommunication", "user_communication"),
+    ("公表文", "public_summary_ja"),
+    ("利用者向け公表文", "public_summary_ja"),
+    ("英文公表文", "public_summary_en"),
+    ("公表文英語", "public_summary_en"),
+    ("publicsummary", "public_summary_en"),
+    ("publicsummaryen", "public_summary_en"),
+    ("publicsummaryja", "public_summary_ja"),
     ("担当者", "contact"),
     ("連絡先", "contact"),
     ("報告者", "contact"),
@@ -347,6 +354,8 @@ pub(super) fn read(text: &str, problems: &mut Vec<MailProblem>) -> Map<String, V
         "measures",
         "recurrence_prevention",
         "user_communication",
+        "public_summary_ja",
+        "public_summary_en",
         "contact",
     ] {
         if let Some(Value::String(s)) = map.get(key) {
@@ -436,6 +445,9 @@ mod tests {
         );
         assert_eq!(field_of("Users affected"), Some("users"));
         assert_eq!(field_of("お世話になっております"), None);
+        assert_eq!(field_of("【公表文】"), Some("public_summary_ja"));
+        assert_eq!(field_of("英文公表文"), Some("public_summary_en"));
+        assert_eq!(field_of("Public summary"), Some("public_summary_en"));
         // Every field named is one of the parser's fields.
         for (_, f) in LABELS {
             assert!(super::super::FIELDS.contains(f), "{f}");

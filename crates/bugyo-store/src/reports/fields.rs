@@ -3,8 +3,10 @@
 //! situation, impact, response so far, possible impact on other operators
 //! and enterprise customers), the items of the statutory reports (service
 //! class, users, duration, cause, failed equipment, measures, recurrence
-//! prevention, user communication), the two sharing marks and the detected
-//! incidents it is linked to.
+//! prevention, user communication), what the operator tells the public at
+//! this version in Japanese and English (`public_summary_ja`,
+//! `public_summary_en`: the text of a public status page), the two sharing
+//! marks and the detected incidents it is linked to.
 //!
 //! A report is read from JSON field by field, so that every error names the
 //! field at fault; only the organisation (given apart), `occurred_at` and
@@ -162,6 +164,12 @@ pub struct Report {
     pub recurrence_prevention: Option<String>,
     /// How users were told.
     pub user_communication: Option<String>,
+    /// What the operator tells the public at this version, in Japanese:
+    /// the text a public status page shows for a report marked
+    /// `share_public`, each version an update.
+    pub public_summary_ja: Option<String>,
+    /// The same, in English.
+    pub public_summary_en: Option<String>,
     /// The reporter's contact person (private to the reporter, the
     /// regulator and the hub).
     pub contact: Option<String>,
@@ -192,6 +200,8 @@ pub const FIELDS: &[&str] = &[
     "measures",
     "recurrence_prevention",
     "user_communication",
+    "public_summary_ja",
+    "public_summary_en",
     "contact",
     "share_public",
     "share_operators",
@@ -425,6 +435,8 @@ impl Report {
             measures: text(map, "measures")?,
             recurrence_prevention: text(map, "recurrence_prevention")?,
             user_communication: text(map, "user_communication")?,
+            public_summary_ja: text(map, "public_summary_ja")?,
+            public_summary_en: text(map, "public_summary_en")?,
             contact: text(map, "contact")?,
             sharing: SharingMarks {
                 public: flag(map, "share_public")?,
@@ -480,6 +492,8 @@ impl Report {
         put("measures", s(&self.measures));
         put("recurrence_prevention", s(&self.recurrence_prevention));
         put("user_communication", s(&self.user_communication));
+        put("public_summary_ja", s(&self.public_summary_ja));
+        put("public_summary_en", s(&self.public_summary_en));
         put("contact", s(&self.contact));
         put("share_public", Some(self.sharing.public.into()));
         put("share_operators", Some(self.sharing.operators.into()));

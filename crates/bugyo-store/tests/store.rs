@@ -2006,4 +2006,3 @@ async fn report_public_summaries(store: Store) {
     }
     assert_eq!(store.report_history(first.id).await.unwrap().len(), 2);
 }
-

@@ -7,8 +7,10 @@
 //! - `/metrics`: feed health and detection as OpenMetrics text.
 //!
 //! Handlers are plain async functions over [`ApiState`], grouped by
-//! resource: [`incidents`], [`members`], [`reports`], [`situation`].
+//! resource: [`incidents`], [`members`], [`reports`], [`situation`],
+//! [`advisories`].
 
+pub mod advisories;
 mod auth;
 pub mod error;
 pub mod incidents;
@@ -104,6 +106,11 @@ pub fn router(state: ApiState) -> Router {
         .route("/api/v1/reports/{id}", get(reports::get))
         .route("/api/v1/reports/{id}/versions", post(reports::amend))
         .route("/api/v1/reports/{id}/history", get(reports::history))
+        .route(
+            "/api/v1/advisories",
+            get(advisories::list).post(advisories::issue),
+        )
+        .route("/api/v1/advisories/{id}", get(advisories::get))
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
         .layer(DefaultBodyLimit::max(MAX_BODY))

@@ -14,6 +14,11 @@
 //! contact that keeps failing is reported. Every message sent is written to
 //! the audit log (it may carry raw routes).
 //!
+//! Each pass also reminds reporting organisations of detailed reports owed
+//! ([`Notifier::remind`]) and delivers the advisories the regulator or the
+//! hub issued ([`Notifier::advise`]): each once per contact, retried and
+//! audited like notices.
+//!
 //! E-mail goes through an SMTP relay, plain or over TLS ([`relay`]);
 //! webhooks and Slack go over HTTP or HTTPS; TLS trusts the system's CA
 //! certificates and those of an optional CA file ([`tls`]).
@@ -26,9 +31,10 @@ pub mod tls;
 
 use bugyo_detect::Severity;
 use bugyo_report::Date;
+use bugyo_store::advisories::Advisory;
 use bugyo_store::audience::{view, Viewer};
 use bugyo_store::notifications::{NewNotice, Notice};
-use bugyo_store::{AuditEntry, ContactKind, Store};
+use bugyo_store::{AuditEntry, Contact, ContactKind, Store};
 use policy::{decide, NoticeKind, Told};
 use render::{Item, Language, ReminderKind};
 use std::collections::{BTreeMap, HashMap};
@@ -325,11 +331,12 @@ impl Notifier {
         let enqueued = self.enqueue().await?;
         let mut s = self.dispatch().await?;
         s.enqueued = enqueued;
-        let r = self.remind().await?;
-        s.enqueued += r.enqueued;
-        s.messages += r.messages;
-        s.delivered += r.delivered;
-        s.failed += r.failed;
+        for r in [self.remind().await?, self.advise().await?] {
+            s.enqueued += r.enqueued;
+            s.messages += r.messages;
+            s.delivered += r.delivered;
+            s.failed += r.failed;
+        }
         Ok(s)
     }
 
@@ -391,26 +398,20 @@ impl Notifier {
                 left,
                 Language::of(&org.language),
             );
-            match self.config.channels.send(&contact, &message_id, &out).await {
+            let audit = Audited {
+                org_id,
+                action: "remind",
+                object: format!("report/{}", r.report_id),
+                what: Some(kind.name()),
+            };
+            match self
+                .send_audited(&contact, &message_id, &out, audit)
+                .await?
+            {
                 Ok(()) => {
                     self.store.mark_reminder_sent(&r, &message_id).await?;
                     summary.messages += 1;
                     summary.delivered += 1;
-                    self.store
-                        .audit(&AuditEntry {
-                            at: 0,
-                            token_id: None,
-                            org_id: Some(org_id),
-                            action: "remind".into(),
-                            object: format!("report/{}", r.report_id),
-                            detail: format!(
-                                "{} {} {} {message_id}",
-                                kind.name(),
-                                contact.kind.name(),
-                                contact.address
-                            ),
-                        })
-                        .await?;
                 }
                 Err(e) => {
                     let retry =
@@ -422,6 +423,91 @@ impl Notifier {
             }
         }
         Ok(summary)
+    }
+
+    /// Sends the advisories owed (see `bugyo_store::advisories`): each
+    /// once to every contact of each organisation it is addressed to, in
+    /// that organisation's language, retried with backoff like reminders,
+    /// every message sent audited (`advise`).
+    pub async fn advise(&mut self) -> bugyo_store::Result<PassSummary> {
+        let mut summary = PassSummary::default();
+        let now = now_micros();
+        let mut advisories: HashMap<i64, Option<Advisory>> = HashMap::new();
+        for d in self.store.due_advisory_deliveries(now, 1000).await? {
+            let Some((org_id, contact)) = self.store.contact(d.contact_id).await? else {
+                continue;
+            };
+            let Some(org) = self.store.org_by_id(org_id).await? else {
+                continue;
+            };
+            if let std::collections::hash_map::Entry::Vacant(e) = advisories.entry(d.advisory_id) {
+                e.insert(self.store.advisory(d.advisory_id).await?);
+            }
+            let Some(a) = &advisories[&d.advisory_id] else {
+                continue;
+            };
+            let message_id = format!("bugyo-advisory-{}-{}", a.id, d.contact_id);
+            let out = render::advisory(&message_id, a, Language::of(&org.language));
+            let audit = Audited {
+                org_id,
+                action: "advise",
+                object: format!("advisory/{}", a.id),
+                what: None,
+            };
+            match self
+                .send_audited(&contact, &message_id, &out, audit)
+                .await?
+            {
+                Ok(()) => {
+                    self.store.mark_advisory_sent(&d, &message_id).await?;
+                    summary.messages += 1;
+                    summary.delivered += 1;
+                }
+                Err(e) => {
+                    let retry =
+                        now + backoff(self.config.retry_base, d.attempts).as_micros() as i64;
+                    tracing::warn!(advisory = d.advisory_id, contact = d.contact_id, address = %contact.address, error = %e, "advisory not delivered; will retry / 注意喚起を配信できませんでした。再試行します");
+                    self.store.mark_advisory_failed(&d, &e, retry).await?;
+                    summary.failed += 1;
+                }
+            }
+        }
+        Ok(summary)
+    }
+
+    /// Sends `out` to `contact` as `message_id` and, once sent, writes it to
+    /// the audit log; the inner error says why it was not sent.
+    async fn send_audited(
+        &self,
+        contact: &Contact,
+        message_id: &str,
+        out: &render::Outgoing,
+        audit: Audited<'_>,
+    ) -> bugyo_store::Result<Result<(), String>> {
+        if let Err(e) = self.config.channels.send(contact, message_id, out).await {
+            return Ok(Err(e));
+        }
+        let mut detail = String::new();
+        if let Some(what) = audit.what {
+            detail.push_str(what);
+            detail.push(' ');
+        }
+        detail.push_str(&format!(
+            "{} {} {message_id}",
+            contact.kind.name(),
+            contact.address
+        ));
+        self.store
+            .audit(&AuditEntry {
+                at: 0,
+                token_id: None,
+                org_id: Some(audit.org_id),
+                action: audit.action.into(),
+                object: audit.object,
+                detail,
+            })
+            .await?;
+        Ok(Ok(()))
     }
 
     /// Contacts still failing after [`FAILING_AFTER`] attempts: (contact,
@@ -470,6 +556,16 @@ impl Notifier {
             }
         }
     }
+}
+
+/// How a message sent is written to the audit log: by the notifier for
+/// organisation `org_id`, `action` on `object`, the detail naming `what`
+/// (if given), the channel, the address and the message id.
+struct Audited<'a> {
+    org_id: i64,
+    action: &'static str,
+    object: String,
+    what: Option<&'a str>,
 }
 
 fn told(n: &Notice) -> Option<Told> {

@@ -2,10 +2,13 @@
 //! a message is one notice or a digest of several, each rendered from the
 //! recipient's own view of the incident (see `bugyo_store::audience`), so a
 //! message never holds more than the recipient may see. The message carries
-//! the strictest TLP label of its notices on its first line.
+//! the strictest TLP label of its notices on its first line. Report
+//! reminders and advisories are rendered here too, for the same channels.
 
 use crate::policy::NoticeKind;
 use bugyo_detect::{AnomalyKind, Severity};
+use bugyo_store::advisories::Advisory;
+use bugyo_store::Role;
 use serde_json::{json, Value};
 use std::fmt::Write as _;
 
@@ -422,6 +425,153 @@ pub fn reminder(
             text: body.clone(),
         }],
         subject,
+    }
+}
+
+/// Who an advisory is from, in `lang`: the issuing organisation's name,
+/// or, for a token without one, the regulator (総務省) or the hub by role.
+pub fn advisory_issuer(a: &Advisory, lang: Language) -> String {
+    match (&a.issuer_name, a.issuer_role, lang) {
+        (Some(name), _, _) => name.clone(),
+        (None, Role::Regulator, Language::Ja) => "総務省".into(),
+        (None, Role::Regulator, Language::En) => "the regulator".into(),
+        (None, _, Language::Ja) => "情報共有ハブ".into(),
+        (None, _, Language::En) => "the information-sharing hub".into(),
+    }
+}
+
+/// An advisory as delivery `delivery`, in `lang`: the subject names who
+/// it is from; the text carries its TLP label first, the related incidents
+/// and reports as API paths; the webhook gets both languages' fields of
+/// the recipient's language; syslog one entry.
+pub fn advisory(delivery: &str, a: &Advisory, lang: Language) -> Outgoing {
+    let from = advisory_issuer(a, lang);
+    let tlp = a.tlp.label();
+    let (title, body) = match lang {
+        Language::Ja => (&a.title_ja, &a.body_ja),
+        Language::En => (&a.title_en, &a.body_en),
+    };
+    let subject = match lang {
+        Language::Ja => format!("[bugyo] {from}からの注意喚起: {title}"),
+        Language::En => format!("[bugyo] Advisory from {from}: {title}"),
+    };
+    let mut text = String::new();
+    let _ = writeln!(text, "{tlp}");
+    let _ = match lang {
+        Language::En => writeln!(
+            text,
+            "(Share according to {tlp}: https://www.first.org/tlp/)\n"
+        ),
+        Language::Ja => writeln!(
+            text,
+            "({tlp} に従って共有してください: https://www.first.org/tlp/)\n"
+        ),
+    };
+    let _ = match lang {
+        Language::En => writeln!(text, "Advisory {} from {from}: {title}\n", a.id),
+        Language::Ja => writeln!(text, "{from}からの注意喚起 {}: {title}\n", a.id),
+    };
+    let _ = writeln!(text, "{body}\n");
+    let (incidents, reports) = match lang {
+        Language::En => ("Related incidents", "Related reports"),
+        Language::Ja => ("関連インシデント", "関連する報告"),
+    };
+    for id in &a.incidents {
+        let _ = writeln!(text, "{incidents}: GET /api/v1/incidents/{id}");
+    }
+    for id in &a.reports {
+        let _ = writeln!(text, "{reports}: GET /api/v1/reports/{id}");
+    }
+    let _ = writeln!(text, "GET /api/v1/advisories/{}", a.id);
+    let language = match lang {
+        Language::En => "en",
+        Language::Ja => "ja",
+    };
+    Outgoing {
+        json: json!({
+            "delivery": delivery,
+            "tlp": tlp,
+            "language": language,
+            "advisory": {
+                "id": a.id,
+                "from": from,
+                "title": title,
+                "body": body,
+                "incidents": a.incidents,
+                "reports": a.reports,
+                "created_at": a.created_at,
+            },
+        }),
+        syslog: vec![SyslogEntry {
+            severity: 5,
+            msgid: "advisory".into(),
+            data: format!("[bugyo@32473 advisory=\"{}\" tlp=\"{tlp}\"]", a.id),
+            text: format!("{from}: {}", a.title_en),
+        }],
+        subject,
+        text,
+    }
+}
+
+#[cfg(test)]
+mod advisory_tests {
+    use super::*;
+    use bugyo_store::audience::Tlp;
+
+    fn sample(issuer: Option<&str>, role: Role) -> Advisory {
+        Advisory {
+            id: 4,
+            created_at: 0,
+            issuer_role: role,
+            issuer_org_id: issuer.map(|_| 1),
+            issuer_org: issuer.map(|_| "mic".to_string()),
+            issuer_name: issuer.map(str::to_string),
+            token_id: Some(1),
+            user_id: None,
+            title_ja: "経路リーク".into(),
+            title_en: "Route leak".into(),
+            body_ja: "フィルターを確認してください。".into(),
+            body_en: "Check your filters.".into(),
+            tlp: Tlp::Green,
+            incidents: vec![12],
+            reports: vec![3],
+            recipients: vec![(2, "ocn".into())],
+        }
+    }
+
+    #[test]
+    fn advisories_in_both_languages_on_every_channel() {
+        let a = sample(Some("総務省 総合通信基盤局"), Role::Regulator);
+        let ja = advisory("d1", &a, Language::Ja);
+        assert_eq!(
+            ja.subject,
+            "[bugyo] 総務省 総合通信基盤局からの注意喚起: 経路リーク"
+        );
+        assert!(ja.text.starts_with("TLP:GREEN\n"), "{}", ja.text);
+        assert!(ja.text.contains("フィルターを確認してください。"));
+        assert!(ja.text.contains("GET /api/v1/incidents/12"));
+        assert!(ja.text.contains("GET /api/v1/reports/3"));
+        assert_eq!(ja.json["advisory"]["title"], "経路リーク");
+        assert_eq!(ja.json["language"], "ja");
+        let line = ja.syslog[0].line("h", "t");
+        assert!(
+            line.starts_with("<133>1 t h bugyo - advisory [bugyo@32473 advisory=\"4\""),
+            "{line}"
+        );
+        let en = advisory("d2", &sample(None, Role::Regulator), Language::En);
+        assert_eq!(
+            en.subject,
+            "[bugyo] Advisory from the regulator: Route leak"
+        );
+        assert_eq!(en.json["advisory"]["body"], "Check your filters.");
+        let ja = advisory("d3", &sample(None, Role::Regulator), Language::Ja);
+        assert_eq!(ja.subject, "[bugyo] 総務省からの注意喚起: 経路リーク");
+        let hub = advisory("d4", &sample(None, Role::Analyst), Language::En);
+        assert!(hub.subject.contains("the information-sharing hub"));
+        assert!(
+            !hub.text.contains("ocn"),
+            "a recipient is not told who else got it"
+        );
     }
 }
 

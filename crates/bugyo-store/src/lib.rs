@@ -12,9 +12,11 @@
 //! - [`orgs`]: member organisations and their contacts;
 //! - [`notifications`]: the notices owed to contacts and their fate;
 //! - [`reports`]: outage reports to the regulator, every version kept;
+//! - [`advisories`]: what the regulator or the hub shares back to members;
 //! - [`tokens`]: roles and API tokens (only a hash is kept);
 //! - [`audit`]: the audit log.
 
+pub mod advisories;
 pub mod audience;
 pub mod audit;
 pub mod incidents;
@@ -122,6 +124,11 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
         7,
         "audit lookup",
         include_str!("../migrations/0007_audit_lookup.sql"),
+    ),
+    (
+        8,
+        "advisories",
+        include_str!("../migrations/0008_advisories.sql"),
     ),
 ];
 

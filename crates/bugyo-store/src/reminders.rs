@@ -4,6 +4,9 @@
 //! overdue, until its report reaches the `detailed` stage. Each reminder is
 //! owed once per contact (the table's key), stays pending until sent, and
 //! is retried with backoff like a notice.
+//!
+//! Advisories ([`crate::advisories`]) are delivered the same way: both
+//! record a delivery's fate through the same `DeliveryRow`.
 
 use crate::{col, now_micros, Result, Store};
 
@@ -97,17 +100,7 @@ impl Store {
 
     /// Records a reminder sent as message `message_id`.
     pub async fn mark_reminder_sent(&self, r: &Reminder, message_id: &str) -> Result<()> {
-        let mut tx = self.write().await?;
-        sqlx::query("UPDATE report_reminders SET status = 'sent', sent_at = $4, message_id = $5, attempts = attempts + 1, last_error = NULL WHERE report_id = $1 AND contact_id = $2 AND reminder = $3")
-            .bind(r.report_id)
-            .bind(r.contact_id)
-            .bind(&r.reminder)
-            .bind(now_micros())
-            .bind(message_id)
-            .execute(&mut *tx)
-            .await?;
-        tx.commit().await?;
-        Ok(())
+        self.delivery_sent(&reminder_row(r), message_id).await
     }
 
     /// Records a failed attempt; the reminder stays pending until `retry_at`.
@@ -117,16 +110,105 @@ impl Store {
         error: &str,
         retry_at: i64,
     ) -> Result<()> {
+        self.delivery_failed(&reminder_row(r), error, retry_at)
+            .await
+    }
+
+    /// Records the delivery row `row` sent as message `message_id`.
+    pub(crate) async fn delivery_sent(
+        &self,
+        row: &DeliveryRow<'_>,
+        message_id: &str,
+    ) -> Result<()> {
+        let q = format!(
+            "UPDATE {} SET status = 'sent', sent_at = $1, message_id = $2, attempts = attempts + 1, last_error = NULL WHERE {}",
+            row.table,
+            row.condition(3)
+        );
+        let query = sqlx::query(sqlx::AssertSqlSafe(q))
+            .bind(now_micros())
+            .bind(message_id);
         let mut tx = self.write().await?;
-        sqlx::query("UPDATE report_reminders SET attempts = attempts + 1, last_error = $4, next_attempt_at = $5 WHERE report_id = $1 AND contact_id = $2 AND reminder = $3")
-            .bind(r.report_id)
-            .bind(r.contact_id)
-            .bind(&r.reminder)
-            .bind(error)
-            .bind(retry_at)
-            .execute(&mut *tx)
-            .await?;
+        row.bind(query).execute(&mut *tx).await?;
         tx.commit().await?;
         Ok(())
+    }
+
+    /// Records a failed attempt at delivery row `row`; it stays pending
+    /// until `retry_at` (Unix microseconds).
+    pub(crate) async fn delivery_failed(
+        &self,
+        row: &DeliveryRow<'_>,
+        error: &str,
+        retry_at: i64,
+    ) -> Result<()> {
+        let q = format!(
+            "UPDATE {} SET attempts = attempts + 1, last_error = $1, next_attempt_at = $2 WHERE {}",
+            row.table,
+            row.condition(3)
+        );
+        let query = sqlx::query(sqlx::AssertSqlSafe(q))
+            .bind(error)
+            .bind(retry_at);
+        let mut tx = self.write().await?;
+        row.bind(query).execute(&mut *tx).await?;
+        tx.commit().await?;
+        Ok(())
+    }
+}
+
+/// One row of a delivery table — `report_reminders`, `advisory_deliveries`:
+/// a message owed to a contact, with `status` (`pending`, `sent`),
+/// `attempts`, `last_error`, `next_attempt_at`, `sent_at` and `message_id`
+/// — named by its table and its key columns' values.
+pub(crate) struct DeliveryRow<'a> {
+    /// The table.
+    pub table: &'static str,
+    /// Its key: each column with its value.
+    pub key: Vec<(&'static str, KeyValue<'a>)>,
+}
+
+/// A key column's value.
+pub(crate) enum KeyValue<'a> {
+    /// A number (an id).
+    Int(i64),
+    /// A text.
+    Text(&'a str),
+}
+
+impl DeliveryRow<'_> {
+    /// `col = $first AND col = $first+1 ...` over the key.
+    fn condition(&self, first: usize) -> String {
+        self.key
+            .iter()
+            .enumerate()
+            .map(|(i, (col, _))| format!("{col} = ${}", first + i))
+            .collect::<Vec<_>>()
+            .join(" AND ")
+    }
+
+    /// `query` with the key's values bound after what it has.
+    fn bind<'q>(
+        &self,
+        mut query: sqlx::query::Query<'q, sqlx::Any, sqlx::any::AnyArguments>,
+    ) -> sqlx::query::Query<'q, sqlx::Any, sqlx::any::AnyArguments> {
+        for (_, v) in &self.key {
+            query = match v {
+                KeyValue::Int(n) => query.bind(*n),
+                KeyValue::Text(t) => query.bind(t.to_string()),
+            };
+        }
+        query
+    }
+}
+
+fn reminder_row(r: &Reminder) -> DeliveryRow<'_> {
+    DeliveryRow {
+        table: "report_reminders",
+        key: vec![
+            ("report_id", KeyValue::Int(r.report_id)),
+            ("contact_id", KeyValue::Int(r.contact_id)),
+            ("reminder", KeyValue::Text(&r.reminder)),
+        ],
     }
 }

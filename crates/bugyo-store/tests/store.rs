@@ -47,6 +47,7 @@ const CASES: &[Case] = &[
     ("public summaries of an outage report", |s| {
         Box::pin(report_public_summaries(s))
     }),
+    ("advisories", |s| Box::pin(advisories(s))),
 ];
 
 #[tokio::test]
@@ -2005,4 +2006,129 @@ async fn report_public_summaries(store: Store) {
         }
     }
     assert_eq!(store.report_history(first.id).await.unwrap().len(), 2);
+}
+
+/// An advisory is stored with its recipients and owed to each of their
+/// contacts; a member's list holds only those addressed to it; ids that do
+/// not exist are refused naming the field, and nothing is stored; a
+/// delivery failed stays pending until its retry, one sent is done.
+async fn advisories(store: Store) {
+    use bugyo_store::advisories::{Issuer, NewAdvisory};
+    use bugyo_store::audience::Tlp;
+    let mic = store
+        .add_org(&NewOrg {
+            kind: OrgKind::Regulator,
+            name: "総務省".into(),
+            ..org("mic", &[])
+        })
+        .await
+        .expect("add");
+    let mut with_contacts = org("ocn", &[4713]);
+    with_contacts.contacts = vec![
+        Contact {
+            kind: ContactKind::Email,
+            address: "noc@ocn.example".into(),
+            role: "noc".into(),
+            secret: None,
+        },
+        Contact {
+            kind: ContactKind::Syslog,
+            address: "127.0.0.1:514".into(),
+            role: "noc".into(),
+            secret: None,
+        },
+    ];
+    let ocn = store.add_org(&with_contacts).await.expect("add");
+    let iij = store.add_org(&org("iij", &[2497])).await.expect("add");
+    let by = Issuer {
+        role: Role::Regulator,
+        org_id: Some(mic.id),
+        token_id: Some(1),
+        user_id: None,
+    };
+    let new = |orgs: Vec<i64>| NewAdvisory {
+        title_ja: "経路リーク".into(),
+        title_en: "Route leak".into(),
+        body_ja: "確認してください。".into(),
+        body_en: "Please check.".into(),
+        tlp: None,
+        orgs,
+        incidents: vec![],
+        reports: vec![],
+    };
+    for (bad, field) in [
+        (new(vec![ocn.id, 999]), "orgs"),
+        (
+            NewAdvisory {
+                incidents: vec![5],
+                ..new(vec![ocn.id])
+            },
+            "incidents",
+        ),
+        (
+            NewAdvisory {
+                reports: vec![5],
+                ..new(vec![ocn.id])
+            },
+            "reports",
+        ),
+        (new(vec![]), "orgs"),
+    ] {
+        match store.issue_advisory(&bad, by).await {
+            Err(StoreError::Invalid { field: f, .. }) => assert_eq!(f, field),
+            other => panic!("{field}: {other:?}"),
+        }
+    }
+    assert!(
+        store.advisories().await.unwrap().is_empty(),
+        "nothing stored"
+    );
+    let a = store
+        .issue_advisory(&new(vec![ocn.id]), by)
+        .await
+        .expect("issue");
+    assert_eq!(a.tlp, Tlp::Amber, "the default label");
+    assert_eq!(a.issuer_name.as_deref(), Some("総務省"));
+    assert_eq!(a.recipients, vec![(ocn.id, "ocn".to_string())]);
+    let b = store
+        .issue_advisory(
+            &NewAdvisory {
+                tlp: Some(Tlp::Green),
+                ..new(vec![iij.id, ocn.id, iij.id])
+            },
+            by,
+        )
+        .await
+        .expect("issue");
+    assert_eq!(b.recipients.len(), 2);
+    let ids =
+        |v: Vec<bugyo_store::advisories::Advisory>| v.iter().map(|a| a.id).collect::<Vec<_>>();
+    assert_eq!(ids(store.advisories().await.unwrap()), [a.id, b.id]);
+    assert_eq!(
+        ids(store.advisories_for(ocn.id).await.unwrap()),
+        [a.id, b.id]
+    );
+    assert_eq!(ids(store.advisories_for(iij.id).await.unwrap()), [b.id]);
+    assert!(store.advisories_for(mic.id).await.unwrap().is_empty());
+    assert_eq!(store.advisory(b.id).await.unwrap(), Some(b.clone()));
+    assert_eq!(store.advisory(b.id + 100).await.unwrap(), None);
+    // Owed to OCN's two contacts for each advisory, IIJ's one for the
+    // second.
+    let due = store.due_advisory_deliveries(i64::MAX, 100).await.unwrap();
+    assert_eq!(due.len(), 5, "{due:?}");
+    store
+        .mark_advisory_failed(&due[0], "refused", i64::MAX)
+        .await
+        .unwrap();
+    for d in &due[1..] {
+        store.mark_advisory_sent(d, "m").await.unwrap();
+    }
+    assert!(store
+        .due_advisory_deliveries(i64::MAX - 1, 100)
+        .await
+        .unwrap()
+        .is_empty());
+    let again = store.due_advisory_deliveries(i64::MAX, 100).await.unwrap();
+    assert_eq!(again.len(), 1);
+    assert_eq!(again[0].attempts, 1);
 }

@@ -511,7 +511,7 @@ impl Notifier {
     }
 
     /// Contacts still failing after [`FAILING_AFTER`] attempts: (contact,
-    /// address, notices waiting, last error).
+    /// address, messages waiting (notices, reminders, advisories), last error).
     pub async fn failing(&self) -> bugyo_store::Result<Vec<(i64, String, i64, String)>> {
         let mut out = Vec::new();
         for (id, n, err) in self.store.failing_contacts(FAILING_AFTER).await? {

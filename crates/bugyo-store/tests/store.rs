@@ -2131,4 +2131,11 @@ async fn advisories(store: Store) {
     let again = store.due_advisory_deliveries(i64::MAX, 100).await.unwrap();
     assert_eq!(again.len(), 1);
     assert_eq!(again[0].attempts, 1);
+    // A contact whose advisory keeps failing is reported like one whose
+    // notices do.
+    assert_eq!(
+        store.failing_contacts(1).await.unwrap(),
+        vec![(due[0].contact_id, 1, "refused".to_string())]
+    );
+    assert!(store.failing_contacts(2).await.unwrap().is_empty());
 }

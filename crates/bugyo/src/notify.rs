@@ -85,7 +85,7 @@ pub fn run(args: NotifyArgs) -> ExitCode {
             s.enqueued, s.messages, s.delivered, s.failed, s.enqueued, s.messages, s.delivered, s.failed
         );
         for (id, address, n, err) in notifier.failing().await.map_err(|e| e.to_string())? {
-            eprintln!("contact {id} ({address}): {n} notices waiting, failing: {err} / 通知先 {id} への配信が失敗し続けています");
+            eprintln!("contact {id} ({address}): {n} messages waiting, failing: {err} / 通知先 {id} への配信が失敗し続けています");
         }
         store.close().await;
         if s.failed > 0 {

@@ -4,9 +4,11 @@
 //! runs delivers it through a real SMTP server (Debian's exim4 on loopback)
 //! and a webhook receiver — one mail and one webhook per recipient, in its
 //! language (OCN Japanese, IIJ English), nothing to the third (KDDI), which
-//! also gets 404 when it asks for it. A member cannot issue one; bad input
-//! names the field and stores nothing; a second notifier pass (`bugyo
-//! notify --once`) sends nothing more; every message sent is audited.
+//! also gets 404 when it asks for it. IIJ's webhook refuses the first try:
+//! the same message is retried and then delivered. A member cannot issue
+//! one; bad input names the field and stores nothing; a second notifier
+//! pass (`bugyo notify --once`) sends nothing more; every message sent is
+//! audited.
 
 mod common;
 
@@ -132,12 +134,19 @@ fn mail_to<'a>(mails: &'a [String], to: &str) -> Vec<&'a String> {
 
 fn run(dir: &Path, store: &[&str], url: &str) {
     let smtp = Smtp::start();
-    let hooks = Receiver::http(&[]);
+    let hooks = Receiver::http(&["/iij"]);
     let t = populate(store, &hooks);
     let tok = |who: &str| Some(t[who].as_str());
     let smtp_at = format!("127.0.0.1:{}", smtp.port());
     let bgp = format!("127.0.0.1:{}", bugyo_testdata::gobgp::free_port());
-    let mut extra: Vec<String> = vec!["--bgp-listen".into(), bgp, "--smtp".into(), smtp_at.clone()];
+    let mut extra: Vec<String> = vec![
+        "--bgp-listen".into(),
+        bgp,
+        "--smtp".into(),
+        smtp_at.clone(),
+        "--retry-secs".into(),
+        "1".into(),
+    ];
     if store.first() == Some(&"--database") {
         extra.extend(store.iter().map(|s| s.to_string()));
     }
@@ -242,22 +251,28 @@ fn run(dir: &Path, store: &[&str], url: &str) {
         "{}",
         decode(iij[0])
     );
-    // And one webhook each, signed, in its language.
+    // And one webhook each, signed, in its language (IIJ's on the retry).
     let wait_hooks = || {
         let deadline = std::time::Instant::now() + Duration::from_secs(30);
-        while hooks.on("/ocn").len() + hooks.on("/iij").len() < 2
+        while hooks.on("/ocn").len() + hooks.on("/iij").len() < 3
             && std::time::Instant::now() < deadline
         {
             std::thread::sleep(Duration::from_millis(100));
         }
     };
     wait_hooks();
-    for (path, language, title) in [
-        ("/ocn", "ja", "AS64500 による経路リークについて"),
-        ("/iij", "en", "Route leak by AS64500"),
+    for (path, language, title, tries) in [
+        ("/ocn", "ja", "AS64500 による経路リークについて", 1),
+        ("/iij", "en", "Route leak by AS64500", 2),
     ] {
         let posts = hooks.on(path);
-        assert_eq!(posts.len(), 1, "{path}");
+        assert_eq!(posts.len(), tries, "{path}");
+        assert!(
+            posts
+                .iter()
+                .all(|p| p.header("x-bugyo-delivery") == posts[0].header("x-bugyo-delivery")),
+            "a retry sends the same message"
+        );
         assert!(posts[0].header("x-bugyo-signature").is_some(), "{path}");
         let v: Value = serde_json::from_str(&posts[0].body).unwrap();
         assert_eq!(v["language"], language, "{v}");
@@ -322,7 +337,7 @@ fn run(dir: &Path, store: &[&str], url: &str) {
     bugyo(&again);
     std::thread::sleep(Duration::from_millis(500));
     assert_eq!(smtp.messages().len(), 2, "no advisory sent twice");
-    assert_eq!(hooks.on("/ocn").len() + hooks.on("/iij").len(), 2);
+    assert_eq!(hooks.on("/ocn").len() + hooks.on("/iij").len(), 3);
     assert!(hooks.on("/kddi").is_empty());
 
     let deliveries = read_store(url, async |s| {
@@ -330,11 +345,12 @@ fn run(dir: &Path, store: &[&str], url: &str) {
     });
     assert_eq!(deliveries.len(), 4, "two contacts of each recipient");
     assert!(
-        deliveries
-            .iter()
-            .all(|(_, status, attempts)| status == "sent" && *attempts == 1),
+        deliveries.iter().all(|(_, status, _)| status == "sent"),
         "{deliveries:?}"
     );
+    let mut attempts: Vec<i64> = deliveries.iter().map(|(_, _, n)| *n).collect();
+    attempts.sort_unstable();
+    assert_eq!(attempts, [1, 1, 1, 2], "IIJ's webhook took a retry");
     let log = audit_log(url);
     let count = |action: &str| log.iter().filter(|e| e.action == action).count();
     assert_eq!(count("advise"), 4, "every message sent is audited");

@@ -5,7 +5,8 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 # Debian packages the tests use as reference peers and tools.
-PACKAGES=(bgpdump stayrtr gobgpd procps bird2 frr exabgp postgresql exim4-daemon-light wrk)
+PACKAGES=(bgpdump stayrtr gobgpd procps bird2 frr exabgp postgresql exim4-daemon-light wrk
+  chromium chromium-driver fonts-ipafont-gothic)
 missing=()
 for p in "${PACKAGES[@]}"; do
   dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p")

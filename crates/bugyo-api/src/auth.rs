@@ -145,6 +145,38 @@ impl RateLimiter {
     }
 }
 
+/// The caller behind `secret` (a token's secret, from the API's bearer
+/// header or the portal's session cookie): remembered callers first, then
+/// the store; every call takes one request from the token's rate limit.
+pub async fn authenticate(state: &ApiState, secret: &str) -> Result<Caller, ApiError> {
+    if let Some(caller) = state.callers.get(secret) {
+        if !state.limiter.allow(caller.token.id) {
+            return Err(ApiError::rate_limited());
+        }
+        return Ok(caller);
+    }
+    let token = state
+        .store
+        .authenticate(secret)
+        .await?
+        .ok_or_else(ApiError::unauthorized)?;
+    if !state.limiter.allow(token.id) {
+        return Err(ApiError::rate_limited());
+    }
+    let asns = match token.org_id {
+        Some(org) => state
+            .store
+            .org_by_id(org)
+            .await?
+            .map(|o| o.asns.into_iter().collect())
+            .unwrap_or_default(),
+        None => BTreeSet::new(),
+    };
+    let caller = Caller { token, asns };
+    state.callers.put(secret, &caller);
+    Ok(caller)
+}
+
 impl FromRequestParts<ApiState> for Caller {
     type Rejection = ApiError;
 
@@ -158,31 +190,6 @@ impl FromRequestParts<ApiState> for Caller {
             .strip_prefix("Bearer ")
             .ok_or_else(ApiError::unauthorized)?
             .trim();
-        if let Some(caller) = state.callers.get(secret) {
-            if !state.limiter.allow(caller.token.id) {
-                return Err(ApiError::rate_limited());
-            }
-            return Ok(caller);
-        }
-        let token = state
-            .store
-            .authenticate(secret)
-            .await?
-            .ok_or_else(ApiError::unauthorized)?;
-        if !state.limiter.allow(token.id) {
-            return Err(ApiError::rate_limited());
-        }
-        let asns = match token.org_id {
-            Some(org) => state
-                .store
-                .org_by_id(org)
-                .await?
-                .map(|o| o.asns.into_iter().collect())
-                .unwrap_or_default(),
-            None => BTreeSet::new(),
-        };
-        let caller = Caller { token, asns };
-        state.callers.put(secret, &caller);
-        Ok(caller)
+        authenticate(state, secret).await
     }
 }

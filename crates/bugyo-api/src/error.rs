@@ -26,6 +26,21 @@ impl ApiError {
         }
     }
 
+    /// The HTTP status.
+    pub fn status(&self) -> StatusCode {
+        self.status
+    }
+
+    /// The message (English and Japanese).
+    pub fn message(&self) -> &str {
+        &self.message
+    }
+
+    /// The field at fault, if one is.
+    pub fn field(&self) -> Option<&str> {
+        self.field.as_deref()
+    }
+
     /// A bad value in `field`.
     pub fn bad_field(field: impl Into<String>, message: impl Into<String>) -> ApiError {
         ApiError {

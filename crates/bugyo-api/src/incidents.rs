@@ -124,8 +124,9 @@ fn incident_id(raw: &str) -> Result<i64, ApiError> {
 }
 
 /// The views of the versions of incident `id` for the caller (all, or the
-/// latest), audited when they hold raw routes.
-async fn views(
+/// latest), audited when they hold raw routes; with all, each view is
+/// `{version, event, event_time, recorded_at, incident}`.
+pub async fn views(
     state: &ApiState,
     caller: &Caller,
     id: i64,

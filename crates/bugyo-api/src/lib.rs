@@ -30,7 +30,7 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 use tokio::task::JoinHandle;
 
-pub use auth::{CallerCache, RateLimiter, CALLER_TTL};
+pub use auth::{authenticate, Caller, CallerCache, RateLimiter, CALLER_TTL};
 
 /// The API's OpenAPI 3 document.
 pub const OPENAPI: &str = include_str!("openapi.json");
@@ -87,7 +87,14 @@ async fn method_not_allowed() -> ApiError {
 
 /// The routes.
 pub fn router(state: ApiState) -> Router {
+    router_with(state, Router::new())
+}
+
+/// The API's routes and `pages` (the portal's, from `bugyo-web`), with the
+/// API's answers to unknown paths and methods.
+pub fn router_with(state: ApiState, pages: Router<ApiState>) -> Router {
     Router::new()
+        .merge(pages)
         .route("/metrics", get(metrics))
         .route("/api/openapi.json", get(openapi))
         .route("/api/v1/me", get(members::me))
@@ -122,9 +129,18 @@ pub async fn serve(
     addr: SocketAddr,
     state: ApiState,
 ) -> std::io::Result<(SocketAddr, JoinHandle<()>)> {
+    serve_with(addr, state, Router::new()).await
+}
+
+/// [`serve`] with the portal's `pages` beside the API.
+pub async fn serve_with(
+    addr: SocketAddr,
+    state: ApiState,
+    pages: Router<ApiState>,
+) -> std::io::Result<(SocketAddr, JoinHandle<()>)> {
     let listener = tokio::net::TcpListener::bind(addr).await?;
     let local = listener.local_addr()?;
-    let app = router(state);
+    let app = router_with(state, pages);
     let task = tokio::spawn(async move {
         if let Err(e) = axum::serve(listener, app).await {
             tracing::error!(error = %e, "HTTP server stopped / HTTP サーバーが停止しました");

@@ -129,7 +129,7 @@ fn version_view(v: &ReportVersion, access: Access) -> Value {
 
 /// The report `id`, its versions and the caller's access; 404 if the
 /// caller may not know of it.
-async fn readable(
+pub async fn readable(
     state: &ApiState,
     caller: &Caller,
     id: i64,
@@ -144,6 +144,29 @@ async fn readable(
     Ok((report, versions, access))
 }
 
+/// [`readable`], and the read written to the audit log when the regulator
+/// or the hub reads a report its reporter did not share (`what`: `""` for
+/// the report, `"/history"` for its history).
+pub async fn read_audited(
+    state: &ApiState,
+    caller: &Caller,
+    id: i64,
+    what: &str,
+) -> Result<(StoredReport, Vec<ReportVersion>, Access), ApiError> {
+    let (report, versions, access) = readable(state, caller, id).await?;
+    if access.audited(report.sharing) {
+        caller
+            .audit_with(
+                state,
+                "read-report",
+                format!("report/{id}{what}"),
+                String::new(),
+            )
+            .await?;
+    }
+    Ok((report, versions, access))
+}
+
 /// The whole latest state of a report as `access` may see it.
 fn full(report: &StoredReport, latest: &ReportVersion, access: Access) -> Value {
     let mut out = summary(report);
@@ -151,6 +174,72 @@ fn full(report: &StoredReport, latest: &ReportVersion, access: Access) -> Value 
     out["report"] = json!(access.redact(&latest.body));
     out["statutory"] = json!(latest.classification);
     out
+}
+
+/// Files the report `map` for `org` (a member: its own organisation, an
+/// admin: the one named), audited: the one way reports are filed, by the
+/// API and the portal's form alike.
+pub async fn file_for(
+    state: &ApiState,
+    caller: &Caller,
+    org: Option<i64>,
+    map: &Map<String, Value>,
+) -> Result<StoredReport, ApiError> {
+    caller.require(&[Role::Member, Role::Admin])?;
+    known_fields(map)?;
+    let org_id =
+        match (caller.token.role, org) {
+            (Role::Member, Some(o)) if Some(o) != caller.token.org_id => {
+                return Err(ApiError::forbidden())
+            }
+            (Role::Member, _) => caller.token.org_id.ok_or_else(ApiError::forbidden)?,
+            (_, Some(o)) => o,
+            (_, None) => return Err(ApiError::bad_field(
+                "org",
+                "required: the reporting organisation's handle / 必須です: 報告する組織のハンドル",
+            )),
+        };
+    let report = state.store.file_report(org_id, map, author(caller)).await?;
+    caller
+        .audit_with(
+            state,
+            "report-file",
+            format!("report/{}", report.id),
+            String::new(),
+        )
+        .await?;
+    Ok(report)
+}
+
+/// Adds the version `map` (with `reason`) to report `id`, if the caller
+/// reported it (or is an admin), audited: the one way reports are amended.
+pub async fn amend_for(
+    state: &ApiState,
+    caller: &Caller,
+    id: i64,
+    map: &Map<String, Value>,
+    reason: Option<&str>,
+) -> Result<StoredReport, ApiError> {
+    known_fields(map)?;
+    let (report, _, access) = readable(state, caller, id).await?;
+    match (caller.token.role, access) {
+        (Role::Admin, _) | (Role::Member, Access::Reporter) => {}
+        _ => return Err(ApiError::forbidden()),
+    }
+    let report = state
+        .store
+        .amend_report(report.id, map, reason, author(caller))
+        .await?
+        .ok_or_else(|| ApiError::not_found(&format!("report {id}")))?;
+    caller
+        .audit_with(
+            state,
+            "report-version",
+            format!("report/{id}/version/{}", report.version),
+            String::new(),
+        )
+        .await?;
+    Ok(report)
 }
 
 /// `POST /api/v1/reports`: files a report (a member for its own
@@ -173,31 +262,7 @@ pub async fn file(
             ))
         }
     };
-    known_fields(&map)?;
-    let org_id =
-        match (caller.token.role, org) {
-            (Role::Member, Some(o)) if Some(o) != caller.token.org_id => {
-                return Err(ApiError::forbidden())
-            }
-            (Role::Member, _) => caller.token.org_id.ok_or_else(ApiError::forbidden)?,
-            (_, Some(o)) => o,
-            (_, None) => return Err(ApiError::bad_field(
-                "org",
-                "required: the reporting organisation's handle / 必須です: 報告する組織のハンドル",
-            )),
-        };
-    let report = state
-        .store
-        .file_report(org_id, &map, author(&caller))
-        .await?;
-    caller
-        .audit_with(
-            &state,
-            "report-file",
-            format!("report/{}", report.id),
-            String::new(),
-        )
-        .await?;
+    let report = file_for(&state, &caller, org, &map).await?;
     let (report, versions, access) = readable(&state, &caller, report.id).await?;
     let latest = versions
         .last()
@@ -226,25 +291,7 @@ pub async fn amend(
             ))
         }
     };
-    known_fields(&map)?;
-    let (report, _, access) = readable(&state, &caller, id).await?;
-    match (caller.token.role, access) {
-        (Role::Admin, _) | (Role::Member, Access::Reporter) => {}
-        _ => return Err(ApiError::forbidden()),
-    }
-    let report = state
-        .store
-        .amend_report(report.id, &map, reason.as_deref(), author(&caller))
-        .await?
-        .ok_or_else(|| ApiError::not_found(&format!("report {id}")))?;
-    caller
-        .audit_with(
-            &state,
-            "report-version",
-            format!("report/{id}/version/{}", report.version),
-            String::new(),
-        )
-        .await?;
+    amend_for(&state, &caller, id, &map, reason.as_deref()).await?;
     let (report, versions, access) = readable(&state, &caller, id).await?;
     let latest = versions
         .last()
@@ -352,12 +399,7 @@ pub async fn get(
     id: Result<Path<String>, PathRejection>,
 ) -> Result<Json<Value>, ApiError> {
     let id = report_id(id)?;
-    let (report, versions, access) = readable(&state, &caller, id).await?;
-    if access.audited(report.sharing) {
-        caller
-            .audit_with(&state, "read-report", format!("report/{id}"), String::new())
-            .await?;
-    }
+    let (report, versions, access) = read_audited(&state, &caller, id, "").await?;
     let latest = versions
         .last()
         .ok_or_else(|| ApiError::not_found("report"))?;
@@ -372,17 +414,7 @@ pub async fn history(
     id: Result<Path<String>, PathRejection>,
 ) -> Result<Json<Value>, ApiError> {
     let id = report_id(id)?;
-    let (report, versions, access) = readable(&state, &caller, id).await?;
-    if access.audited(report.sharing) {
-        caller
-            .audit_with(
-                &state,
-                "read-report",
-                format!("report/{id}/history"),
-                String::new(),
-            )
-            .await?;
-    }
+    let (report, versions, access) = read_audited(&state, &caller, id, "/history").await?;
     let versions: Vec<Value> = versions.iter().map(|v| version_view(v, access)).collect();
     Ok(Json(json!({
         "report_id": id,

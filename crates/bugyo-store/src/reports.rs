@@ -115,6 +115,8 @@ pub struct ReportFilter {
     /// Only those a member of this organisation may see: its own and
     /// those marked `share_operators`.
     pub visible_to_org: Option<i64>,
+    /// Only those marked `share_public` (the public status page).
+    pub public: bool,
     /// Only ids above this.
     pub after_id: Option<i64>,
     /// At most this many (default and maximum [`MAX_PAGE`]).
@@ -416,6 +418,9 @@ impl Store {
         }
         if let Some(v) = filter.visible_to_org {
             cond(" AND (r.org_id = ? OR r.share_operators = 1)", Arg::Int(v));
+        }
+        if filter.public {
+            cond(" AND r.share_public = ?", Arg::Int(1));
         }
         if let Some(v) = filter.after_id {
             cond(" AND r.id > ?", Arg::Int(v));

@@ -5,6 +5,7 @@
 //! these functions panic with a message that says what to set.
 
 pub mod bird;
+pub mod chromium;
 pub mod exabgp;
 pub mod frr;
 pub mod gobgp;

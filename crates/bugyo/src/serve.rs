@@ -262,8 +262,9 @@ async fn serve(settings: Settings) -> std::io::Result<()> {
         bugyo_notify::Notifier::new(store.clone(), settings.mail.config()).run(stop_tx.subscribe()),
     );
     let api = bugyo_api::ApiState::new(store, sources, settings.api_rate);
-    let (http_addr, http_task) = bugyo_api::serve(settings.http, api).await?;
-    eprintln!("bugyo serve: API at http://{http_addr}/api/v1/ (OpenAPI: /api/openapi.json), metrics at /metrics / API・メトリクスを提供中");
+    let (http_addr, http_task) =
+        bugyo_api::serve_with(settings.http, api, bugyo_web::pages()).await?;
+    eprintln!("bugyo serve: portal at http://{http_addr}/, API at http://{http_addr}/api/v1/ (OpenAPI: /api/openapi.json), metrics at /metrics / ポータル・API・メトリクスを提供中");
     eprintln!(
         "bugyo serve: BGP on {}, {} peers configured, archive in {}, incident events to {} (SIGTERM or Ctrl-C to stop)",
         bgp.local_addr().map(|a| a.to_string()).unwrap_or_default(),

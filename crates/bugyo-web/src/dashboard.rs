@@ -1,0 +1,244 @@
+//! `/`: the NOC dashboard. What is open now (severity, kind, culprit,
+//! victims, age), how the visitor's own prefixes and ASes stand, and the
+//! health of the feeds: every collector peer and BMP router for the hub and
+//! the regulator, a member's own routers for a member.
+
+use crate::lang::Lang;
+use crate::layout::{age, asn, kind, page, severity, time};
+use crate::session::Signed;
+use axum::extract::State;
+use axum::response::{IntoResponse, Response};
+use bugyo_api::{ApiState, Caller};
+use bugyo_store::{IncidentFilter, Role};
+use maud::{html, Markup};
+
+/// Most open incidents listed.
+const OPEN_SHOWN: u32 = 200;
+/// Most of the visitor's prefixes checked one by one.
+const PREFIXES_SHOWN: usize = 100;
+
+/// `GET /`.
+pub async fn dashboard(State(state): State<ApiState>, lang: Lang, Signed(c): Signed) -> Response {
+    match render(&state, lang, &c).await {
+        Ok(m) => m.into_response(),
+        Err(e) => crate::error_page(lang, Some(&c), &e),
+    }
+}
+
+async fn render(
+    state: &ApiState,
+    lang: Lang,
+    c: &Caller,
+) -> Result<Markup, bugyo_api::error::ApiError> {
+    let now = crate::now_micros();
+    let mut open = state
+        .store
+        .incidents(&IncidentFilter {
+            status: Some("open".into()),
+            limit: Some(OPEN_SHOWN),
+            ..Default::default()
+        })
+        .await?;
+    let rank = |s: &str| s.parse::<bugyo_detect::Severity>().ok();
+    open.sort_by(|a, b| {
+        rank(&b.severity)
+            .cmp(&rank(&a.severity))
+            .then(b.first_seen.cmp(&a.first_seen))
+    });
+    let mut victims = Vec::with_capacity(open.len());
+    for i in &open {
+        let v: Vec<u32> = state
+            .store
+            .incident_asns(i.id)
+            .await?
+            .into_iter()
+            .filter(|(_, role, _)| role == "victim")
+            .map(|(a, _, _)| a)
+            .collect();
+        victims.push(v);
+    }
+    let org = match c.token.org_id {
+        Some(id) => state.store.org_by_id(id).await?,
+        None => None,
+    };
+    let mut mine = Vec::new();
+    if let Some(o) = &org {
+        for p in o.prefixes.iter().take(PREFIXES_SHOWN) {
+            let touching = state
+                .store
+                .incidents(&IncidentFilter {
+                    prefix: Some(*p),
+                    status: Some("open".into()),
+                    limit: Some(10),
+                    ..Default::default()
+                })
+                .await?;
+            mine.push((p.to_string(), touching));
+        }
+        for a in &o.asns {
+            let touching = state
+                .store
+                .incidents(&IncidentFilter {
+                    asn: Some(*a),
+                    status: Some("open".into()),
+                    limit: Some(10),
+                    ..Default::default()
+                })
+                .await?;
+            mine.push((format!("AS{a}"), touching));
+        }
+    }
+    let title = lang.pick("NOC ダッシュボード", "NOC dashboard");
+    Ok(page(
+        lang,
+        title,
+        Some(c),
+        html! {
+            p { (lang.pick("ログイン中: ", "Signed in as: "))
+                @if let Some(o) = &org { (o.name) " (" (o.handle) "), " }
+                (role_name(lang, c.token.role)) }
+            h2 { (lang.pick("対応中のインシデント", "Open incidents")) " (" (open.len()) ")" }
+            @if open.is_empty() {
+                p { (lang.pick("対応中のインシデントはありません。", "No open incidents.")) }
+            } @else {
+                table #open-incidents {
+                    thead { tr {
+                        th { (lang.pick("深刻度", "Severity")) }
+                        th { (lang.pick("種類", "Kind")) }
+                        th { (lang.pick("原因 AS", "Culprit")) }
+                        th { (lang.pick("被害 AS", "Victims")) }
+                        th { (lang.pick("プレフィックス数", "Prefixes")) }
+                        th { (lang.pick("発生", "Since")) }
+                        th { (lang.pick("概要", "Summary")) }
+                    } }
+                    tbody {
+                        @for (i, v) in open.iter().zip(&victims) {
+                            tr {
+                                td { (severity(lang, &i.severity)) }
+                                td { (kind(lang, &i.kind)) }
+                                td { (asn(i.culprit_asn.map(u64::from), None)) }
+                                td { (victim_list(v)) }
+                                td.num { (i.prefix_count) }
+                                td { (time(i.first_seen)) br; small { (age(lang, i.first_seen, now)) } }
+                                td { a href={ "/incidents/" (i.id) } { (lang.pick(&i.summary_ja, &i.summary)) } }
+                            }
+                        }
+                    }
+                }
+            }
+            @if org.is_some() {
+                h2 { (lang.pick("自組織のプレフィックスと AS", "My prefixes and ASes")) }
+                @if mine.is_empty() {
+                    p { (lang.pick("登録されたプレフィックス・AS はありません。", "No prefixes or ASes registered.")) }
+                } @else {
+                    table #my-resources {
+                        thead { tr { th { (lang.pick("資源", "Resource")) } th { (lang.pick("状態", "State")) } } }
+                        tbody { @for (what, touching) in &mine {
+                            tr {
+                                td { code { (what) } }
+                                td {
+                                    @if touching.is_empty() { (lang.pick("異常なし", "No open incident")) }
+                                    @for i in touching {
+                                        (severity(lang, &i.severity)) " "
+                                        a href={ "/incidents/" (i.id) } { (kind(lang, &i.kind)) " #" (i.id) } " "
+                                    }
+                                }
+                            }
+                        } }
+                    }
+                }
+            }
+            h2 { (lang.pick("フィードの状態", "Feed health")) }
+            (feeds(state, lang, c))
+        },
+    ))
+}
+
+fn victim_list(v: &[u32]) -> String {
+    let mut s: Vec<String> = v.iter().take(5).map(|a| format!("AS{a}")).collect();
+    if v.len() > 5 {
+        s.push(format!("+{}", v.len() - 5));
+    }
+    s.join(", ")
+}
+
+fn role_name(lang: Lang, r: Role) -> &'static str {
+    match r {
+        Role::Member => lang.pick("会員", "member"),
+        Role::Analyst => lang.pick("分析担当(ハブ)", "analyst (hub)"),
+        Role::Regulator => lang.pick("規制当局", "regulator"),
+        Role::Admin => lang.pick("管理者", "administrator"),
+    }
+}
+
+/// The BGP sessions and BMP routers the visitor may see.
+fn feeds(state: &ApiState, lang: Lang, c: &Caller) -> Markup {
+    let everything = c.token.role != Role::Member;
+    let now = crate::now_micros();
+    let bgp: Vec<_> = state
+        .metrics
+        .bgp
+        .as_ref()
+        .map(|b| b.snapshot())
+        .unwrap_or_default()
+        .into_iter()
+        .filter(|(p, _)| everything || c.asns.contains(&p.asn.0))
+        .collect();
+    let bmp: Vec<_> = if everything {
+        state
+            .metrics
+            .bmp
+            .as_ref()
+            .map(|b| b.snapshot())
+            .unwrap_or_default()
+            .into_iter()
+            .collect()
+    } else {
+        Vec::new()
+    };
+    html! {
+        @if bgp.is_empty() && bmp.is_empty() {
+            p { (lang.pick("表示できるフィードはありません。", "No feeds to show.")) }
+        }
+        @if !bgp.is_empty() {
+            table #bgp-feeds {
+                thead { tr {
+                    th { (lang.pick("BGP ピア", "BGP peer")) }
+                    th { (lang.pick("状態", "State")) }
+                    th { (lang.pick("最終受信", "Last message")) }
+                    th { (lang.pick("UPDATE 数", "UPDATEs")) }
+                    th { (lang.pick("広告", "Announced")) }
+                    th { (lang.pick("取消", "Withdrawn")) }
+                } }
+                tbody { @for (p, s) in &bgp {
+                    tr {
+                        td { (p.to_string()) }
+                        td { (format!("{:?}", s.state)) }
+                        td { @match s.last_message { Some(t) => { (age(lang, t.as_micros(), now)) }, None => { "—" } } }
+                        td.num { (s.updates) }
+                        td.num { (s.announced) }
+                        td.num { (s.withdrawn) }
+                    }
+                } }
+            }
+        }
+        @if !bmp.is_empty() {
+            table #bmp-feeds {
+                thead { tr {
+                    th { (lang.pick("BMP ルーター", "BMP router")) }
+                    th { (lang.pick("接続", "Connected")) }
+                    th { (lang.pick("メッセージ", "Messages")) }
+                    th { (lang.pick("エラー", "Errors")) }
+                } }
+                tbody { @for (r, s) in &bmp {
+                    tr {
+                        td { (r.to_string()) @if let Some(n) = &s.sys_name { " (" (n) ")" } }
+                        td { (if s.connected { lang.pick("接続中", "yes") } else { lang.pick("切断", "no") }) }
+                        td.num { (s.messages) }
+                        td.num { (s.errors) }
+                    }
+                } }
+            }
+        }
+    }
+}

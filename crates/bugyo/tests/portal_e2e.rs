@@ -1,0 +1,486 @@
+//! The portal end to end in real headless Chromium (Debian's chromium and
+//! chromedriver), against `bugyo serve` on loopback with a detected leak in
+//! its store:
+//!
+//! - an operator (OCN, whose prefixes were leaked) signs in and files a
+//!   first report; bad input comes back with a message next to each field
+//!   and what was typed kept, and nothing is stored;
+//! - the regulator sees the report grouped with the detected leak in the
+//!   whole picture;
+//! - the operator corrects the number of users; the report becomes a major
+//!   accident, and the public status page shows the correction as before
+//!   and after, with the same words in its SNS text and Atom feed;
+//! - screenshots of the incident page (timeline and AS graph) are saved
+//!   and checked to be drawn, not blank;
+//! - another member sees neither the raw routes nor the unshared report;
+//! - every page says its language.
+
+mod common;
+
+use common::serve::{Serve, AS_REL};
+use common::*;
+use fantoccini::{Client, ClientBuilder, Locator};
+use serde_json::Value;
+use std::path::Path;
+use std::time::Duration;
+
+/// The leak of [`common::small_leak`], withdrawn ten minutes later, then a
+/// quiet hour of ordinary updates so that it resolves.
+fn replay_leak(dir: &Path, data: &Path) {
+    use bugyo_formats::mrt::{Nlri, UpdateEntry};
+    use bugyo_model::{AsPath, Asn, PathAttributes, Peer, Prefix, Timestamp};
+    let (rib, leak) = common::small_leak::scenario(dir);
+    let iij = Peer::new(Asn(2497), "192.0.2.1".parse().unwrap());
+    let t0 = Timestamp::from_secs(1_503_600_000);
+    let leaked: Vec<Nlri> = (0..common::small_leak::LEAKED)
+        .map(|i| Nlri {
+            prefix: Prefix::v4((60 << 24) | (i << 16) | (1 << 8), 24).unwrap(),
+            path_id: None,
+        })
+        .collect();
+    let ordinary = std::sync::Arc::new(PathAttributes {
+        origin: Some(bugyo_model::Origin::Igp),
+        as_path: AsPath::from_sequence([2497, 2914, 4713]),
+        next_hop: Some(iij.addr),
+        ..Default::default()
+    });
+    let mut later = vec![UpdateEntry {
+        time: t0.plus_secs(1_200),
+        extended: true,
+        peer: iij,
+        withdrawn: leaked,
+        ..Default::default()
+    }];
+    for m in 0..8 {
+        later.push(UpdateEntry {
+            time: t0.plus_secs(1_500 + 600 * m),
+            extended: true,
+            peer: iij,
+            announced: vec![Nlri {
+                prefix: Prefix::v4(60 << 24, 16).unwrap(),
+                path_id: None,
+            }],
+            attrs: Some(ordinary.clone()),
+            ..Default::default()
+        });
+    }
+    let withdraw = dir.join("withdraw.mrt");
+    write_updates(&withdraw, &later);
+    let as_rel = dir.join("as-rel.txt");
+    std::fs::write(&as_rel, AS_REL).unwrap();
+    bugyo(&[
+        "replay",
+        "--data-dir",
+        data.to_str().unwrap(),
+        "--rib",
+        &rib,
+        "--as-rel",
+        as_rel.to_str().unwrap(),
+        "--learning-secs",
+        "0",
+        "--quiet-secs",
+        "300",
+        &leak,
+        withdraw.to_str().unwrap(),
+    ]);
+}
+
+/// Organisations, people and their tokens.
+fn populate(data: &Path) -> std::collections::BTreeMap<&'static str, String> {
+    let store = ["--data-dir", data.to_str().unwrap()];
+    let run = |a: &[&str]| {
+        let v: Vec<&str> = a.iter().chain(store.iter()).copied().collect();
+        bugyo(&v)
+    };
+    for (handle, name, asn, kind) in [
+        ("ocn", "NTT Communications", "4713", "member"),
+        ("kddi", "KDDI", "2516", "member"),
+        ("soumu", "総務省", "0", "regulator"),
+    ] {
+        let mut args = vec![
+            "org", "add", "--handle", handle, "--name", name, "--kind", kind,
+        ];
+        if asn != "0" {
+            args.extend(["--asn", asn]);
+        }
+        run(&args);
+    }
+    let mut tokens = std::collections::BTreeMap::new();
+    for (who, org, role) in [
+        ("ocn", "ocn", "member"),
+        ("kddi", "kddi", "member"),
+        ("regulator", "soumu", "regulator"),
+    ] {
+        let (out, _) = run(&["user", "add", "--name", who, "--role", role, "--org", org]);
+        let id = out
+            .lines()
+            .nth(1)
+            .and_then(|l| l.split_whitespace().next())
+            .unwrap_or_else(|| panic!("user id in {out:?}"))
+            .to_string();
+        let (t, _) = run(&["token", "create", "--user", &id]);
+        tokens.insert(who, t.trim().to_string());
+    }
+    tokens
+}
+
+async fn browser(driver: &bugyo_testdata::chromium::Chromedriver, lang: &str) -> Client {
+    let caps: serde_json::Map<String, Value> =
+        serde_json::from_str(&driver.capabilities(lang)).unwrap();
+    ClientBuilder::new(hyper_util::client::legacy::connect::HttpConnector::new())
+        .capabilities(caps)
+        .connect(&driver.url())
+        .await
+        .expect("a Chromium session through chromedriver")
+}
+
+/// Waits (bounded) for the page to be one whose path `ok` accepts: a
+/// click on a form's button returns before the next page has loaded.
+async fn wait_path(c: &Client, ok: impl Fn(&str) -> bool) -> url::Url {
+    for _ in 0..100 {
+        let url = c.current_url().await.unwrap();
+        let ready = c
+            .execute("return document.readyState", vec![])
+            .await
+            .ok()
+            .and_then(|v| v.as_str().map(|s| s == "complete"))
+            .unwrap_or(false);
+        if ok(url.path()) && ready {
+            return url;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    panic!("still on {}", c.current_url().await.unwrap());
+}
+
+async fn text(c: &Client, css: &str) -> String {
+    c.wait()
+        .at_most(Duration::from_secs(10))
+        .for_element(Locator::Css(css))
+        .await
+        .unwrap_or_else(|e| panic!("{css}: {e}"))
+        .text()
+        .await
+        .unwrap()
+}
+
+async fn sign_in(c: &Client, base: &str, token: &str) {
+    c.delete_all_cookies().await.unwrap();
+    c.goto(&format!("{base}/login")).await.unwrap();
+    c.find(Locator::Id("token"))
+        .await
+        .unwrap()
+        .send_keys(token)
+        .await
+        .unwrap();
+    c.find(Locator::Css("form[action='/login'] button"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    wait_path(c, |p| !p.starts_with("/login")).await;
+}
+
+/// Types `value` into the field `id` (replacing what it held).
+async fn fill(c: &Client, id: &str, value: &str) {
+    c.execute(
+        "const e = document.getElementById(arguments[0]); e.value = arguments[1];",
+        vec![id.into(), value.into()],
+    )
+    .await
+    .unwrap_or_else(|e| panic!("fill {id}: {e}"));
+}
+
+async fn submit(c: &Client, form: &str) {
+    c.find(Locator::Css(&format!(
+        "form[action='{form}'] button[type=submit]"
+    )))
+    .await
+    .unwrap()
+    .click()
+    .await
+    .unwrap();
+}
+
+/// True if the PNG is a drawn picture: several colours, not one blank.
+fn drawn(png_bytes: &[u8], what: &str) -> usize {
+    let decoder = png::Decoder::new(std::io::Cursor::new(png_bytes));
+    let mut reader = decoder
+        .read_info()
+        .unwrap_or_else(|e| panic!("{what}: {e}"));
+    let mut buf = vec![0; reader.output_buffer_size().unwrap()];
+    let info = reader.next_frame(&mut buf).unwrap();
+    let px = info.color_type.samples();
+    let pixels: Vec<&[u8]> = buf[..info.buffer_size()].chunks(px).collect();
+    let colours: std::collections::BTreeSet<&[u8]> = pixels.iter().copied().collect();
+    let first = pixels[0];
+    let different = pixels.iter().filter(|p| **p != first).count();
+    assert!(
+        colours.len() >= 4 && different * 100 >= pixels.len(),
+        "{what} looks blank: {} colours, {different} of {} pixels differ",
+        colours.len(),
+        pixels.len()
+    );
+    colours.len()
+}
+
+async fn walk(
+    base: &str,
+    dir: &Path,
+    tokens: &std::collections::BTreeMap<&str, String>,
+    incident: i64,
+) {
+    let driver = bugyo_testdata::chromium::Chromedriver::start(dir);
+    let c = browser(&driver, "ja").await;
+
+    // Public pages need no sign-in, and say their language.
+    c.goto(&format!("{base}/status")).await.unwrap();
+    assert_eq!(
+        c.find(Locator::Css("html"))
+            .await
+            .unwrap()
+            .attr("lang")
+            .await
+            .unwrap()
+            .as_deref(),
+        Some("ja")
+    );
+    assert!(text(&c, "#no-outages")
+        .await
+        .contains("公表中の障害はありません"));
+
+    // The operator files a first report: bad input first.
+    sign_in(&c, base, &tokens["ocn"]).await;
+    c.goto(&format!("{base}/reports/new")).await.unwrap();
+    fill(&c, "occurred_at", "2017-08-25T12:22").await;
+    fill(&c, "situation", "一部のお客様で Google 等への通信が不安定").await;
+    fill(&c, "users", "約3万").await;
+    fill(&c, "duration", "long").await;
+    submit(&c, "/reports/new").await;
+    let users_error = text(&c, "#users-error").await;
+    assert!(users_error.contains("users_estimate"), "{users_error}");
+    assert!(!text(&c, "#duration-error").await.is_empty());
+    let kept = c
+        .find(Locator::Id("situation"))
+        .await
+        .unwrap()
+        .prop("value")
+        .await
+        .unwrap();
+    assert_eq!(
+        kept.as_deref(),
+        Some("一部のお客様で Google 等への通信が不安定"),
+        "what was typed is kept"
+    );
+    assert!(
+        c.find(Locator::Id("occurred_at-error")).await.is_err(),
+        "a good field has no message"
+    );
+    let (s, list) = common::serve::api(
+        port_of(base),
+        "GET",
+        "/api/v1/reports",
+        Some(&tokens["ocn"]),
+        None,
+    );
+    assert_eq!(
+        (s, list["items"].as_array().map(Vec::len)),
+        (200, Some(0)),
+        "nothing half-written stored"
+    );
+
+    fill(&c, "users", "").await;
+    fill(&c, "users_estimate", "約3万(調査中)").await;
+    fill(&c, "duration", "").await;
+    fill(&c, "area", "東京都、大阪府").await;
+    fill(&c, "services", "OCN インターネット接続").await;
+    fill(&c, "incidents", &incident.to_string()).await;
+    fill(
+        &c,
+        "public_summary_ja",
+        "一部のお客様でインターネット接続が不安定です。約3万のお客様に影響しています。",
+    )
+    .await;
+    fill(
+        &c,
+        "public_summary_en",
+        "Some customers' Internet access is unstable; about 30,000 affected.",
+    )
+    .await;
+    c.execute(
+        "document.getElementById('service_class').value = 'other'; document.getElementById('share_public').checked = true;",
+        vec![],
+    )
+    .await
+    .unwrap();
+    submit(&c, "/reports/new").await;
+    let url = wait_path(&c, |p| p != "/reports/new").await;
+    let report: i64 = url
+        .path()
+        .strip_prefix("/reports/")
+        .and_then(|s| s.parse().ok())
+        .unwrap_or_else(|| panic!("filed, on its page: {url}"));
+    assert!(text(&c, "#classification").await.contains("未判定"));
+
+    // Another member may not see it (not shared with operators), nor the
+    // leak's raw routes.
+    sign_in(&c, base, &tokens["kddi"]).await;
+    c.goto(&format!("{base}/reports/{report}")).await.unwrap();
+    assert!(text(&c, "h1").await.contains("見つかりません"));
+    c.goto(&format!("{base}/incidents/{incident}"))
+        .await
+        .unwrap();
+    let page = c.source().await.unwrap();
+    assert!(
+        !page.contains("60.0.1.0/24"),
+        "no prefixes for an unconcerned member"
+    );
+    assert!(
+        !page.contains("2497 701 15169 4713"),
+        "no AS paths for an unconcerned member"
+    );
+
+    // The regulator sees the report grouped with the detected leak.
+    sign_in(&c, base, &tokens["regulator"]).await;
+    c.goto(&format!("{base}/picture?since=2017-08-01&until=2017-09-01"))
+        .await
+        .unwrap();
+    let group = c
+        .find(Locator::XPath(&format!(
+            "//section[contains(@class,'group')][.//a[@href='/reports/{report}']][.//a[@href='/incidents/{incident}']]"
+        )))
+        .await
+        .unwrap_or_else(|e| panic!("no group holds report {report} and incident {incident}: {e}"));
+    let why = group.text().await.unwrap();
+    assert!(why.contains("AS15169"), "{why}");
+
+    // The operator corrects the users: a major accident now.
+    sign_in(&c, base, &tokens["ocn"]).await;
+    c.goto(&format!("{base}/reports/{report}/amend"))
+        .await
+        .unwrap();
+    fill(&c, "users", "120,000").await;
+    fill(&c, "users_estimate", "約12万").await;
+    fill(&c, "duration", "2h30m").await;
+    fill(
+        &c,
+        "public_summary_ja",
+        "一部のお客様でインターネット接続が不安定でした。約12万のお客様に影響しました。",
+    )
+    .await;
+    fill(&c, "reason", "影響利用者数の精査による訂正").await;
+    c.execute("document.getElementById('stage').value = 'final';", vec![])
+        .await
+        .unwrap();
+    submit(&c, &format!("/reports/{report}/amend")).await;
+    wait_path(&c, |p| p == format!("/reports/{report}")).await;
+    assert!(text(&c, "#classification").await.contains("重大な事故"));
+    assert!(!text(&c, "#detailed-due").await.is_empty());
+
+    // The public page shows the correction as before and after.
+    c.delete_all_cookies().await.unwrap();
+    c.goto(&format!("{base}/status/reports/{report}"))
+        .await
+        .unwrap();
+    let before = text(&c, "#update-2 tr[data-field='users_estimate'] td.before").await;
+    let after = text(&c, "#update-2 tr[data-field='users_estimate'] td.after").await;
+    assert_eq!(
+        (before.as_str(), after.as_str()),
+        ("約3万(調査中)", "約12万")
+    );
+    let sns = text(&c, "#sns").await;
+    assert!(sns.contains("約12万") && sns.contains("復旧済み"), "{sns}");
+    assert!(sns.chars().count() <= 140);
+    let feed = common::serve::http_get(port_of(base), "/status/feed.atom?lang=en");
+    assert!(
+        feed.contains("about 30,000") && feed.contains("<entry>"),
+        "{feed}"
+    );
+    // English on request, with the English public text.
+    c.goto(&format!("{base}/status/reports/{report}?lang=en"))
+        .await
+        .unwrap();
+    assert_eq!(
+        c.find(Locator::Css("html"))
+            .await
+            .unwrap()
+            .attr("lang")
+            .await
+            .unwrap()
+            .as_deref(),
+        Some("en")
+    );
+    assert!(text(&c, "#current").await.contains("about 30,000"));
+
+    // The incident page's pictures, as the regulator sees them.
+    sign_in(&c, base, &tokens["regulator"]).await;
+    c.goto(&format!("{base}/incidents/{incident}"))
+        .await
+        .unwrap();
+    let shots = dir.join("screenshots");
+    std::fs::create_dir_all(&shots).unwrap();
+    for (id, name) in [("timeline", "timeline"), ("as-graph", "as-graph")] {
+        let el = c
+            .find(Locator::Css(&format!("#{id} svg")))
+            .await
+            .unwrap_or_else(|e| panic!("#{id} has no picture: {e}"));
+        let png = el.screenshot().await.unwrap();
+        std::fs::write(shots.join(format!("{name}.png")), &png).unwrap();
+        drawn(&png, name);
+    }
+    let whole = c.screenshot().await.unwrap();
+    std::fs::write(shots.join("incident.png"), &whole).unwrap();
+    drawn(&whole, "incident page");
+    let graph = text(&c, "#as-graph").await;
+    let source = c.source().await.unwrap();
+    for asn in ["AS4713", "AS15169", "AS701"] {
+        assert!(source.contains(asn), "{asn} in the AS graph: {graph}");
+    }
+    c.close().await.unwrap();
+    if let Ok(keep) = std::env::var("BUGYO_SCREENSHOTS") {
+        let _ = std::fs::create_dir_all(&keep);
+        for f in std::fs::read_dir(&shots).unwrap().flatten() {
+            let _ = std::fs::copy(f.path(), Path::new(&keep).join(f.file_name()));
+        }
+    }
+}
+
+fn port_of(base: &str) -> u16 {
+    base.rsplit(':').next().unwrap().parse().unwrap()
+}
+
+#[test]
+fn an_outage_report_from_first_report_to_public_correction() {
+    let dir = scratch("portal-e2e");
+    let data = dir.join("data");
+    replay_leak(&dir, &data);
+    let tokens = populate(&data);
+    let incident = read_store(&bugyo_store::sqlite_url(&data), async |s| {
+        s.incidents(&bugyo_store::IncidentFilter {
+            kind: Some("route-leak".into()),
+            ..Default::default()
+        })
+        .await
+        .unwrap()
+    });
+    assert_eq!(incident.len(), 1, "one leak: {incident:?}");
+    let bgp = format!("127.0.0.1:{}", bugyo_testdata::gobgp::free_port());
+    let mut serve = Serve::start(&dir, &["--bgp-listen".into(), bgp]);
+    serve.metrics();
+    let base = format!("http://127.0.0.1:{}", serve.http_port);
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    let run = rt.block_on(async {
+        tokio::time::timeout(
+            Duration::from_secs(300),
+            walk(&base, &dir, &tokens, incident[0].id),
+        )
+        .await
+    });
+    serve.stop();
+    run.expect("the walk took more than 5 minutes");
+    let _ = std::fs::remove_dir_all(dir);
+}

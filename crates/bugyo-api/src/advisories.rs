@@ -182,41 +182,79 @@ pub async fn issue(
         incidents: id_list(&map, "incidents")?,
         reports: id_list(&map, "reports")?,
     };
+    let a = issue_for(&state, &caller, &new).await?;
+    Ok((StatusCode::CREATED, Json(view(&a, &caller))))
+}
+
+/// Issues `new` as `caller` (regulator, analyst, admin), audited: the one
+/// way advisories are issued, by the API and the portal's form alike.
+pub async fn issue_for(
+    state: &ApiState,
+    caller: &Caller,
+    new: &NewAdvisory,
+) -> Result<Advisory, ApiError> {
+    caller.require(OVERSIGHT)?;
     let issuer = Issuer {
         role: caller.token.role,
         org_id: caller.token.org_id,
         token_id: Some(caller.token.id),
         user_id: caller.token.user_id,
     };
-    let a = state.store.issue_advisory(&new, issuer).await?;
+    let a = state.store.issue_advisory(new, issuer).await?;
     let to: Vec<&str> = a.recipients.iter().map(|(_, h)| h.as_str()).collect();
     caller
         .audit_with(
-            &state,
+            state,
             "advisory-issue",
             format!("advisory/{}", a.id),
             to.join(","),
         )
         .await?;
-    Ok((StatusCode::CREATED, Json(view(&a, &caller))))
+    Ok(a)
+}
+
+/// The advisories `caller` may read (a member: those addressed to its
+/// organisation; the regulator and the hub: all, the read audited), ids
+/// ascending.
+pub async fn readable_list(state: &ApiState, caller: &Caller) -> Result<Vec<Advisory>, ApiError> {
+    let items = if oversight(caller) {
+        state.store.advisories().await?
+    } else {
+        let org = caller.token.org_id.ok_or_else(ApiError::forbidden)?;
+        state.store.advisories_for(org).await?
+    };
+    if oversight(caller) && !items.is_empty() {
+        let ids: Vec<String> = items.iter().map(|a| a.id.to_string()).collect();
+        caller
+            .audit_with(state, "read-advisory", "advisories".into(), ids.join(","))
+            .await?;
+    }
+    Ok(items)
+}
+
+/// Advisory `id` if `caller` may read it (audited for the regulator and
+/// the hub); "not found" otherwise.
+pub async fn readable(state: &ApiState, caller: &Caller, id: i64) -> Result<Advisory, ApiError> {
+    let not_found = || ApiError::not_found(&format!("advisory {id}"));
+    let a = state.store.advisory(id).await?.ok_or_else(not_found)?;
+    if oversight(caller) {
+        caller
+            .audit(state, "read-advisory", format!("advisory/{id}"))
+            .await?;
+    } else {
+        let org = caller.token.org_id.ok_or_else(not_found)?;
+        if !a.recipients.iter().any(|(o, _)| *o == org) {
+            return Err(not_found());
+        }
+    }
+    Ok(a)
 }
 
 /// `GET /api/v1/advisories`: a member's advisories (those addressed to its
 /// organisation), or every one for the regulator and the hub; ids
 /// ascending.
 pub async fn list(State(state): State<ApiState>, caller: Caller) -> Result<Json<Value>, ApiError> {
-    let items = if oversight(&caller) {
-        state.store.advisories().await?
-    } else {
-        let org = caller.token.org_id.ok_or_else(ApiError::forbidden)?;
-        state.store.advisories_for(org).await?
-    };
-    if oversight(&caller) && !items.is_empty() {
-        let ids: Vec<String> = items.iter().map(|a| a.id.to_string()).collect();
-        caller
-            .audit_with(&state, "read-advisory", "advisories".into(), ids.join(","))
-            .await?;
-    }
+    let items = readable_list(&state, &caller).await?;
     let items: Vec<Value> = items.iter().map(|a| view(a, &caller)).collect();
     Ok(Json(json!({ "items": items })))
 }
@@ -229,17 +267,6 @@ pub async fn get(
     id: Result<Path<String>, PathRejection>,
 ) -> Result<Json<Value>, ApiError> {
     let id = advisory_id(id)?;
-    let not_found = || ApiError::not_found(&format!("advisory {id}"));
-    let a = state.store.advisory(id).await?.ok_or_else(not_found)?;
-    if oversight(&caller) {
-        caller
-            .audit(&state, "read-advisory", format!("advisory/{id}"))
-            .await?;
-    } else {
-        let org = caller.token.org_id.ok_or_else(not_found)?;
-        if !a.recipients.iter().any(|(o, _)| *o == org) {
-            return Err(not_found());
-        }
-    }
+    let a = readable(&state, &caller, id).await?;
     Ok(Json(view(&a, &caller)))
 }

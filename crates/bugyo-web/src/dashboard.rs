@@ -88,6 +88,11 @@ async fn render(
             mine.push((format!("AS{a}"), touching));
         }
     }
+    let advisories = match (c.token.role, c.token.org_id) {
+        (Role::Member, Some(_)) => bugyo_api::advisories::readable_list(state, c).await?,
+        _ => Vec::new(),
+    };
+    let recent: Vec<_> = advisories.into_iter().rev().take(5).rev().collect();
     let title = lang.pick("NOC ダッシュボード", "NOC dashboard");
     Ok(page(
         lang,
@@ -97,6 +102,10 @@ async fn render(
             p { (lang.pick("ログイン中: ", "Signed in as: "))
                 @if let Some(o) = &org { (o.name) " (" (o.handle) "), " }
                 (role_name(lang, c.token.role)) }
+            @if !recent.is_empty() {
+                h2 { (lang.pick("最近の注意喚起", "Recent advisories")) }
+                (crate::advisories::table(lang, &recent))
+            }
             h2 { (lang.pick("対応中のインシデント", "Open incidents")) " (" (open.len()) ")" }
             @if open.is_empty() {
                 p { (lang.pick("対応中のインシデントはありません。", "No open incidents.")) }

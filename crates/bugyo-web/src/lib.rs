@@ -6,7 +6,8 @@
 //! | `/` | the NOC dashboard: open incidents, my prefixes, feed health | [`dashboard`] |
 //! | `/incidents/{id}` | one incident: timeline, AS graph, prefixes, evidence, routes, history | [`incident`] |
 //! | `/reports`, `/reports/new`, `/reports/{id}`, `/reports/{id}/amend` | outage reports to the regulator | [`reports`] |
-//! | `/picture` | the regulator's whole picture and advisories | [`picture`] |
+//! | `/picture` | the regulator's whole picture | [`picture`] |
+//! | `/advisories`, `/advisories/new`, `/advisories/{id}` | what the regulator or the hub shares back | [`advisories`] |
 //! | `/statistics` | reports of a fiscal year or quarter (also CSV) | [`statistics`] |
 //! | `/status`, `/status/feed.atom` | the public status page and its Atom feed | [`status`] |
 //! | `/login`, `/logout`, `/lang` | signing in, choosing the language | [`session`] |
@@ -15,6 +16,7 @@
 //! API (`bugyo_store::audience`, `bugyo_store::reports::view`), with the
 //! same token: a page never shows more than the API would.
 
+pub mod advisories;
 pub mod dashboard;
 pub mod incident;
 pub mod lang;
@@ -52,6 +54,9 @@ pub fn pages() -> Router<ApiState> {
             get(reports::amend_form).post(reports::amend),
         )
         .route("/picture", get(picture::picture))
+        .route("/advisories", get(advisories::list).post(advisories::issue))
+        .route("/advisories/new", get(advisories::new_form))
+        .route("/advisories/{id}", get(advisories::advisory))
         .route("/statistics", get(statistics::statistics))
         .route("/statistics.csv", get(statistics::csv))
         .route("/status", get(status::status))

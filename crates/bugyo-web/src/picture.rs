@@ -115,6 +115,26 @@ fn rule(lang: Lang, kind: &str, rule: &str) -> String {
     }
 }
 
+/// The advisory form, filled with a group's members, incidents and reports.
+fn advise_link(g: &bugyo_store::picture::CauseGroup) -> String {
+    let mut q: Vec<String> = g
+        .orgs
+        .iter()
+        .map(|o| format!("org={}", enc(&o.handle)))
+        .collect();
+    q.extend(
+        g.incidents
+            .iter()
+            .map(|i| format!("incident={}", i.incident.id)),
+    );
+    q.extend(g.reports.iter().map(|r| format!("report={}", r.id)));
+    format!("/advisories/new?{}", q.join("&"))
+}
+
+fn enc(s: &str) -> String {
+    percent_encoding::utf8_percent_encode(s, percent_encoding::NON_ALPHANUMERIC).to_string()
+}
+
 /// `GET /picture?since=YYYY-MM-DD&until=YYYY-MM-DD` (JST dates).
 pub async fn picture(
     State(state): State<ApiState>,
@@ -157,6 +177,9 @@ pub async fn picture(
                                 (o.handle) @if o.reported { (lang.pick("(報告済み)", " (reported)")) } " "
                             }
                         }
+                    }
+                    @if !g.orgs.is_empty() {
+                        p { a.advise href=(advise_link(g)) { (lang.pick("関係する会員に注意喚起を送る", "Send an advisory to the members concerned")) } }
                     }
                     @if !g.reasons.is_empty() {
                         h3 { (lang.pick("まとめた理由", "Why these belong together")) }

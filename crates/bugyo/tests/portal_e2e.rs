@@ -6,7 +6,8 @@
 //!   first report; bad input comes back with a message next to each field
 //!   and what was typed kept, and nothing is stored;
 //! - the regulator sees the report grouped with the detected leak in the
-//!   whole picture;
+//!   whole picture, and sends the members concerned an advisory from it,
+//!   which the operator finds on its dashboard;
 //! - the operator corrects the number of users; the report becomes a major
 //!   accident, and the public status page shows the correction as before
 //!   and after, with the same words in its SNS text and Atom feed;
@@ -17,112 +18,13 @@
 
 mod common;
 
-use common::serve::{Serve, AS_REL};
+use common::portal::{populate, replay_leak};
+use common::serve::Serve;
 use common::*;
 use fantoccini::{Client, ClientBuilder, Locator};
 use serde_json::Value;
 use std::path::Path;
 use std::time::Duration;
-
-/// The leak of [`common::small_leak`], withdrawn ten minutes later, then a
-/// quiet hour of ordinary updates so that it resolves.
-fn replay_leak(dir: &Path, data: &Path) {
-    use bugyo_formats::mrt::{Nlri, UpdateEntry};
-    use bugyo_model::{AsPath, Asn, PathAttributes, Peer, Prefix, Timestamp};
-    let (rib, leak) = common::small_leak::scenario(dir);
-    let iij = Peer::new(Asn(2497), "192.0.2.1".parse().unwrap());
-    let t0 = Timestamp::from_secs(1_503_600_000);
-    let leaked: Vec<Nlri> = (0..common::small_leak::LEAKED)
-        .map(|i| Nlri {
-            prefix: Prefix::v4((60 << 24) | (i << 16) | (1 << 8), 24).unwrap(),
-            path_id: None,
-        })
-        .collect();
-    let ordinary = std::sync::Arc::new(PathAttributes {
-        origin: Some(bugyo_model::Origin::Igp),
-        as_path: AsPath::from_sequence([2497, 2914, 4713]),
-        next_hop: Some(iij.addr),
-        ..Default::default()
-    });
-    let mut later = vec![UpdateEntry {
-        time: t0.plus_secs(1_200),
-        extended: true,
-        peer: iij,
-        withdrawn: leaked,
-        ..Default::default()
-    }];
-    for m in 0..8 {
-        later.push(UpdateEntry {
-            time: t0.plus_secs(1_500 + 600 * m),
-            extended: true,
-            peer: iij,
-            announced: vec![Nlri {
-                prefix: Prefix::v4(60 << 24, 16).unwrap(),
-                path_id: None,
-            }],
-            attrs: Some(ordinary.clone()),
-            ..Default::default()
-        });
-    }
-    let withdraw = dir.join("withdraw.mrt");
-    write_updates(&withdraw, &later);
-    let as_rel = dir.join("as-rel.txt");
-    std::fs::write(&as_rel, AS_REL).unwrap();
-    bugyo(&[
-        "replay",
-        "--data-dir",
-        data.to_str().unwrap(),
-        "--rib",
-        &rib,
-        "--as-rel",
-        as_rel.to_str().unwrap(),
-        "--learning-secs",
-        "0",
-        "--quiet-secs",
-        "300",
-        &leak,
-        withdraw.to_str().unwrap(),
-    ]);
-}
-
-/// Organisations, people and their tokens.
-fn populate(data: &Path) -> std::collections::BTreeMap<&'static str, String> {
-    let store = ["--data-dir", data.to_str().unwrap()];
-    let run = |a: &[&str]| {
-        let v: Vec<&str> = a.iter().chain(store.iter()).copied().collect();
-        bugyo(&v)
-    };
-    for (handle, name, asn, kind) in [
-        ("ocn", "NTT Communications", "4713", "member"),
-        ("kddi", "KDDI", "2516", "member"),
-        ("soumu", "総務省", "0", "regulator"),
-    ] {
-        let mut args = vec![
-            "org", "add", "--handle", handle, "--name", name, "--kind", kind,
-        ];
-        if asn != "0" {
-            args.extend(["--asn", asn]);
-        }
-        run(&args);
-    }
-    let mut tokens = std::collections::BTreeMap::new();
-    for (who, org, role) in [
-        ("ocn", "ocn", "member"),
-        ("kddi", "kddi", "member"),
-        ("regulator", "soumu", "regulator"),
-    ] {
-        let (out, _) = run(&["user", "add", "--name", who, "--role", role, "--org", org]);
-        let id = out
-            .lines()
-            .nth(1)
-            .and_then(|l| l.split_whitespace().next())
-            .unwrap_or_else(|| panic!("user id in {out:?}"))
-            .to_string();
-        let (t, _) = run(&["token", "create", "--user", &id]);
-        tokens.insert(who, t.trim().to_string());
-    }
-    tokens
-}
 
 async fn browser(driver: &bugyo_testdata::chromium::Chromedriver, lang: &str) -> Client {
     let caps: serde_json::Map<String, Value> =
@@ -355,8 +257,59 @@ async fn walk(
     let why = group.text().await.unwrap();
     assert!(why.contains("AS15169"), "{why}");
 
-    // The operator corrects the users: a major accident now.
+    // ... and tells the members concerned, from that group.
+    group
+        .find(Locator::Css("a.advise"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    wait_path(&c, |p| p == "/advisories/new").await;
+    let ticked = c
+        .find(Locator::Css("input[name=org][value=ocn]"))
+        .await
+        .unwrap()
+        .prop("checked")
+        .await
+        .unwrap();
+    assert_eq!(
+        ticked.as_deref(),
+        Some("true"),
+        "the group's member is addressed"
+    );
+    fill(&c, "title_ja", "経路リークへの対応のお願い").await;
+    fill(&c, "title_en", "Please act on the route leak").await;
+    fill(
+        &c,
+        "body_ja",
+        "AS15169 による経路リークの影響を確認してください。",
+    )
+    .await;
+    submit(&c, "/advisories").await;
+    assert!(
+        !text(&c, "#body_en-error").await.is_empty(),
+        "the English text is required"
+    );
+    fill(
+        &c,
+        "body_en",
+        "Please check the impact of the leak by AS15169.",
+    )
+    .await;
+    submit(&c, "/advisories").await;
+    let url = wait_path(&c, |p| {
+        p.starts_with("/advisories/") && p != "/advisories/new"
+    })
+    .await;
+    assert!(text(&c, "#recipients").await.contains("ocn"), "{url}");
+
+    // The operator corrects the users: a major accident now. The advisory
+    // waits on its dashboard.
     sign_in(&c, base, &tokens["ocn"]).await;
+    assert!(text(&c, "table.advisories")
+        .await
+        .contains("経路リークへの対応のお願い"));
     c.goto(&format!("{base}/reports/{report}/amend"))
         .await
         .unwrap();
@@ -454,8 +407,8 @@ fn port_of(base: &str) -> u16 {
 fn an_outage_report_from_first_report_to_public_correction() {
     let dir = scratch("portal-e2e");
     let data = dir.join("data");
-    replay_leak(&dir, &data);
-    let tokens = populate(&data);
+    replay_leak(&dir, &["--data-dir", data.to_str().unwrap()]);
+    let tokens = populate(&["--data-dir", data.to_str().unwrap()]);
     let incident = read_store(&bugyo_store::sqlite_url(&data), async |s| {
         s.incidents(&bugyo_store::IncidentFilter {
             kind: Some("route-leak".into()),

@@ -7,6 +7,7 @@
 
 pub mod leak2017;
 pub mod mail;
+pub mod portal;
 pub mod serve;
 pub mod small_leak;
 

@@ -1,0 +1,305 @@
+//! The portal keeps the store's audience rules on every page, on both
+//! backends, over plain HTTP (no browser): who is not signed in is sent to
+//! sign in (but for the public status page); a member unconcerned by the
+//! leak sees no prefix and no AS path of it, nor another member's unshared
+//! report, nor an advisory not addressed to it, nor the regulator's pages;
+//! the victim sees its own prefixes; the regulator sees counts, not routes;
+//! the hub sees everything. Every page that showed raw routes wrote a
+//! `read-routes` entry for its reader, every regulator read of an unshared
+//! report a `read-report` entry. A form posted from another site is
+//! refused and stores nothing, and only reports marked for the public are
+//! public.
+
+mod common;
+
+use common::portal::{populate, replay_leak};
+use common::serve::{api, http_raw, Serve};
+use common::*;
+use std::collections::BTreeMap;
+use std::path::Path;
+
+/// A page as `token`'s holder (signed in by cookie); (status, headers and
+/// body).
+fn page(port: u16, path: &str, token: Option<&str>) -> (u16, String) {
+    let cookie = token.map_or(String::new(), |t| format!("Cookie: bugyo_session={t}\r\n"));
+    let resp = http_raw(
+        port,
+        &format!(
+            "GET {path} HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\n{cookie}Connection: close\r\n\r\n"
+        ),
+    );
+    let status = resp.get(9..12).and_then(|s| s.parse().ok()).unwrap_or(0);
+    (status, resp)
+}
+
+fn post(port: u16, path: &str, token: &str, origin: &str, form: &str) -> (u16, String) {
+    let resp = http_raw(
+        port,
+        &format!(
+            "POST {path} HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nCookie: bugyo_session={token}\r\nOrigin: {origin}\r\n\
+             Content-Type: application/x-www-form-urlencoded\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{form}",
+            form.len()
+        ),
+    );
+    let status = resp.get(9..12).and_then(|s| s.parse().ok()).unwrap_or(0);
+    (status, resp)
+}
+
+const PREFIX: &str = "60.0.1.0/24";
+const PATH: &str = "2497 701 15169 4713";
+
+fn walk(port: u16, t: &BTreeMap<&'static str, String>, incident: i64) {
+    let tok = |w: &str| Some(t[w].as_str());
+    // Reports: OCN's, unshared; and a public one of OCN's.
+    let (s, unshared) = api(
+        port,
+        "POST",
+        "/api/v1/reports",
+        tok("ocn"),
+        Some(
+            r#"{"occurred_at": "2017-08-25T12:22:00+09:00", "situation": "社内向け: 原因調査中"}"#,
+        ),
+    );
+    assert_eq!(s, 201, "{unshared}");
+    let unshared = unshared["id"].as_i64().unwrap();
+    let (s, public) = api(
+        port,
+        "POST",
+        "/api/v1/reports",
+        tok("ocn"),
+        Some(
+            r#"{"occurred_at": "2017-08-25T12:22:00+09:00", "situation": "一部で接続不安定", "share_public": true, "public_summary_en": "Unstable access for some customers"}"#,
+        ),
+    );
+    assert_eq!(s, 201, "{public}");
+    let public = public["id"].as_i64().unwrap();
+    let (s, adv) = api(
+        port,
+        "POST",
+        "/api/v1/advisories",
+        tok("regulator"),
+        Some(
+            r#"{"title_ja": "注意", "title_en": "Note", "body_ja": "本文", "body_en": "Text", "orgs": ["ocn"]}"#,
+        ),
+    );
+    assert_eq!(s, 201, "{adv}");
+    let adv = adv["id"].as_i64().unwrap();
+
+    let inc = format!("/incidents/{incident}");
+    // Not signed in: to the sign-in page, except the public pages.
+    for p in [
+        "/",
+        "/reports",
+        inc.as_str(),
+        "/picture",
+        "/statistics",
+        "/advisories",
+        "/reports/new",
+    ] {
+        let (s, r) = page(port, p, None);
+        assert_eq!(s, 303, "{p}: {r}");
+        assert!(r.contains("location: /login?next="), "{p}: {r}");
+    }
+    let (s, r) = page(port, "/status", None);
+    assert_eq!(s, 200);
+    assert!(
+        r.contains(&format!("/status/reports/{public}")),
+        "the public report is listed"
+    );
+    assert!(
+        !r.contains(&format!("/status/reports/{unshared}\"")),
+        "the unshared one is not"
+    );
+    assert_eq!(
+        page(port, &format!("/status/reports/{unshared}"), None).0,
+        404
+    );
+    let (_, feed) = page(port, "/status/feed.atom?lang=en", None);
+    assert!(
+        feed.contains("Unstable access") && !feed.contains("原因調査中"),
+        "{feed}"
+    );
+
+    // A member unconcerned by the leak.
+    let (s, r) = page(port, &inc, tok("kddi"));
+    assert_eq!(s, 200, "{r}");
+    assert!(
+        !r.contains(PREFIX) && !r.contains(PATH),
+        "kddi sees no routes: {r}"
+    );
+    assert!(r.contains("TLP:GREEN"), "a summary for the community");
+    assert_eq!(
+        page(port, &format!("/reports/{unshared}"), tok("kddi")).0,
+        404
+    );
+    assert_eq!(
+        page(port, &format!("/reports/{unshared}/amend"), tok("kddi")).0,
+        404
+    );
+    let (_, list) = page(port, "/reports", tok("kddi"));
+    assert!(
+        !list.contains(&format!("href=\"/reports/{unshared}\"")),
+        "{list}"
+    );
+    assert_eq!(
+        page(port, &format!("/advisories/{adv}"), tok("kddi")).0,
+        404
+    );
+    for p in [
+        "/picture",
+        "/statistics",
+        "/statistics.csv?period=FY2017",
+        "/advisories/new",
+    ] {
+        assert_eq!(page(port, p, tok("kddi")).0, 403, "{p}");
+    }
+    // The victim: its own prefixes and the routes to them.
+    let (_, r) = page(port, &inc, tok("ocn"));
+    assert!(
+        r.contains(PREFIX) && r.contains(PATH),
+        "ocn sees its own: {r}"
+    );
+    assert!(r.contains("TLP:AMBER+STRICT"));
+    let (_, r) = page(port, "/", tok("ocn"));
+    assert!(
+        r.contains("注意") || r.contains("Note"),
+        "the advisory on the dashboard"
+    );
+    // The regulator: counts and the whole picture, no routes.
+    let (_, r) = page(port, &inc, tok("regulator"));
+    assert!(
+        !r.contains(PREFIX) && !r.contains(PATH),
+        "the regulator sees no routes: {r}"
+    );
+    assert!(r.contains("TLP:AMBER<"), "{r}");
+    assert_eq!(
+        page(port, &format!("/reports/{unshared}"), tok("regulator")).0,
+        200
+    );
+    assert_eq!(
+        page(
+            port,
+            "/picture?since=2017-08-20&until=2017-08-31",
+            tok("regulator")
+        )
+        .0,
+        200
+    );
+    let (s, csv) = page(port, "/statistics.csv?period=FY2017", tok("regulator"));
+    assert_eq!(s, 200, "{csv}");
+    assert!(csv.contains("text/csv"), "{csv}");
+    let (s, r) = page(port, "/statistics?period=FY20x7", tok("regulator"));
+    assert_eq!(s, 400, "{r}");
+    assert!(r.contains("FY20x7"), "the bad value is named");
+    // The hub: everything.
+    let (_, r) = page(port, &inc, tok("analyst"));
+    assert!(
+        r.contains(PREFIX) && r.contains(PATH),
+        "the hub sees all: {r}"
+    );
+    assert!(
+        r.contains("AS2497@192.0.2.1"),
+        "per peer timeline for the hub: {r}"
+    );
+    // Bad ids are errors, not panics.
+    for p in [
+        "/incidents/0",
+        "/incidents/x",
+        "/reports/-1",
+        "/advisories/99999",
+    ] {
+        let (s, _) = page(port, p, tok("analyst"));
+        assert!(s == 400 || s == 404, "{p}: {s}");
+    }
+    // A form posted from another site is refused; nothing is stored.
+    let before = api(port, "GET", "/api/v1/reports", tok("ocn"), None).1["items"]
+        .as_array()
+        .map_or(0, Vec::len);
+    let form = "occurred_at=2017-08-25T12%3A22&situation=forged";
+    assert_eq!(
+        post(port, "/reports/new", &t["ocn"], "http://evil.example", form).0,
+        403
+    );
+    let after = api(port, "GET", "/api/v1/reports", tok("ocn"), None).1["items"]
+        .as_array()
+        .map_or(0, Vec::len);
+    assert_eq!(before, after, "a forged post stores nothing");
+    // The same post from our own page files the report.
+    let (s, r) = post(
+        port,
+        "/reports/new",
+        &t["ocn"],
+        &format!("http://127.0.0.1:{port}"),
+        form,
+    );
+    assert_eq!(s, 303, "{r}");
+}
+
+fn run(dir: &Path, store: &[&str], url: &str) {
+    replay_leak(dir, store);
+    let tokens = populate(store);
+    let incident = read_store(url, async |s| {
+        s.incidents(&bugyo_store::IncidentFilter::default())
+            .await
+            .unwrap()
+    });
+    let leak = incident
+        .iter()
+        .find(|i| i.kind == "route-leak")
+        .unwrap_or_else(|| panic!("a leak: {incident:?}"))
+        .id;
+    let bgp = format!("127.0.0.1:{}", bugyo_testdata::gobgp::free_port());
+    let mut extra: Vec<String> = vec!["--bgp-listen".into(), bgp];
+    if store.first() == Some(&"--database") {
+        extra.extend(store.iter().map(|s| s.to_string()));
+    }
+    let mut serve = Serve::start(dir, &extra);
+    serve.metrics();
+    walk(serve.http_port, &tokens, leak);
+    serve.stop();
+    // Reads of raw routes are audited for those who saw them, only.
+    let log = audit_log(url);
+    let users = read_store(url, async |s| s.users(None).await.unwrap());
+    let org_of = |name: &str| users.iter().find(|u| u.name == name).and_then(|u| u.org_id);
+    let routes: Vec<Option<i64>> = log
+        .iter()
+        .filter(|e| e.action == "read-routes")
+        .map(|e| e.org_id)
+        .collect();
+    assert!(
+        routes.contains(&org_of("ocn")),
+        "the victim's read: {routes:?}"
+    );
+    assert!(
+        routes.contains(&org_of("analyst")),
+        "the hub's read: {routes:?}"
+    );
+    assert!(!routes.contains(&org_of("kddi")), "{routes:?}");
+    assert!(!routes.contains(&org_of("regulator")), "{routes:?}");
+    assert!(
+        log.iter()
+            .any(|e| e.action == "read-report" && e.org_id == org_of("regulator")),
+        "the regulator's read of the unshared report"
+    );
+}
+
+#[test]
+fn sqlite() {
+    let dir = scratch("portal-audiences-sqlite");
+    let data = dir.join("data");
+    run(
+        &dir,
+        &["--data-dir", data.to_str().unwrap()],
+        &bugyo_store::sqlite_url(&data),
+    );
+    let _ = std::fs::remove_dir_all(dir);
+}
+
+#[test]
+fn postgres() {
+    let dir = scratch("portal-audiences-postgres");
+    let pg = bugyo_testdata::postgres::Postgres::start();
+    let url = pg.url();
+    run(&dir, &["--database", &url], &url);
+    let _ = std::fs::remove_dir_all(dir);
+}

@@ -215,8 +215,15 @@ impl Incident {
         (v4, v6)
     }
 
-    /// The severity and the reasons for it.
+    /// The severity and the reasons for it (English).
     pub fn assess(&self) -> (Severity, Vec<String>) {
+        let (sev, why) = self.assess_both();
+        (sev, why.into_iter().map(|(en, _)| en).collect())
+    }
+
+    /// The severity and the reasons for it, each in English and Japanese
+    /// (free-text notes, such as a session's, are in English in both).
+    pub fn assess_both(&self) -> (Severity, Vec<(String, String)>) {
         let e = &self.evidence;
         let standing = e.standing > 0 && e.standing == e.routes;
         let mut score: i32 = match self.kind {
@@ -228,7 +235,7 @@ impl Incident {
             AnomalyKind::FeedDown => -1,
             AnomalyKind::NewUpstream | AnomalyKind::MoreSpecific | AnomalyKind::Bogon => -1,
         };
-        let mut why = Vec::new();
+        let mut why: Vec<(String, String)> = Vec::new();
         let n = self.prefixes.len();
         score += match n {
             0..=9 => 0,
@@ -237,7 +244,10 @@ impl Incident {
             1000..=9999 => 4,
             _ => 5,
         };
-        why.push(format!("{n} {} affected", plural(n, "prefix", "prefixes")));
+        why.push((
+            format!("{n} {} affected", plural(n, "prefix", "prefixes")),
+            format!("影響を受けたプレフィックス {n} 件"),
+        ));
         let victims = self.victims().len();
         score += match victims {
             0..=9 => 0,
@@ -245,9 +255,9 @@ impl Incident {
             100..=999 => 2,
             _ => 3,
         };
-        why.push(format!(
-            "{victims} victim {}",
-            plural(victims, "AS", "ASes")
+        why.push((
+            format!("{victims} victim {}", plural(victims, "AS", "ASes")),
+            format!("被害 AS {victims} 件"),
         ));
         let (v4, v6) = self.address_space();
         if v4 >= 65_536 || v6 >= 65_536 {
@@ -255,74 +265,109 @@ impl Incident {
         } else if v4 >= 4_096 || v6 >= 4_096 {
             score += 1;
         }
-        why.push(format!("address space: {v4} IPv4 /24s, {v6} IPv6 /32s"));
+        why.push((
+            format!("address space: {v4} IPv4 /24s, {v6} IPv6 /32s"),
+            format!("アドレス空間: IPv4 /24 換算 {v4}、IPv6 /32 換算 {v6}"),
+        ));
         let peers = self.peers.len();
         // Relationship data is often wrong about one link; a leak only one
         // of several peers sees is more likely such an error, or at least narrow.
         if self.kind == AnomalyKind::RouteLeak && peers == 1 && self.collector_peers >= 3 {
             score -= 1;
-            why.push(format!(
-                "seen by only 1 of {} collector peers",
-                self.collector_peers
+            why.push((
+                format!("seen by only 1 of {} collector peers", self.collector_peers),
+                format!("観測ピア {} 中 1 のみが観測", self.collector_peers),
             ));
         } else {
-            why.push(format!(
-                "seen by {peers} of {} collector peers",
-                self.collector_peers.max(peers)
+            let all = self.collector_peers.max(peers);
+            why.push((
+                format!("seen by {peers} of {all} collector peers"),
+                format!("観測ピア {all} 中 {peers} が観測"),
             ));
         }
         if e.unverified > 0 && e.unverified == e.routes {
             score -= 2;
-            why.push("relationship between origin and victim unknown (no AS relationship data): may be a customer or provider".to_string());
+            why.push((
+                "relationship between origin and victim unknown (no AS relationship data): may be a customer or provider".to_string(),
+                "オリジンと被害 AS の関係が不明 (AS 関係データなし): 顧客か上流の可能性があります".to_string(),
+            ));
         }
         if standing {
-            why.push(
+            why.push((
                 "standing: the same leak was already in the starting RIB or a peer's initial table"
                     .to_string(),
-            );
+                "継続中: 同じリークが開始時の RIB かピアの初期経路表に既にありました".to_string(),
+            ));
         }
         if e.rov_invalid > 0 {
             score += 2;
-            why.push(format!("{} routes RPKI invalid", e.rov_invalid));
+            why.push((
+                format!("{} routes RPKI invalid", e.rov_invalid),
+                format!("RPKI で不正な経路 {} 件", e.rov_invalid),
+            ));
         }
         if e.rov_valid > 0 && e.rov_invalid == 0 {
             score -= 1;
-            why.push(format!("{} routes RPKI valid", e.rov_valid));
+            why.push((
+                format!("{} routes RPKI valid", e.rov_valid),
+                format!("RPKI で正当な経路 {} 件", e.rov_valid),
+            ));
         }
         if e.irr_bad > 0 && e.irr_ok == 0 {
             score += 1;
-            why.push(format!(
-                "{} routes without a matching IRR route object",
-                e.irr_bad
+            why.push((
+                format!("{} routes without a matching IRR route object", e.irr_bad),
+                format!("一致する IRR route オブジェクトのない経路 {} 件", e.irr_bad),
             ));
         } else if e.irr_ok > 0 {
-            why.push(format!(
-                "{} routes match IRR route objects (origin correct)",
-                e.irr_ok
+            why.push((
+                format!(
+                    "{} routes match IRR route objects (origin correct)",
+                    e.irr_ok
+                ),
+                format!(
+                    "IRR route オブジェクトと一致する経路 {} 件 (オリジンは正しい)",
+                    e.irr_ok
+                ),
             ));
         }
         if e.valley_free > 0 {
-            why.push(format!(
-                "{} routes break the valley-free rule with both relationships known",
-                e.valley_free
+            why.push((
+                format!(
+                    "{} routes break the valley-free rule with both relationships known",
+                    e.valley_free
+                ),
+                format!(
+                    "両側の関係が既知で valley-free 原則に反する経路 {} 件",
+                    e.valley_free
+                ),
             ));
         }
         if e.cone > 0 {
-            why.push(format!(
-                "{} routes come from outside the leaker's customer cone",
-                e.cone
+            why.push((
+                format!(
+                    "{} routes come from outside the leaker's customer cone",
+                    e.cone
+                ),
+                format!("リーク元の顧客コーン外から来た経路 {} 件", e.cone),
             ));
         }
         if e.aspa_invalid > 0 {
             score += 1;
-            why.push(format!("{} routes ASPA invalid", e.aspa_invalid));
+            why.push((
+                format!("{} routes ASPA invalid", e.aspa_invalid),
+                format!("ASPA で不正な経路 {} 件", e.aspa_invalid),
+            ));
         }
         if !self.members.is_empty() {
             score += 2;
             let m: Vec<&str> = self.members.iter().map(|s| s.as_str()).collect();
-            why.push(format!("watched members affected: {}", m.join(", ")));
+            why.push((
+                format!("watched members affected: {}", m.join(", ")),
+                format!("監視対象の会員が影響を受けています: {}", m.join(", ")),
+            ));
         }
-        why.extend(e.notes.iter().cloned());
+        why.extend(e.notes.iter().map(|n| (n.clone(), n.clone())));
         let mut sev = match score {
             i32::MIN..=1 => Severity::Info,
             2..=3 => Severity::Low,
@@ -339,7 +384,8 @@ impl Incident {
 
     /// The JSON form documented in README.md (one object per line).
     pub fn to_json(&self, names: &dyn Fn(Asn) -> Option<String>) -> serde_json::Value {
-        let (severity, evidence) = self.assess();
+        let (severity, reasons) = self.assess_both();
+        let (evidence, evidence_ja): (Vec<String>, Vec<String>) = reasons.into_iter().unzip();
         let victims: Vec<serde_json::Value> = self
             .victims()
             .into_iter()
@@ -366,6 +412,7 @@ impl Incident {
             "active_routes": self.active,
             "timeline": self.timeline.points(),
             "evidence": evidence,
+            "evidence_ja": evidence_ja,
             "samples": self.samples,
             "members": self.members,
             "version": self.version,

@@ -162,7 +162,7 @@ pub fn view(viewer: &Viewer, body: &Value, prefixes: &[(Prefix, u32)]) -> Incide
         }
         Role::Regulator => {
             let mut out = pick(body, SUMMARY_FIELDS);
-            for f in ["victims", "members", "evidence"] {
+            for f in ["victims", "members", "evidence", "evidence_ja"] {
                 if let Some(v) = body.get(f) {
                     out.insert(f.to_string(), v.clone());
                 }

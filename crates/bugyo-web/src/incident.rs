@@ -101,7 +101,7 @@ async fn render(
                 (svg::cause_graph(lang, lang.pick("原因の AS グラフ", "AS graph of the cause"), &graph(inc)))
             }
             h2 { (lang.pick("根拠", "Evidence")) }
-            (evidence(lang, &inc["evidence"]))
+            (evidence(lang, if lang == Lang::Ja && inc["evidence_ja"].is_array() { &inc["evidence_ja"] } else { &inc["evidence"] }))
             h2 { (lang.pick("影響を受けたプレフィックス", "Affected prefixes")) }
             (prefixes(lang, id, shown_prefixes, filter_prefix, filter_victim))
             h2 { (lang.pick("経路の実例", "Sample routes")) }

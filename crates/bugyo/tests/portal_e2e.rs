@@ -385,6 +385,10 @@ async fn walk(
     let whole = c.screenshot().await.unwrap();
     std::fs::write(shots.join("incident.png"), &whole).unwrap();
     drawn(&whole, "incident page");
+    assert!(
+        text(&c, "#evidence").await.contains("影響を受けたプレフィックス 16 件"),
+        "the evidence in Japanese"
+    );
     let graph = text(&c, "#as-graph").await;
     let source = c.source().await.unwrap();
     for asn in ["AS4713", "AS15169", "AS701"] {

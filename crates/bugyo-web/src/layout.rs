@@ -28,6 +28,7 @@ textarea{min-height:4rem}
 .notice{background:#fff3cd;border:1px solid #e0c36c;padding:.5rem 1rem}
 figure{margin:1rem 0}figcaption{font-size:.9em;color:#444}
 svg text{font-family:system-ui,sans-serif}
+pre{white-space:pre-wrap}
 "#;
 
 /// A whole page: `title`, the navigation for `who`, then `body`.

@@ -28,7 +28,7 @@ use serde_json::{Map, Value};
 use std::collections::BTreeMap;
 
 /// How a field is typed in.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy)]
 enum Input {
     /// One line of text.
     Line,
@@ -39,7 +39,7 @@ enum Input {
     /// A check box.
     Flag,
     /// One of the choices.
-    Choice(&'static [(&'static str, &'static str, &'static str)]),
+    Choice(fn() -> Vec<Choice>),
     /// A time, JST unless an offset is given.
     Time,
     /// Incident ids, separated by commas.
@@ -57,58 +57,51 @@ struct FormField {
     hint_en: &'static str,
 }
 
-const STAGES: &[(&str, &str, &str)] = &[
-    ("first", "第一報", "first report"),
-    ("follow-up", "続報", "follow-up"),
-    ("final", "最終報", "final report"),
-    (
-        "detailed",
-        "詳細報告(30日以内)",
-        "detailed report (within 30 days)",
-    ),
-];
+/// One choice of a list: its value, Japanese and English labels.
+type Choice = (String, String, String);
 
-const SERVICE_CLASSES: &[(&str, &str, &str)] = &[
-    (
-        "voice-emergency",
-        "緊急通報を扱う音声伝送役務",
-        "voice with emergency calls",
-    ),
-    (
-        "voice",
-        "緊急通報を扱わない音声伝送役務",
-        "voice without emergency calls",
-    ),
-    ("lpwa", "LPWA サービス", "LPWA service"),
-    (
-        "free-internet",
-        "利用者から料金を受けないインターネット関連サービス",
-        "free Internet-related service",
-    ),
-    (
-        "other",
-        "その他の電気通信役務",
-        "other telecommunications service",
-    ),
-    (
-        "critical-facility",
-        "衛星・海底ケーブル等(全通信不能)",
-        "satellite, submarine cable etc. (all traffic lost)",
-    ),
-];
+fn stage_choices() -> Vec<Choice> {
+    Stage::ALL
+        .iter()
+        .map(|s| {
+            let en = match s {
+                Stage::First => "first report",
+                Stage::FollowUp => "follow-up",
+                Stage::Final => "final report",
+                Stage::Detailed => "detailed report (within 30 days)",
+            };
+            (s.name().into(), s.ja().into(), en.into())
+        })
+        .collect()
+}
 
-const CAUSES: &[(&str, &str, &str)] = &[
-    ("external", "外的要因", "external"),
-    ("equipment", "設備要因", "equipment"),
-    ("human", "人為要因", "human error"),
-    ("other", "その他", "other"),
-];
+/// The service classes in the ordinance's words, from the rules file.
+fn service_class_choices() -> Vec<Choice> {
+    let rules = bugyo_report::Rules::embedded().ok();
+    bugyo_report::ServiceClass::ALL
+        .iter()
+        .map(|c| match &rules {
+            Some(r) => {
+                let rule = r.major(*c);
+                (c.as_str().into(), rule.name.clone(), rule.name_en.clone())
+            }
+            None => (c.as_str().into(), c.as_str().into(), c.as_str().into()),
+        })
+        .collect()
+}
+
+fn cause_choices() -> Vec<Choice> {
+    bugyo_store::reports::CauseCategory::ALL
+        .iter()
+        .map(|c| (c.name().into(), c.ja().into(), c.name().into()))
+        .collect()
+}
 
 /// The form's fields, in the order of the regulator's items.
 const FORM: &[FormField] = &[
     FormField {
         name: "stage",
-        input: Input::Choice(STAGES),
+        input: Input::Choice(stage_choices),
         ja: "報告の段階",
         en: "Stage",
         hint_ja: "",
@@ -140,7 +133,7 @@ const FORM: &[FormField] = &[
     },
     FormField {
         name: "service_class",
-        input: Input::Choice(SERVICE_CLASSES),
+        input: Input::Choice(service_class_choices),
         ja: "役務の区分(重大事故の判定)",
         en: "Service class (major-accident rule)",
         hint_ja: "",
@@ -220,7 +213,7 @@ const FORM: &[FormField] = &[
     },
     FormField {
         name: "cause_category",
-        input: Input::Choice(CAUSES),
+        input: Input::Choice(cause_choices),
         ja: "原因の区分",
         en: "Cause category",
         hint_ja: "詳細報告では必須",
@@ -495,10 +488,11 @@ fn field(lang: Lang, f: &FormField, value: &str, error: Option<&String>) -> Mark
                     textarea id=(f.name) name=(f.name) aria-invalid=[error.map(|_| "true")] aria-describedby=[described.clone()] { (value) }
                 }
                 Input::Choice(choices) => {
+                    @let choices = choices();
                     select id=(f.name) name=(f.name) aria-invalid=[error.map(|_| "true")] aria-describedby=[described.clone()] {
                         @if f.name != "stage" { option value="" { "—" } }
-                        @for (v, ja, en) in choices {
-                            option value=(v) selected[*v == value] { (lang.pick(ja, en)) }
+                        @for (v, ja, en) in &choices {
+                            option value=(v) selected[v == value] { (lang.pick(ja, en)) }
                         }
                         @if !value.is_empty() && !choices.iter().any(|c| c.0 == value) {
                             option value=(value) selected { (value) }
@@ -784,14 +778,14 @@ fn shown(lang: Lang, name: &str, v: &Value) -> String {
                 format!("{} {} JST", &j[..10], &j[11..16])
             })
             .unwrap_or_else(|_| s.clone()),
-        ("service_class", Value::String(s)) => SERVICE_CLASSES
+        ("service_class" | "cause_category", Value::String(s)) => FORM
             .iter()
-            .find(|c| c.0 == s)
-            .map_or_else(|| s.clone(), |c| lang.pick(c.1, c.2).into()),
-        ("cause_category", Value::String(s)) => CAUSES
-            .iter()
-            .find(|c| c.0 == s)
-            .map_or_else(|| s.clone(), |c| lang.pick(c.1, c.2).into()),
+            .find(|f| f.name == name)
+            .and_then(|f| match f.input {
+                Input::Choice(choices) => choices().into_iter().find(|c| c.0 == *s),
+                _ => None,
+            })
+            .map_or_else(|| s.clone(), |c| lang.pick(&c.1, &c.2).to_string()),
         ("stage", Value::String(s)) => {
             Stage::parse(s).map_or_else(|| s.clone(), |st| stage_name(lang, st).into())
         }
@@ -839,8 +833,14 @@ pub async fn report(
                     @if let Some(q) = statutory.get("quarterly_report_due").and_then(Value::as_str) {
                         tr { th { (lang.pick("四半期報告の期限", "Quarterly report due")) } td { (q) } }
                     }
-                    @if let Some(rule) = statutory.get("rule").and_then(Value::as_str) {
-                        tr { th { (lang.pick("該当した基準", "Rule met")) } td { (rule) } }
+                    @if let Some(rule) = statutory.get("rule").filter(|r| r.is_object()) {
+                        tr { th { (lang.pick("該当した基準", "Rule met")) } td #rule {
+                            (rule[lang.pick("condition_ja", "condition")].as_str().unwrap_or(""))
+                            br; small { (rule["source"][lang.pick("law", "law_en")].as_str().unwrap_or("")) }
+                        } }
+                    }
+                    @if statutory.get("prompt_report_required").and_then(Value::as_bool) == Some(true) {
+                        tr { th { (lang.pick("速やかな報告", "Prompt report")) } td { (lang.pick("必要(重大な事故)", "required (major accident)")) } }
                     }
                 }
                 h2 { (lang.pick("現在の内容", "Current content")) }
@@ -888,22 +888,15 @@ mod tests {
     }
 
     #[test]
-    fn the_choices_are_the_stores() {
-        let classes: Vec<&str> = SERVICE_CLASSES.iter().map(|c| c.0).collect();
-        let want: Vec<&str> = bugyo_report::ServiceClass::ALL
-            .iter()
-            .map(|c| c.as_str())
-            .collect();
-        assert_eq!(classes, want);
-        let causes: Vec<&str> = CAUSES.iter().map(|c| c.0).collect();
-        let want: Vec<&str> = bugyo_store::reports::CauseCategory::ALL
-            .iter()
-            .map(|c| c.name())
-            .collect();
-        assert_eq!(causes, want);
-        let stages: Vec<&str> = STAGES.iter().map(|c| c.0).collect();
-        let want: Vec<&str> = Stage::ALL.iter().map(|s| s.name()).collect();
-        assert_eq!(stages, want);
+    fn every_field_of_the_store_has_its_place_in_the_form() {
+        let stages: Vec<String> = stage_choices().into_iter().map(|c| c.0).collect();
+        assert_eq!(stages, ["first", "follow-up", "final", "detailed"]);
+        assert!(
+            service_class_choices()
+                .iter()
+                .all(|c| c.1 != c.0 && !c.2.is_empty()),
+            "labels from the rules file"
+        );
         for f in fields::FIELDS {
             assert!(
                 FORM.iter().any(|x| x.name == *f),

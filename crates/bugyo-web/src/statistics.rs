@@ -98,16 +98,17 @@ pub async fn statistics(
                 a href={ "/statistics.csv?period=" (label) } { "CSV" } }
             (counts(lang, "by-classification", lang.pick("法令上の区分", "Statutory classification"), &s.by_classification))
             h2 { (lang.pick("影響利用者数 × 継続時間(表2の区分)", "Users affected × duration (table 2 buckets)")) }
+            // Table 2's layout: durations down, users across.
             table #users-duration {
                 thead { tr {
-                    th { (lang.pick("利用者数 \\ 継続時間", "Users \\ duration")) }
-                    @for d in &m.durations { th { (lang.pick(&d.ja, &d.en)) } }
+                    th { (lang.pick("継続時間 \\ 影響利用者数", "Duration \\ users")) }
+                    @for u in &m.users { th { (lang.pick(&u.ja, &u.en)) } }
                     th { (lang.pick("計", "Total")) }
                 } }
                 tbody {
-                    @for (i, u) in m.users.iter().enumerate() {
-                        tr data-key=(u.key) {
-                            th { (lang.pick(&u.ja, &u.en)) }
+                    @for (i, d) in m.durations.iter().enumerate() {
+                        tr data-key=(d.key) {
+                            th { (lang.pick(&d.ja, &d.en)) }
                             @for n in &m.cells[i] { td.num { (n) } }
                             td.num { (m.row_totals[i]) }
                         }

@@ -74,6 +74,19 @@ async fn public_reports(
     Ok(items)
 }
 
+/// Operators' names by handle (the public sees names, not handles).
+async fn operator_names(
+    state: &ApiState,
+) -> Result<std::collections::BTreeMap<String, String>, ApiError> {
+    Ok(state
+        .store
+        .orgs()
+        .await?
+        .into_iter()
+        .map(|o| (o.handle, o.name))
+        .collect())
+}
+
 /// The versions of a public report as the public may see them.
 async fn public_versions(
     state: &ApiState,
@@ -128,11 +141,11 @@ fn state_word(lang: Lang, stage: Stage) -> &'static str {
 /// The short text for SNS and the press, the same words as the page: the
 /// operator, the service, the state and the public text, cut to
 /// [`SNS_MAX_CHARS`] with an ellipsis.
-pub fn sns_text(lang: Lang, r: &StoredReport, latest: &ReportVersion) -> String {
+pub fn sns_text(lang: Lang, operator: &str, r: &StoredReport, latest: &ReportVersion) -> String {
     let service = r.services.clone().unwrap_or_default();
     let head = match lang {
-        Lang::Ja => format!("【{}】{} {}:", state_word(lang, r.stage), r.org, service),
-        Lang::En => format!("[{}] {} {}:", state_word(lang, r.stage), r.org, service),
+        Lang::Ja => format!("【{}】{} {}:", state_word(lang, r.stage), operator, service),
+        Lang::En => format!("[{}] {} {}:", state_word(lang, r.stage), operator, service),
     };
     let text = format!(
         "{} {}",
@@ -156,6 +169,8 @@ pub async fn status(
     let org = param(&q, "org");
     let r = async {
         let items = public_reports(&state, org).await?;
+        let names = operator_names(&state).await?;
+        let name = |h: &String| names.get(h).cloned().unwrap_or_else(|| h.clone());
         let mut latest = Vec::with_capacity(items.len());
         for r in &items {
             let (_, versions) = public_versions(&state, r.id).await?;
@@ -176,7 +191,7 @@ pub async fn status(
                 @if items.is_empty() { p #no-outages { (lang.pick("公表中の障害はありません。", "No outages reported.")) } }
                 @for (r, text) in items.iter().zip(&latest) {
                     article.outage id={ "report-" (r.id) } {
-                        h2 { a href={ "/status/reports/" (r.id) } { (r.org) " — " (r.services.as_deref().unwrap_or("")) } }
+                        h2 { a href={ "/status/reports/" (r.id) } { (name(&r.org)) " — " (r.services.as_deref().unwrap_or("")) } }
                         p { strong { (state_word(lang, r.stage)) } " · "
                             (lang.pick("発生 ", "since ")) (time(r.occurred_at)) " · "
                             (lang.pick("更新 ", "updated ")) (time(r.updated_at)) }
@@ -204,10 +219,11 @@ pub async fn report(
         let id = crate::path_id(&id, "id")?;
         let (r, versions) = public_versions(&state, id).await?;
         let latest = versions.last().ok_or_else(|| ApiError::not_found("report"))?;
-        let sns = sns_text(lang, &r, latest);
+        let operator = operator_names(&state).await?.remove(&r.org).unwrap_or_else(|| r.org.clone());
+        let sns = sns_text(lang, &operator, &r, latest);
         Ok::<_, ApiError>(page(
             lang,
-            &format!("{} — {}", r.org, r.services.as_deref().unwrap_or("")),
+            &format!("{operator} — {}", r.services.as_deref().unwrap_or("")),
             who.as_ref(),
             html! {
                 p { strong #state { (state_word(lang, r.stage)) } " · " (lang.pick("発生 ", "since ")) (time(r.occurred_at)) }
@@ -275,10 +291,14 @@ pub async fn sns(State(state): State<ApiState>, lang: Lang, Path(id): Path<Strin
         let latest = versions
             .last()
             .ok_or_else(|| ApiError::not_found("report"))?;
+        let operator = operator_names(&state)
+            .await?
+            .remove(&r.org)
+            .unwrap_or_else(|| r.org.clone());
         Ok::<_, ApiError>(
             (
                 [(header::CONTENT_TYPE, "text/plain; charset=utf-8")],
-                sns_text(lang, &r, latest) + "\n",
+                sns_text(lang, &operator, &r, latest) + "\n",
             )
                 .into_response(),
         )
@@ -306,6 +326,7 @@ pub async fn feed(
     );
     let r = async {
         let items = public_reports(&state, param(&q, "org")).await?;
+        let names = operator_names(&state).await?;
         let mut entries: Vec<(StoredReport, ReportVersion)> = Vec::new();
         for r in items {
             let (r, versions) = public_versions(&state, r.id).await?;
@@ -317,7 +338,7 @@ pub async fn feed(
         Ok::<_, ApiError>(
             (
                 [(header::CONTENT_TYPE, "application/atom+xml; charset=utf-8")],
-                atom(lang, &base, updated, &entries).into_string(),
+                atom(lang, &base, updated, &entries, &names).into_string(),
             )
                 .into_response(),
         )
@@ -330,7 +351,13 @@ fn rfc3339(micros: i64) -> String {
     bugyo_model::Timestamp::from_micros(micros - micros.rem_euclid(1_000_000)).rfc3339()
 }
 
-fn atom(lang: Lang, base: &str, updated: i64, entries: &[(StoredReport, ReportVersion)]) -> Markup {
+fn atom(
+    lang: Lang,
+    base: &str,
+    updated: i64,
+    entries: &[(StoredReport, ReportVersion)],
+    names: &std::collections::BTreeMap<String, String>,
+) -> Markup {
     html! {
         (PreEscaped("<?xml version=\"1.0\" encoding=\"utf-8\"?>\n"))
         feed xmlns="http://www.w3.org/2005/Atom" xml:lang=(lang.code()) {
@@ -341,7 +368,7 @@ fn atom(lang: Lang, base: &str, updated: i64, entries: &[(StoredReport, ReportVe
             author { name { "bugyo" } }
             @for (r, v) in entries {
                 entry {
-                    title { (r.org) " " (r.services.as_deref().unwrap_or("")) ": " (lang.pick(v.stage.ja(), v.stage.name())) }
+                    title { (names.get(&r.org).unwrap_or(&r.org)) " " (r.services.as_deref().unwrap_or("")) ": " (lang.pick(v.stage.ja(), v.stage.name())) }
                     id { (base) "/status/reports/" (r.id) "#update-" (v.version) }
                     link rel="alternate" href={ (base) "/status/reports/" (r.id) } {}
                     updated { (rfc3339(v.recorded_at)) }

@@ -232,7 +232,17 @@ fn label(n: &Node) -> String {
 /// A horizontal bar chart of `(label, count)`.
 pub fn bars(title: &str, rows: &[(String, u64)]) -> Markup {
     let max = rows.iter().map(|r| r.1).max().unwrap_or(0).max(1);
-    let (lw, bw, rh) = (220.0, 380.0, 22.0);
+    // Wide enough for the longest label (CJK characters are about twice
+    // as wide as Latin ones at 12px).
+    let widest = rows
+        .iter()
+        .map(|(name, _)| {
+            name.chars()
+                .map(|c| if c.is_ascii() { 7.0 } else { 12.5 })
+                .sum::<f64>()
+        })
+        .fold(60.0_f64, f64::max);
+    let (lw, bw, rh) = (widest.min(460.0) + 12.0, 380.0, 22.0);
     let h = rows.len().max(1) as f64 * rh + 10.0;
     let w = lw + bw + 60.0;
     html! {

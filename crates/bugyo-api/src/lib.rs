@@ -49,6 +49,8 @@ pub struct ApiState {
     pub limiter: Arc<RateLimiter>,
     /// Callers recently authenticated.
     pub callers: Arc<CallerCache>,
+    /// Questions to the live RIB (`bugyo serve`; none over a bare store).
+    pub rib: Option<bugyo_io::rib_query::RibQueries>,
 }
 
 impl ApiState {
@@ -59,6 +61,15 @@ impl ApiState {
             metrics,
             limiter: Arc::new(RateLimiter::new(rate)),
             callers: Arc::default(),
+            rib: None,
+        }
+    }
+
+    /// The same state, able to ask the live RIB through `rib`.
+    pub fn with_rib(self, rib: bugyo_io::rib_query::RibQueries) -> ApiState {
+        ApiState {
+            rib: Some(rib),
+            ..self
         }
     }
 }

@@ -12,4 +12,5 @@ pub mod feed;
 pub mod incidents;
 pub mod live;
 pub mod metrics;
+pub mod rib_query;
 pub mod rtr;

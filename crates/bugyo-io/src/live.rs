@@ -257,6 +257,9 @@ pub struct LiveInputs {
     /// Reloaded reference data (changed files), if anyone reloads it. RPKI
     /// data from an RTR cache stays in force over a reloaded file's.
     pub reference: Option<mpsc::Receiver<Reference>>,
+    /// Questions about the live RIB (the portal's dashboard), if anyone
+    /// asks them.
+    pub queries: Option<mpsc::Receiver<crate::rib_query::RibQuery>>,
     /// Turns true to stop the loop.
     pub shutdown: watch::Receiver<bool>,
 }
@@ -273,6 +276,7 @@ pub async fn run(
         mut feed,
         mut rpki,
         mut reference,
+        mut queries,
         mut shutdown,
     } = inputs;
     // Whether RTR data has arrived (it then wins over a reloaded file's).
@@ -409,6 +413,17 @@ pub async fn run(
                         tracing::info!("reference data replaced");
                     }
                     None => reference = None,
+                }
+            }
+            q = async {
+                match &mut queries {
+                    Some(rx) => rx.recv().await,
+                    None => std::future::pending().await,
+                }
+            } => {
+                match q {
+                    Some(q) => q.answer(&engine),
+                    None => queries = None,
                 }
             }
             _ = shutdown.changed() => {

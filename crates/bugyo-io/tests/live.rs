@@ -57,6 +57,7 @@ fn start_with(
         feed,
         rpki: None,
         reference,
+        queries: None,
         shutdown,
     };
     (tx, stop_tx, tokio::spawn(run(engine, inputs, options)))
@@ -369,4 +370,45 @@ async fn event_lines_cap_their_prefix_lists() {
     );
     assert_eq!(last["prefixes_omitted"], 536);
     let _ = std::fs::remove_dir_all(dir);
+}
+
+/// The loop answers questions about its RIB between feed events: the
+/// routes carried for a prefix, its origins and their RPKI validity; a
+/// prefix it has not seen has none.
+#[tokio::test]
+async fn answers_questions_about_the_live_rib() {
+    let (queries, rx) = bugyo_io::rib_query::RibQueries::new();
+    let (tx, feed) = mpsc::channel(1024);
+    let (stop_tx, shutdown) = watch::channel(false);
+    let inputs = LiveInputs {
+        feed,
+        rpki: None,
+        reference: None,
+        queries: Some(rx),
+        shutdown,
+    };
+    let task = tokio::spawn(run(engine(), inputs, LiveOptions::default()));
+    learn_ocn(&tx, 4).await;
+    let unseen = Prefix::v4(192 << 24, 8).unwrap();
+    let limit = std::time::Duration::from_secs(5);
+    let mut asked = ocn(2);
+    asked.push(unseen);
+    // The question may overtake the routes in the loop: ask until they are in.
+    let mut states = Vec::new();
+    for _ in 0..50 {
+        states = queries.ask(&asked, limit).await.expect("an answer");
+        if states[0].routes > 0 {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+    assert_eq!(states.len(), 3);
+    assert_eq!(states[0].prefix, asked[0]);
+    assert_eq!((states[0].routes, states[0].peers), (1, 1));
+    assert_eq!(states[0].origins, vec![(4713, "not-found")]);
+    assert_eq!((states[2].routes, states[2].origins.len()), (0, 0));
+    stop_tx.send(true).unwrap();
+    task.await.unwrap().unwrap();
+    // A stopped loop answers nothing, and the asker does not hang.
+    assert_eq!(queries.ask(&asked, limit).await, None);
 }

@@ -9,9 +9,12 @@ use crate::session::Signed;
 use axum::extract::State;
 use axum::response::{IntoResponse, Response};
 use bugyo_api::{ApiState, Caller};
+use bugyo_io::rib_query::PrefixState;
 use bugyo_store::{IncidentFilter, Role};
 use maud::{html, Markup};
 
+/// How long the dashboard waits for the live RIB's answer.
+const RIB_WAIT: std::time::Duration = std::time::Duration::from_secs(2);
 /// Most open incidents listed.
 const OPEN_SHOWN: u32 = 200;
 /// Most of the visitor's prefixes checked one by one.
@@ -62,6 +65,14 @@ async fn render(
         None => None,
     };
     let mut mine = Vec::new();
+    // The live RIB's view of the prefixes, if the loop answers in time.
+    let live: Option<Vec<PrefixState>> = match (&org, &state.rib) {
+        (Some(o), Some(rib)) if !o.prefixes.is_empty() => {
+            let asked: Vec<_> = o.prefixes.iter().take(PREFIXES_SHOWN).copied().collect();
+            rib.ask(&asked, RIB_WAIT).await
+        }
+        _ => None,
+    };
     if let Some(o) = &org {
         for p in o.prefixes.iter().take(PREFIXES_SHOWN) {
             let touching = state
@@ -73,7 +84,11 @@ async fn render(
                     ..Default::default()
                 })
                 .await?;
-            mine.push((p.to_string(), touching));
+            let seen = live
+                .as_ref()
+                .and_then(|l| l.iter().find(|s| s.prefix == *p))
+                .cloned();
+            mine.push((p.to_string(), touching, seen));
         }
         for a in &o.asns {
             let touching = state
@@ -85,7 +100,7 @@ async fn render(
                     ..Default::default()
                 })
                 .await?;
-            mine.push((format!("AS{a}"), touching));
+            mine.push((format!("AS{a}"), touching, None));
         }
     }
     let advisories = match (c.token.role, c.token.org_id) {
@@ -93,6 +108,7 @@ async fn render(
         _ => Vec::new(),
     };
     let recent: Vec<_> = advisories.into_iter().rev().take(5).rev().collect();
+    let own_asns: Vec<u32> = org.as_ref().map(|o| o.asns.clone()).unwrap_or_default();
     let title = lang.pick("NOC ダッシュボード", "NOC dashboard");
     Ok(page(
         lang,
@@ -141,10 +157,15 @@ async fn render(
                     p { (lang.pick("登録されたプレフィックス・AS はありません。", "No prefixes or ASes registered.")) }
                 } @else {
                     table #my-resources {
-                        thead { tr { th { (lang.pick("資源", "Resource")) } th { (lang.pick("状態", "State")) } } }
-                        tbody { @for (what, touching) in &mine {
+                        thead { tr {
+                            th { (lang.pick("資源", "Resource")) }
+                            th { (lang.pick("経路の状態(現在)", "Routes now")) }
+                            th { (lang.pick("インシデント", "Incidents")) }
+                        } }
+                        tbody { @for (what, touching, seen) in &mine {
                             tr {
                                 td { code { (what) } }
+                                td { @if let Some(s) = seen { (routes_now(lang, s, &own_asns)) } @else { "—" } }
                                 td {
                                     @if touching.is_empty() { (lang.pick("異常なし", "No open incident")) }
                                     @for i in touching {
@@ -155,12 +176,43 @@ async fn render(
                             }
                         } }
                     }
+                    @if state.rib.is_some() && live.is_none() && org.as_ref().is_some_and(|o| !o.prefixes.is_empty()) {
+                        p.notice { (lang.pick("経路表が応答しませんでした(処理中)。現在の経路の状態は表示していません。",
+                            "The live RIB did not answer in time (busy); routes now are not shown.")) }
+                    }
                 }
             }
             h2 { (lang.pick("フィードの状態", "Feed health")) }
             (feeds(state, lang, c))
         },
     ))
+}
+
+/// A prefix in the live RIB in words: how many peers carry it, from which
+/// origins, RPKI validity; a warning when nobody carries it, when an
+/// origin is not the member's own, or when RPKI says invalid.
+fn routes_now(lang: Lang, s: &PrefixState, own: &[u32]) -> Markup {
+    let foreign: Vec<u32> = s
+        .origins
+        .iter()
+        .map(|o| o.0)
+        .filter(|a| !own.contains(a))
+        .collect();
+    let invalid = s.origins.iter().any(|o| o.1 == "invalid");
+    html! {
+        @if s.routes == 0 {
+            span.error { (lang.pick("どのピアからも見えていません", "Not seen by any peer")) }
+        } @else {
+            (lang.pick("ピア ", "")) (s.routes) " / " (s.peers) (lang.pick(" が経路を保持", " peers carry it")) "; "
+            (lang.pick("オリジン ", "origin "))
+            @for (asn, rov) in &s.origins { "AS" (asn) " (RPKI " (rov) ") " }
+            @if !foreign.is_empty() {
+                br; span.error { (lang.pick("自組織以外のオリジン: ", "Origin not yours: "))
+                    (foreign.iter().map(|a| format!("AS{a}")).collect::<Vec<_>>().join(", ")) }
+            }
+            @if invalid { br; span.error { (lang.pick("RPKI 不正", "RPKI invalid")) } }
+        }
+    }
 }
 
 fn victim_list(v: &[u32]) -> String {

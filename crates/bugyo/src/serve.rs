@@ -213,10 +213,12 @@ async fn serve(settings: Settings) -> std::io::Result<()> {
             reload_tx,
         ))
     });
+    let (rib_queries, queries) = bugyo_io::rib_query::RibQueries::new();
     let inputs = LiveInputs {
         feed,
         rpki: rtr.as_ref().map(|c| c.snapshot()),
         reference: Some(reload_rx),
+        queries: Some(queries),
         shutdown,
     };
     let config = EngineConfig {
@@ -261,7 +263,7 @@ async fn serve(settings: Settings) -> std::io::Result<()> {
     let notifier = tokio::spawn(
         bugyo_notify::Notifier::new(store.clone(), settings.mail.config()).run(stop_tx.subscribe()),
     );
-    let api = bugyo_api::ApiState::new(store, sources, settings.api_rate);
+    let api = bugyo_api::ApiState::new(store, sources, settings.api_rate).with_rib(rib_queries);
     let (http_addr, http_task) =
         bugyo_api::serve_with(settings.http, api, bugyo_web::pages()).await?;
     eprintln!("bugyo serve: portal at http://{http_addr}/, API at http://{http_addr}/api/v1/ (OpenAPI: /api/openapi.json), metrics at /metrics / ポータル・API・メトリクスを提供中");

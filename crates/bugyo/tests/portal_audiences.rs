@@ -160,11 +160,27 @@ fn walk(port: u16, t: &BTreeMap<&'static str, String>, incident: i64) {
         "ocn sees its own: {r}"
     );
     assert!(r.contains("TLP:AMBER+STRICT"));
-    let (_, r) = page(port, "/", tok("ocn"));
+    let (_, r) = page(port, "/?lang=en", tok("ocn"));
+    assert!(r.contains("Note"), "the advisory on the dashboard: {r}");
+    // The live RIB (no peer feeds this server) answers for OCN's prefix.
     assert!(
-        r.contains("注意") || r.contains("Note"),
-        "the advisory on the dashboard"
+        r.contains("60.0.0.0/16") && r.contains("Not seen by any peer"),
+        "the prefix's state now: {r}"
     );
+    assert!(
+        r.contains("AS4713@127.0.0.9"),
+        "OCN's own session in feed health: {r}"
+    );
+    let (_, r) = page(port, "/", tok("kddi"));
+    assert!(
+        !r.contains("127.0.0.9"),
+        "not another member's session: {r}"
+    );
+    // Every page is script-free.
+    for p in ["/", inc.as_str(), "/reports", "/status", "/reports/new"] {
+        let (_, r) = page(port, p, tok("ocn"));
+        assert!(!r.contains("<script"), "{p} has no script");
+    }
     // The regulator: counts and the whole picture, no routes.
     let (_, r) = page(port, &inc, tok("regulator"));
     assert!(
@@ -249,7 +265,14 @@ fn run(dir: &Path, store: &[&str], url: &str) {
         .unwrap_or_else(|| panic!("a leak: {incident:?}"))
         .id;
     let bgp = format!("127.0.0.1:{}", bugyo_testdata::gobgp::free_port());
-    let mut extra: Vec<String> = vec!["--bgp-listen".into(), bgp];
+    // OCN's router, configured but never connecting: the detection loop
+    // runs (it ends when no feed can come), and OCN sees its own session.
+    let mut extra: Vec<String> = vec![
+        "--bgp-listen".into(),
+        bgp,
+        "--peer".into(),
+        "4713@127.0.0.9".into(),
+    ];
     if store.first() == Some(&"--database") {
         extra.extend(store.iter().map(|s| s.to_string()));
     }

@@ -176,6 +176,10 @@ pub async fn status(
             let (_, versions) = public_versions(&state, r.id).await?;
             latest.push(versions.last().map(|v| public_text(lang, &v.body)).unwrap_or_default());
         }
+        // The operators with public reports, to look at one at a time.
+        let mut operators: Vec<&String> = items.iter().map(|r| &r.org).collect();
+        operators.sort();
+        operators.dedup();
         let feed = match org {
             Some(o) => format!("/status/feed.atom?lang={}&org={o}", lang.code()),
             None => format!("/status/feed.atom?lang={}", lang.code()),
@@ -188,6 +192,12 @@ pub async fn status(
                 p { (lang.pick("各事業者が公表を認めた障害情報です。訂正は訂正前と訂正後を示します。",
                     "Outages their operators chose to make public. Corrections show what was said before and what is said now.")) }
                 p { a href=(feed) type="application/atom+xml" { (lang.pick("Atom フィード", "Atom feed")) } }
+                @if operators.len() > 1 || org.is_some() {
+                    nav #operators { (lang.pick("事業者: ", "Operators: "))
+                        @if org.is_some() { a href="/status" { (lang.pick("すべて", "all")) } " " }
+                        @for h in &operators { a href={ "/status?org=" (h) } { (name(h)) } " " }
+                    }
+                }
                 @if items.is_empty() { p #no-outages { (lang.pick("公表中の障害はありません。", "No outages reported.")) } }
                 @for (r, text) in items.iter().zip(&latest) {
                     article.outage id={ "report-" (r.id) } {

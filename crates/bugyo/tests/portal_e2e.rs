@@ -11,8 +11,9 @@
 //! - the operator corrects the number of users; the report becomes a major
 //!   accident, and the public status page shows the correction as before
 //!   and after, with the same words in its SNS text and Atom feed;
-//! - screenshots of the incident page (timeline and AS graph) are saved
-//!   and checked to be drawn, not blank;
+//! - screenshots of the incident page (timeline and AS graph) and of the
+//!   other pages are saved in `target/tmp/portal-screenshots` and checked
+//!   to be drawn, not blank;
 //! - another member sees neither the raw routes nor the unshared report;
 //! - every page says its language.
 
@@ -401,7 +402,8 @@ async fn walk(
     c.goto(&format!("{base}/incidents/{incident}"))
         .await
         .unwrap();
-    let shots = dir.join("screenshots");
+    // Kept after the test (target/tmp/portal-screenshots) for people to look at.
+    let shots = Path::new(env!("CARGO_TARGET_TMPDIR")).join("portal-screenshots");
     std::fs::create_dir_all(&shots).unwrap();
     for (id, name) in [("timeline", "timeline"), ("as-graph", "as-graph")] {
         let el = c
@@ -462,12 +464,6 @@ async fn walk(
         .unwrap();
     }
     c.close().await.unwrap();
-    if let Ok(keep) = std::env::var("BUGYO_SCREENSHOTS") {
-        let _ = std::fs::create_dir_all(&keep);
-        for f in std::fs::read_dir(&shots).unwrap().flatten() {
-            let _ = std::fs::copy(f.path(), Path::new(&keep).join(f.file_name()));
-        }
-    }
 }
 
 fn port_of(base: &str) -> u16 {

@@ -8,13 +8,14 @@
 //!
 //! Handlers are plain async functions over [`ApiState`], grouped by
 //! resource: [`incidents`], [`members`], [`reports`], [`situation`],
-//! [`advisories`].
+//! [`advisories`], [`quarterly`].
 
 pub mod advisories;
 mod auth;
 pub mod error;
 pub mod incidents;
 pub mod members;
+pub mod quarterly;
 pub mod reports;
 pub mod situation;
 
@@ -129,6 +130,10 @@ pub fn router_with(state: ApiState, pages: Router<ApiState>) -> Router {
             get(advisories::list).post(advisories::issue),
         )
         .route("/api/v1/advisories/{id}", get(advisories::get))
+        .route(
+            "/api/v1/quarterly-reports",
+            get(quarterly::list).post(quarterly::file),
+        )
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
         .layer(DefaultBodyLimit::max(MAX_BODY))

@@ -14,8 +14,8 @@
 //! contact that keeps failing is reported. Every message sent is written to
 //! the audit log (it may carry raw routes).
 //!
-//! Each pass also reminds reporting organisations of detailed reports owed
-//! ([`Notifier::remind`]) and delivers the advisories the regulator or the
+//! Each pass also reminds reporting organisations of detailed and
+//! quarterly reports owed ([`Notifier::remind`]) and delivers the advisories the regulator or the
 //! hub issued ([`Notifier::advise`]): each once per contact, retried and
 //! audited like notices.
 //!
@@ -34,9 +34,10 @@ use bugyo_report::Date;
 use bugyo_store::advisories::Advisory;
 use bugyo_store::audience::{view, Viewer};
 use bugyo_store::notifications::{NewNotice, Notice};
+use bugyo_store::reminders::Owed;
 use bugyo_store::{AuditEntry, Contact, ContactKind, Store};
 use policy::{decide, NoticeKind, Told};
-use render::{Item, Language, ReminderKind};
+use render::{Deadline, Item, Language, ReminderKind};
 use std::collections::{BTreeMap, HashMap};
 use std::time::Duration;
 use tokio::sync::watch;
@@ -121,6 +122,8 @@ pub struct Notifier {
     config: NotifierConfig,
     /// When each contact may next get a message.
     next_allowed: HashMap<i64, i64>,
+    /// The day report deadlines count from, if not today (JST).
+    today: Option<Date>,
 }
 
 impl Notifier {
@@ -130,7 +133,15 @@ impl Notifier {
             store,
             config,
             next_allowed: HashMap::new(),
+            today: None,
         }
+    }
+
+    /// The notifier, reminding of report deadlines as if today (JST) were
+    /// `today` (`bugyo notify --today`: a rehearsal, or a test).
+    pub fn with_today(mut self, today: Date) -> Notifier {
+        self.today = Some(today);
+        self
     }
 
     /// Decides the notices of every version recorded since the last pass
@@ -340,23 +351,45 @@ impl Notifier {
         Ok(s)
     }
 
-    /// Reminds the reporting organisations of detailed reports owed (a
-    /// major accident's, due 30 days after it): a week before, the day
-    /// before and once overdue, each once per contact, until the report
-    /// reaches the detailed stage. Sent as they fall due, retried like
-    /// notices, audited.
+    /// Reminds the reporting organisations of the reports they owe: a
+    /// major accident's detailed report (due 30 days after it) until the
+    /// report reaches the detailed stage, and the quarterly report of each
+    /// ended quarter with a quarterly-report or major accident (due two
+    /// months after the quarter; see `bugyo_store::quarterly`) until it is
+    /// recorded as filed. Each a week before, the day before and once
+    /// overdue, once per contact, in the organisation's language; sent as
+    /// they fall due, retried like notices, audited (`remind`).
     pub async fn remind(&mut self) -> bugyo_store::Result<PassSummary> {
         let mut summary = PassSummary::default();
         let now = now_micros();
-        let today = Date::jst(bugyo_model::Timestamp::from_micros(now));
+        let today = self
+            .today
+            .unwrap_or_else(|| Date::jst(bugyo_model::Timestamp::from_micros(now)));
+        // Midday of that day (JST), for the store.
+        let at_today = (today.days() * 86_400 + 3 * 3_600) * 1_000_000;
+        let mut owed: Vec<(Owed, i64, String, ReminderKind)> = Vec::new();
         for (report, org, due) in self.store.reports_awaiting_detailed().await? {
-            let Some(kind) = days_left(&due, today).and_then(ReminderKind::for_days_left) else {
-                continue;
-            };
-            for (contact, _) in self.store.contacts_of(org).await? {
+            if let Some(kind) = days_left(&due, today).and_then(ReminderKind::for_days_left) {
+                owed.push((Owed::Detailed { report_id: report }, org, due, kind));
+            }
+        }
+        let mut listed: HashMap<(i64, String), Vec<i64>> = HashMap::new();
+        for q in self.store.quarterly_reports_due(at_today).await? {
+            if let Some(kind) = ReminderKind::for_days_left(q.days_left) {
+                let what = Owed::Quarterly {
+                    org_id: q.org_id,
+                    quarter: q.quarter.clone(),
+                };
+                owed.push((what, q.org_id, q.due, kind));
+            }
+            listed.insert((q.org_id, q.quarter), q.reports);
+        }
+        for (what, org, due, kind) in &owed {
+            let name = kind.name_for(&deadline(what, &listed));
+            for (contact, _) in self.store.contacts_of(*org).await? {
                 if self
                     .store
-                    .enqueue_reminder(report, contact, kind.name(), &due)
+                    .enqueue_reminder(what, contact, name, due)
                     .await?
                 {
                     summary.enqueued += 1;
@@ -372,28 +405,30 @@ impl Notifier {
             let Some(org) = self.store.org_by_id(org_id).await? else {
                 continue;
             };
-            let (Some(kind), Some(left)) = (
-                [
-                    ReminderKind::DetailedWeek,
-                    ReminderKind::DetailedDay,
-                    ReminderKind::DetailedOverdue,
-                ]
-                .into_iter()
-                .find(|k| k.name() == r.reminder),
-                days_left(&r.due, today),
-            ) else {
+            let (Some(kind), Some(left)) =
+                (ReminderKind::parse(&r.reminder), days_left(&r.due, today))
+            else {
                 continue;
             };
-            let message_id = format!(
-                "bugyo-reminder-{}-{}-{}",
-                r.report_id,
-                r.contact_id,
-                kind.name()
-            );
+            let deadline = deadline(&r.owed, &listed);
+            let name = kind.name_for(&deadline);
+            let (message_id, object) = match &r.owed {
+                Owed::Detailed { report_id } => (
+                    format!("bugyo-reminder-{report_id}-{}-{name}", r.contact_id),
+                    format!("report/{report_id}"),
+                ),
+                Owed::Quarterly { org_id, quarter } => (
+                    format!(
+                        "bugyo-reminder-quarterly-{org_id}-{quarter}-{}-{name}",
+                        r.contact_id
+                    ),
+                    format!("quarterly-report/{}/{quarter}", org.handle),
+                ),
+            };
             let out = render::reminder(
                 &message_id,
                 kind,
-                r.report_id,
+                deadline,
                 &r.due,
                 left,
                 Language::of(&org.language),
@@ -401,8 +436,8 @@ impl Notifier {
             let audit = Audited {
                 org_id,
                 action: "remind",
-                object: format!("report/{}", r.report_id),
-                what: Some(kind.name()),
+                object,
+                what: Some(name),
             };
             match self
                 .send_audited(&contact, &message_id, &out, audit)
@@ -416,7 +451,7 @@ impl Notifier {
                 Err(e) => {
                     let retry =
                         now + backoff(self.config.retry_base, r.attempts).as_micros() as i64;
-                    tracing::warn!(report = r.report_id, contact = r.contact_id, address = %contact.address, error = %e, "reminder not delivered; will retry / 期限の通知を配信できませんでした。再試行します");
+                    tracing::warn!(owed = ?r.owed, contact = r.contact_id, address = %contact.address, error = %e, "reminder not delivered; will retry / 期限の通知を配信できませんでした。再試行します");
                     self.store.mark_reminder_failed(&r, &e, retry).await?;
                     summary.failed += 1;
                 }
@@ -566,6 +601,23 @@ struct Audited<'a> {
     action: &'static str,
     object: String,
     what: Option<&'a str>,
+}
+
+/// The deadline `owed` is, for rendering: a quarterly report with the
+/// reports it lists (`listed`, by organisation and quarter; none if no
+/// longer listed).
+fn deadline<'a>(owed: &'a Owed, listed: &'a HashMap<(i64, String), Vec<i64>>) -> Deadline<'a> {
+    match owed {
+        Owed::Detailed { report_id } => Deadline::Detailed {
+            report_id: *report_id,
+        },
+        Owed::Quarterly { org_id, quarter } => Deadline::Quarterly {
+            quarter,
+            reports: listed
+                .get(&(*org_id, quarter.clone()))
+                .map_or(&[][..], Vec::as_slice),
+        },
+    }
 }
 
 fn told(n: &Notice) -> Option<Told> {

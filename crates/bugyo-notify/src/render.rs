@@ -344,25 +344,72 @@ pub fn syslog(items: &[Item]) -> Vec<SyslogEntry> {
         .collect()
 }
 
-/// Which reminder of a report deadline.
+/// Which reminder of a report deadline: the same three for the detailed
+/// report of a major accident and for the quarterly report.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum ReminderKind {
-    /// The detailed report is due within a week.
+    /// The report is due within a week.
     DetailedWeek,
-    /// The detailed report is due tomorrow or today.
+    /// The report is due tomorrow or today.
     DetailedDay,
-    /// The detailed report is overdue.
+    /// The report is overdue.
     DetailedOverdue,
 }
 
+/// The report a reminder is of.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Deadline<'a> {
+    /// The detailed report of report `report_id`, a major accident.
+    Detailed {
+        /// The report.
+        report_id: i64,
+    },
+    /// The quarterly report of `quarter` (e.g. `FY2021Q3`), listing
+    /// `reports`.
+    Quarterly {
+        /// The fiscal quarter.
+        quarter: &'a str,
+        /// The organisation's reports of the quarter it lists.
+        reports: &'a [i64],
+    },
+}
+
 impl ReminderKind {
-    /// The name used in the store and in messages.
+    /// Every kind.
+    pub const ALL: [ReminderKind; 3] = [
+        ReminderKind::DetailedWeek,
+        ReminderKind::DetailedDay,
+        ReminderKind::DetailedOverdue,
+    ];
+
+    /// The name used in the store and in messages (of the detailed report).
     pub fn name(self) -> &'static str {
         match self {
             ReminderKind::DetailedWeek => "detailed-week",
             ReminderKind::DetailedDay => "detailed-day",
             ReminderKind::DetailedOverdue => "detailed-overdue",
         }
+    }
+
+    /// The name of this reminder of `deadline`: `detailed-week`...,
+    /// `quarterly-week`, `quarterly-day`, `quarterly-overdue`.
+    pub fn name_for(self, deadline: &Deadline<'_>) -> &'static str {
+        match (deadline, self) {
+            (Deadline::Detailed { .. }, _) => self.name(),
+            (Deadline::Quarterly { .. }, ReminderKind::DetailedWeek) => "quarterly-week",
+            (Deadline::Quarterly { .. }, ReminderKind::DetailedDay) => "quarterly-day",
+            (Deadline::Quarterly { .. }, ReminderKind::DetailedOverdue) => "quarterly-overdue",
+        }
+    }
+
+    /// The kind named `name` (of either deadline).
+    pub fn parse(name: &str) -> Option<ReminderKind> {
+        let timing = name
+            .strip_prefix("detailed-")
+            .or_else(|| name.strip_prefix("quarterly-"))?;
+        ReminderKind::ALL
+            .into_iter()
+            .find(|k| k.name().strip_prefix("detailed-") == Some(timing))
     }
 
     /// The reminder owed when the report is due in `days_left` days (0:
@@ -377,9 +424,36 @@ impl ReminderKind {
     }
 }
 
-/// A reminder that report `report_id` (of `org`) owes its detailed report
-/// by `due` (`YYYY-MM-DD`, JST), `days_left` days from today.
+/// A reminder of `deadline`, due by `due` (`YYYY-MM-DD`, JST), `days_left`
+/// days from today: the detailed report of a major accident, or the
+/// quarterly report of a quarter.
 pub fn reminder(
+    delivery: &str,
+    kind: ReminderKind,
+    deadline: Deadline<'_>,
+    due: &str,
+    days_left: i64,
+    lang: Language,
+) -> Outgoing {
+    match deadline {
+        Deadline::Detailed { report_id } => {
+            detailed_reminder(delivery, kind, report_id, due, days_left, lang)
+        }
+        Deadline::Quarterly { quarter, reports } => {
+            quarterly_reminder(delivery, kind, quarter, reports, due, days_left, lang)
+        }
+    }
+}
+
+fn language_code(lang: Language) -> &'static str {
+    match lang {
+        Language::En => "en",
+        Language::Ja => "ja",
+    }
+}
+
+/// A reminder that report `report_id` owes its detailed report.
+fn detailed_reminder(
     delivery: &str,
     kind: ReminderKind,
     report_id: i64,
@@ -411,7 +485,7 @@ pub fn reminder(
         json: json!({
             "delivery": delivery,
             "tlp": tlp,
-            "language": match lang { Language::En => "en", Language::Ja => "ja" },
+            "language": language_code(lang),
             "reminder": kind.name(),
             "report": report_id,
             "due": due,
@@ -422,6 +496,69 @@ pub fn reminder(
             severity: if days_left < 0 { 4 } else { 5 },
             msgid: kind.name().to_string(),
             data: format!("[bugyo@32473 report=\"{report_id}\" due=\"{due}\" tlp=\"{tlp}\"]"),
+            text: body.clone(),
+        }],
+        subject,
+    }
+}
+
+/// A reminder that the quarterly report of `quarter`, listing `reports`,
+/// is owed.
+fn quarterly_reminder(
+    delivery: &str,
+    kind: ReminderKind,
+    quarter: &str,
+    reports: &[i64],
+    due: &str,
+    days_left: i64,
+    lang: Language,
+) -> Outgoing {
+    let name = kind.name_for(&Deadline::Quarterly { quarter, reports });
+    let ids = reports
+        .iter()
+        .map(i64::to_string)
+        .collect::<Vec<_>>()
+        .join(", ");
+    let (subject, body) = match (lang, days_left) {
+        (Language::Ja, d) if d < 0 => (
+            format!("[bugyo] 四半期報告の期限を過ぎています: {quarter} ({due} まで)"),
+            format!("{quarter} の四半期報告 (電気通信事業報告規則第7条の3) の期限 {due} を {} 日過ぎています。速やかに提出し、提出したことを bugyo に記録してください (POST /api/v1/quarterly-reports)。対象の報告: {ids}", -d),
+        ),
+        (Language::Ja, d) => (
+            format!("[bugyo] 四半期報告の期限が近づいています: {quarter} ({due} まで、あと {d} 日)"),
+            format!("{quarter} の四半期報告 (四半期経過後2か月以内、電気通信事業報告規則第7条の3) の期限は {due} です (あと {d} 日)。四半期報告事故と重大な事故を報告し、提出したことを bugyo に記録してください (POST /api/v1/quarterly-reports)。対象の報告: {ids}"),
+        ),
+        (Language::En, d) if d < 0 => (
+            format!("[bugyo] Quarterly report overdue: {quarter} (due {due})"),
+            format!("The quarterly report of {quarter} (Telecommunications Business Reporting Regulations, art. 7-3) was due on {due}, {} days ago. Please file it now and record the filing in bugyo (POST /api/v1/quarterly-reports). Reports it lists: {ids}", -d),
+        ),
+        (Language::En, d) => (
+            format!("[bugyo] Quarterly report due soon: {quarter} (due {due}, {d} days left)"),
+            format!("The quarterly report of {quarter} (within two months after the quarter) is due on {due}, in {d} days. Report its quarterly-report accidents and major accidents, and record the filing in bugyo (POST /api/v1/quarterly-reports). Reports it lists: {ids}"),
+        ),
+    };
+    let tlp = "TLP:AMBER+STRICT";
+    let mut text = format!("{tlp}\n\n{body}\n\n");
+    for id in reports {
+        text.push_str(&format!("GET /api/v1/reports/{id}\n"));
+    }
+    Outgoing {
+        text,
+        json: json!({
+            "delivery": delivery,
+            "tlp": tlp,
+            "language": language_code(lang),
+            "reminder": name,
+            "quarter": quarter,
+            "reports": reports,
+            "due": due,
+            "days_left": days_left,
+            "text": body,
+        }),
+        syslog: vec![SyslogEntry {
+            severity: if days_left < 0 { 4 } else { 5 },
+            msgid: name.to_string(),
+            data: format!("[bugyo@32473 quarter=\"{quarter}\" due=\"{due}\" tlp=\"{tlp}\"]"),
             text: body.clone(),
         }],
         subject,
@@ -597,7 +734,7 @@ mod reminder_tests {
         let en = reminder(
             "d1",
             ReminderKind::DetailedWeek,
-            7,
+            Deadline::Detailed { report_id: 7 },
             "2024-02-29",
             5,
             Language::En,
@@ -616,7 +753,7 @@ mod reminder_tests {
         let ja = reminder(
             "d2",
             ReminderKind::DetailedOverdue,
-            7,
+            Deadline::Detailed { report_id: 7 },
             "2024-02-29",
             -3,
             Language::Ja,
@@ -626,6 +763,57 @@ mod reminder_tests {
         assert!(
             ja.syslog[0].line("h", "t").starts_with("<132>"),
             "overdue is a warning"
+        );
+    }
+
+    #[test]
+    fn quarterly_reminders_in_both_languages_on_every_channel() {
+        let q = Deadline::Quarterly {
+            quarter: "FY2021Q3",
+            reports: &[3, 9],
+        };
+        assert_eq!(ReminderKind::DetailedWeek.name_for(&q), "quarterly-week");
+        for k in ReminderKind::ALL {
+            assert_eq!(ReminderKind::parse(k.name_for(&q)), Some(k));
+            assert_eq!(ReminderKind::parse(k.name()), Some(k));
+        }
+        assert_eq!(ReminderKind::parse("quarterly-soon"), None);
+        let ja = reminder(
+            "d3",
+            ReminderKind::DetailedWeek,
+            q,
+            "2022-02-28",
+            5,
+            Language::Ja,
+        );
+        assert!(
+            ja.subject.contains("四半期報告の期限が近づいています")
+                && ja.subject.contains("FY2021Q3")
+                && ja.subject.contains("あと 5 日"),
+            "{}",
+            ja.subject
+        );
+        assert!(ja.text.contains("GET /api/v1/reports/9"), "{}", ja.text);
+        assert_eq!(ja.json["reminder"], "quarterly-week");
+        assert_eq!(ja.json["quarter"], "FY2021Q3");
+        assert_eq!(ja.json["reports"], json!([3, 9]));
+        let en = reminder(
+            "d4",
+            ReminderKind::DetailedOverdue,
+            q,
+            "2022-02-28",
+            -2,
+            Language::En,
+        );
+        assert!(en
+            .subject
+            .starts_with("[bugyo] Quarterly report overdue: FY2021Q3"));
+        let line = en.syslog[0].line("h", "t");
+        assert!(
+            line.starts_with(
+                "<132>1 t h bugyo - quarterly-overdue [bugyo@32473 quarter=\"FY2021Q3\""
+            ),
+            "{line}"
         );
     }
 }

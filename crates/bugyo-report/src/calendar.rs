@@ -116,6 +116,44 @@ impl FiscalQuarter {
         }
     }
 
+    /// Quarter `quarter` (1..=4) of fiscal year `fiscal_year`; `None` for
+    /// another quarter number or a year outside 1..=9999.
+    pub fn new(fiscal_year: i64, quarter: u32) -> Option<FiscalQuarter> {
+        ((1..=9999).contains(&fiscal_year) && (1..=4).contains(&quarter)).then_some(FiscalQuarter {
+            fiscal_year,
+            quarter,
+        })
+    }
+
+    /// Reads the form [`Display`](fmt::Display) writes, `FY2021Q3`
+    /// (`FY` and `Q` in either case; four-digit year).
+    pub fn parse(s: &str) -> Option<FiscalQuarter> {
+        let b = s.as_bytes();
+        if b.len() != 8
+            || !b[..2].eq_ignore_ascii_case(b"FY")
+            || !b[6].eq_ignore_ascii_case(&b'Q')
+            || !b[2..6].iter().chain(&b[7..]).all(u8::is_ascii_digit)
+        {
+            return None;
+        }
+        FiscalQuarter::new(s[2..6].parse().ok()?, s[7..].parse().ok()?)
+    }
+
+    /// The quarter before.
+    pub fn previous(self) -> FiscalQuarter {
+        if self.quarter == 1 {
+            FiscalQuarter {
+                fiscal_year: self.fiscal_year - 1,
+                quarter: 4,
+            }
+        } else {
+            FiscalQuarter {
+                fiscal_year: self.fiscal_year,
+                quarter: self.quarter - 1,
+            }
+        }
+    }
+
     /// The fiscal year (FY2021 runs from 2021-04-01 to 2022-03-31).
     pub fn fiscal_year(self) -> i64 {
         self.fiscal_year
@@ -430,6 +468,36 @@ mod tests {
                 due,
                 "{in_quarter}"
             );
+        }
+    }
+
+    #[test]
+    fn quarters_read_back() {
+        let q = FiscalQuarter::parse("FY2021Q3").unwrap();
+        assert_eq!((q.fiscal_year(), q.quarter()), (2021, 3));
+        assert_eq!(q, FiscalQuarter::of(d(2021, 12, 1)));
+        assert_eq!(FiscalQuarter::parse("fy2021q3"), Some(q));
+        assert_eq!(q.previous().to_string(), "FY2021Q2");
+        assert_eq!(
+            FiscalQuarter::parse("FY2021Q1")
+                .unwrap()
+                .previous()
+                .to_string(),
+            "FY2020Q4"
+        );
+        for bad in [
+            "",
+            "FY2021",
+            "FY2021Q0",
+            "FY2021Q5",
+            "FY21Q3",
+            "2021Q3",
+            "FY2021Q3 ",
+            "FY0000Q1",
+            "FY+021Q1",
+            "FY２０２１Q3",
+        ] {
+            assert_eq!(FiscalQuarter::parse(bad), None, "{bad:?}");
         }
     }
 

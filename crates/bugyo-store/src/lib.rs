@@ -13,6 +13,7 @@
 //! - [`notifications`]: the notices owed to contacts and their fate;
 //! - [`reports`]: outage reports to the regulator, every version kept;
 //! - [`advisories`]: what the regulator or the hub shares back to members;
+//! - [`quarterly`]: which quarterly reports were filed, which are owed;
 //! - [`tokens`]: roles and API tokens (only a hash is kept);
 //! - [`audit`]: the audit log.
 
@@ -23,6 +24,7 @@ pub mod incidents;
 pub mod notifications;
 pub mod orgs;
 pub mod picture;
+pub mod quarterly;
 pub mod reminders;
 pub mod reports;
 pub mod statistics;
@@ -129,6 +131,11 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
         8,
         "advisories",
         include_str!("../migrations/0008_advisories.sql"),
+    ),
+    (
+        9,
+        "quarterly reports",
+        include_str!("../migrations/0009_quarterly_reports.sql"),
     ),
 ];
 

@@ -231,12 +231,13 @@ impl Store {
     }
 
     /// Contacts with messages still pending after `attempts` tries or more
-    /// (notices, report reminders, advisories): (contact id, pending
+    /// (notices, report and quarterly reminders, advisories): (contact id, pending
     /// messages, last error).
     pub async fn failing_contacts(&self, attempts: i64) -> Result<Vec<(i64, i64, String)>> {
         let rows = sqlx::query("SELECT contact_id, COUNT(*) AS n, MAX(last_error) AS error FROM (\
              SELECT contact_id, last_error FROM notifications WHERE status = 'pending' AND attempts >= $1 \
              UNION ALL SELECT contact_id, last_error FROM report_reminders WHERE status = 'pending' AND attempts >= $1 \
+             UNION ALL SELECT contact_id, last_error FROM quarterly_reminders WHERE status = 'pending' AND attempts >= $1 \
              UNION ALL SELECT contact_id, last_error FROM advisory_deliveries WHERE status = 'pending' AND attempts >= $1\
              ) AS f GROUP BY contact_id ORDER BY contact_id")
             .bind(attempts)

@@ -48,6 +48,9 @@ const CASES: &[Case] = &[
         Box::pin(report_public_summaries(s))
     }),
     ("advisories", |s| Box::pin(advisories(s))),
+    ("quarterly reports filed and owed", |s| {
+        Box::pin(quarterly_reports(s))
+    }),
 ];
 
 #[tokio::test]
@@ -2138,4 +2141,191 @@ async fn advisories(store: Store) {
         vec![(due[0].contact_id, 1, "refused".to_string())]
     );
     assert!(store.failing_contacts(2).await.unwrap().is_empty());
+}
+
+/// Quarterly reports: owed per organisation and ended quarter with a report
+/// classified quarterly or major (not none, not pending, not a quarter
+/// still running), until recorded as filed; a filing is refused, naming
+/// the field, for a bad or running quarter, a bad note or twice; reminders
+/// of it are queued once per contact and reminder and stop once it is
+/// filed.
+async fn quarterly_reports(store: Store) {
+    use bugyo_report::{Date, FiscalQuarter};
+    use bugyo_store::quarterly::due_date;
+    use bugyo_store::reminders::Owed;
+    use bugyo_store::reports::Author;
+    let now_micros = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_micros() as i64;
+    let today = Date::jst(Timestamp::from_micros(now_micros));
+    let running = FiscalQuarter::of(today);
+    let (q1, q2) = (running.previous(), running.previous().previous());
+    // Noon JST, ten days into the quarter.
+    let at = |q: FiscalQuarter| {
+        Timestamp::from_secs((q.first_day().days() + 10) * 86_400 + 3 * 3_600).rfc3339()
+    };
+    let ocn = store.add_org(&org("ocn", &[4713])).await.expect("add");
+    let iij = store.add_org(&org("iij", &[2497])).await.expect("add");
+    let report = |occurred_at: String, users: u64, duration: &str| {
+        serde_json::json!({
+            "occurred_at": occurred_at, "situation": "IP電話が発信できない",
+            "service_class": "voice", "users": users, "duration": duration,
+        })
+    };
+    let quarterly = file(&store, ocn.id, report(at(q2), 1_000, "3h")).await;
+    let major = file(&store, ocn.id, report(at(q2), 100_000, "3h")).await;
+    file(&store, ocn.id, report(at(q2), 100, "10m")).await; // none
+    let pending = serde_json::json!({"occurred_at": at(q1), "situation": "調査中"});
+    file(&store, ocn.id, pending).await;
+    let recent = Timestamp::from_micros(now_micros - 60_000_000).rfc3339();
+    file(&store, ocn.id, report(recent, 1_000, "3h")).await; // running quarter
+    let of_iij = file(&store, iij.id, report(at(q1), 50_000, "1h")).await;
+    let owed = |store: Store| async move {
+        store
+            .quarterly_reports_due(now_micros)
+            .await
+            .expect("due")
+            .into_iter()
+            .map(|d| {
+                let due = due_date(FiscalQuarter::parse(&d.quarter).unwrap()).unwrap();
+                assert_eq!(d.due, due.to_string());
+                assert_eq!(d.days_left, due.days() - today.days());
+                assert_eq!(d.overdue(), d.days_left < 0);
+                (d.org, d.quarter, d.reports)
+            })
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(
+        owed(store.clone()).await,
+        vec![
+            ("ocn".to_string(), q2.to_string(), vec![quarterly, major]),
+            ("iij".to_string(), q1.to_string(), vec![of_iij]),
+        ]
+    );
+
+    // Filing: bad input names the field; nothing is recorded.
+    let by = Author {
+        token_id: Some(7),
+        user_id: None,
+    };
+    for (org_id, quarter, note, field) in [
+        (ocn.id, "FY2021Q5", None, "quarter"),
+        (ocn.id, "2021Q3", None, "quarter"),
+        (ocn.id, &running.to_string()[..], None, "quarter"),
+        (ocn.id, &q2.to_string()[..], Some("受付\u{7}番号"), "note"),
+        (
+            ocn.id,
+            &q2.to_string()[..],
+            Some(&"x".repeat(1001)[..]),
+            "note",
+        ),
+        (999, &q2.to_string()[..], None, "org"),
+    ] {
+        match store.file_quarterly_report(org_id, quarter, by, note).await {
+            Err(StoreError::Invalid { field: f, .. }) => assert_eq!(f, field, "{quarter:?}"),
+            other => panic!("{quarter:?} {note:?}: {other:?}"),
+        }
+    }
+    assert!(store.quarterly_reports(None).await.unwrap().is_empty());
+    let filed = store
+        .file_quarterly_report(
+            ocn.id,
+            &q2.to_string().to_lowercase(),
+            by,
+            Some(" 受付番号 123 "),
+        )
+        .await
+        .expect("file");
+    assert_eq!(
+        (
+            filed.org.as_str(),
+            filed.quarter.clone(),
+            filed.token_id,
+            filed.note.as_deref()
+        ),
+        ("ocn", q2.to_string(), Some(7), Some("受付番号 123"))
+    );
+    match store
+        .file_quarterly_report(ocn.id, &q2.to_string(), by, None)
+        .await
+    {
+        Err(StoreError::Invalid {
+            field: "quarter",
+            message,
+        }) => {
+            assert!(message.contains("filed"), "{message}")
+        }
+        other => panic!("filed twice: {other:?}"),
+    }
+    assert_eq!(
+        owed(store.clone()).await,
+        vec![("iij".to_string(), q1.to_string(), vec![of_iij])]
+    );
+    assert_eq!(
+        store.quarterly_reports(None).await.unwrap(),
+        vec![filed.clone()]
+    );
+    assert_eq!(
+        store.quarterly_reports(Some(ocn.id)).await.unwrap(),
+        vec![filed]
+    );
+    assert!(store
+        .quarterly_reports(Some(iij.id))
+        .await
+        .unwrap()
+        .is_empty());
+
+    // Reminders of iij's: once per contact and reminder, until filed.
+    let (contact, _) = store.contacts_of(iij.id).await.unwrap()[0].clone();
+    let owed_q1 = Owed::Quarterly {
+        org_id: iij.id,
+        quarter: q1.to_string(),
+    };
+    let due = due_date(q1).unwrap().to_string();
+    for name in ["quarterly-week", "quarterly-day"] {
+        assert!(store
+            .enqueue_reminder(&owed_q1, contact, name, &due)
+            .await
+            .unwrap());
+        assert!(!store
+            .enqueue_reminder(&owed_q1, contact, name, &due)
+            .await
+            .unwrap());
+    }
+    let pending = store
+        .due_reminders(now_micros + 1_000_000, 100)
+        .await
+        .unwrap();
+    assert_eq!(pending.len(), 2, "{pending:?}");
+    assert!(pending
+        .iter()
+        .all(|r| r.owed == owed_q1 && r.contact_id == contact && r.due == due));
+    store.mark_reminder_sent(&pending[0], "m1").await.unwrap();
+    store
+        .mark_reminder_failed(&pending[1], "refused", now_micros + 3_600_000_000)
+        .await
+        .unwrap();
+    assert!(store
+        .due_reminders(now_micros + 1_000_000, 100)
+        .await
+        .unwrap()
+        .is_empty());
+    let later = now_micros + 7_200_000_000;
+    let left = store.due_reminders(later, 100).await.unwrap();
+    assert_eq!(left.len(), 1);
+    assert_eq!(
+        (left[0].reminder.as_str(), left[0].attempts),
+        (pending[1].reminder.as_str(), 1)
+    );
+    assert_eq!(store.failing_contacts(1).await.unwrap()[0].0, contact);
+    store
+        .file_quarterly_report(iij.id, &q1.to_string(), Author::default(), None)
+        .await
+        .expect("file");
+    assert!(
+        store.due_reminders(later, 100).await.unwrap().is_empty(),
+        "filed: no more"
+    );
+    assert!(owed(store.clone()).await.is_empty());
 }

@@ -58,6 +58,10 @@ pub struct NotifyArgs {
     /// One round, then exit (status 2 if a delivery failed; it stays queued).
     #[arg(long)]
     once: bool,
+    /// Remind of report deadlines as if today (JST) were DATE (YYYY-MM-DD):
+    /// a rehearsal or a test; reminders so decided are recorded as sent.
+    #[arg(long, value_name = "DATE", value_parser = parse_date, hide = true)]
+    today: Option<bugyo_report::Date>,
     #[command(flatten)]
     mail: MailArgs,
     #[command(flatten)]
@@ -69,6 +73,9 @@ pub fn run(args: NotifyArgs) -> ExitCode {
     crate::members::run_async(async move {
         let store = args.store.open().await?;
         let mut notifier = Notifier::new(store.clone(), args.mail.config());
+        if let Some(today) = args.today {
+            notifier = notifier.with_today(today);
+        }
         if !args.once {
             let (tx, rx) = tokio::sync::watch::channel(false);
             tokio::spawn(async move {
@@ -92,5 +99,20 @@ pub fn run(args: NotifyArgs) -> ExitCode {
             return Err(format!("{} deliveries failed; they will be retried / {} 件の配信に失敗しました。再試行されます", s.failed, s.failed));
         }
         Ok(())
+    })
+}
+
+/// A date `YYYY-MM-DD`.
+fn parse_date(s: &str) -> Result<bugyo_report::Date, String> {
+    let mut parts = s.splitn(3, '-');
+    let mut next = || parts.next().and_then(|p| p.parse::<i64>().ok());
+    match (next(), next(), next()) {
+        (Some(y), Some(m), Some(d)) => {
+            bugyo_report::Date::new(y, m.try_into().unwrap_or(0), d.try_into().unwrap_or(0))
+        }
+        _ => None,
+    }
+    .ok_or_else(|| {
+        format!("{s:?} is not a date YYYY-MM-DD / {s:?} は YYYY-MM-DD の日付ではありません")
     })
 }

@@ -6,9 +6,11 @@
 //! message naming the flag, in English and Japanese.
 //!
 //! `bugyo report intake` files the reports that arrived by e-mail (see
-//! [`intake`]).
+//! [`intake`]); `bugyo report quarterly` records quarterly reports filed
+//! and lists those owed (see [`quarterly`]).
 
 mod intake;
+mod quarterly;
 
 use bugyo_model::Timestamp;
 use bugyo_report::calendar::parse_time;
@@ -29,6 +31,8 @@ enum ReportCommand {
     Classify(ClassifyArgs),
     /// File the outage reports that arrived by e-mail in a maildir (DIR/new → DIR/cur, or DIR/rejected with a .why); prints a summary, exit status 2 if any was rejected.
     Intake(intake::IntakeArgs),
+    /// Record that an organisation filed its quarterly report of a quarter (--org HANDLE --quarter FY2021Q3 [--note TEXT]), or list those filed and those owed (--list).
+    Quarterly(quarterly::QuarterlyArgs),
 }
 
 /// Arguments of `bugyo report classify`. Values are read here, not by clap,
@@ -57,6 +61,7 @@ struct ClassifyArgs {
 pub fn run(args: ReportArgs) -> ExitCode {
     match args.command {
         ReportCommand::Intake(a) => intake::run(a),
+        ReportCommand::Quarterly(a) => quarterly::run(a),
         ReportCommand::Classify(a) => match classify(&a) {
             Ok(json) => {
                 say!("{json}");

@@ -1,0 +1,188 @@
+//! `/api/v1/quarterly-reports`: the quarterly reports (四半期報告) filed and
+//! owed (see `bugyo_store::quarterly`). A member records that its
+//! organisation filed the quarterly report of a quarter (an admin for any,
+//! with `org`), so the notifier stops reminding it; a member lists its own
+//! filings and the quarters it still owes, the regulator and the hub every
+//! organisation's, with the organisations whose report is overdue (their
+//! reads audited). Every filing is written to the audit log.
+
+use crate::auth::Caller;
+use crate::error::ApiError;
+use crate::members::body;
+use crate::ApiState;
+use axum::extract::rejection::JsonRejection;
+use axum::extract::State;
+use axum::http::StatusCode;
+use axum::Json;
+use bugyo_store::quarterly::{QuarterlyDue, QuarterlyReport};
+use bugyo_store::reports::Author;
+use bugyo_store::Role;
+use serde_json::{json, Value};
+
+/// The roles that see every organisation's.
+const OVERSIGHT: &[Role] = &[Role::Regulator, Role::Analyst, Role::Admin];
+
+fn filed_view(f: &QuarterlyReport, authors: bool) -> Value {
+    let mut out = json!({
+        "org": f.org,
+        "quarter": f.quarter,
+        "filed_at": bugyo_report::calendar::jst_rfc3339(
+            bugyo_model::Timestamp::from_micros(f.filed_at)
+        ),
+        "note": f.note,
+    });
+    if authors {
+        out["token_id"] = json!(f.token_id);
+        out["user_id"] = json!(f.user_id);
+    }
+    out
+}
+
+fn owed_view(d: &QuarterlyDue) -> Value {
+    json!({
+        "org": d.org,
+        "quarter": d.quarter,
+        "due": d.due,
+        "days_left": d.days_left,
+        "overdue": d.overdue(),
+        "reports": d.reports,
+    })
+}
+
+/// An optional text field (absent or null: none).
+fn text(
+    map: &serde_json::Map<String, Value>,
+    field: &'static str,
+) -> Result<Option<String>, ApiError> {
+    match map.get(field) {
+        None | Some(Value::Null) => Ok(None),
+        Some(Value::String(s)) => Ok(Some(s.clone())),
+        Some(_) => Err(ApiError::bad_field(
+            field,
+            "expected a text / 文字列を指定してください",
+        )),
+    }
+}
+
+/// `POST /api/v1/quarterly-reports` `{"quarter": "FY2021Q3", "note"?,
+/// "org"?}`: records that the organisation (a member's own, or `org` for
+/// an admin) filed its quarterly report of that quarter; once per
+/// organisation and quarter, for a quarter that has ended.
+pub async fn file(
+    State(state): State<ApiState>,
+    caller: Caller,
+    b: Result<Json<Value>, JsonRejection>,
+) -> Result<(StatusCode, Json<Value>), ApiError> {
+    caller.require(&[Role::Member, Role::Admin])?;
+    let Value::Object(map) = body(b)? else {
+        return Err(ApiError::bad_field(
+            "body",
+            "expected a JSON object / JSON オブジェクトを指定してください",
+        ));
+    };
+    if let Some(k) = map
+        .keys()
+        .find(|k| !["quarter", "note", "org"].contains(&k.as_str()))
+    {
+        return Err(ApiError::bad_field(
+            k.clone(),
+            "unknown field / 不明な項目です",
+        ));
+    }
+    let quarter = text(&map, "quarter")?.ok_or_else(|| {
+        ApiError::bad_field(
+            "quarter",
+            "required: the fiscal quarter, e.g. FY2021Q3 / 必須です: FY2021Q3 のような四半期",
+        )
+    })?;
+    let note = text(&map, "note")?;
+    let org = match text(&map, "org")? {
+        Some(h) => Some(
+            state
+                .store
+                .org(&h)
+                .await?
+                .ok_or_else(|| {
+                    ApiError::bad_field(
+                        "org",
+                        format!("{h:?}: no such organisation / その組織はありません"),
+                    )
+                })?
+                .id,
+        ),
+        None => None,
+    };
+    let org_id = match (caller.token.role, org) {
+        (Role::Member, Some(o)) if Some(o) != caller.token.org_id => {
+            return Err(ApiError::forbidden())
+        }
+        (Role::Member, _) => caller.token.org_id.ok_or_else(ApiError::forbidden)?,
+        (_, Some(o)) => o,
+        (_, None) => {
+            return Err(ApiError::bad_field(
+                "org",
+                "required: the filing organisation's handle / 必須です: 提出した組織のハンドル",
+            ))
+        }
+    };
+    let by = Author {
+        token_id: Some(caller.token.id),
+        user_id: caller.token.user_id,
+    };
+    let filed = state
+        .store
+        .file_quarterly_report(org_id, &quarter, by, note.as_deref())
+        .await?;
+    caller
+        .audit_with(
+            &state,
+            "quarterly-report-file",
+            format!("quarterly-report/{}/{}", filed.org, filed.quarter),
+            filed.note.clone().unwrap_or_default(),
+        )
+        .await?;
+    Ok((StatusCode::CREATED, Json(filed_view(&filed, true))))
+}
+
+/// `GET /api/v1/quarterly-reports`: the quarterly reports filed and those
+/// owed (a member: its organisation's; the regulator and the hub: every
+/// organisation's, with `overdue_orgs`).
+pub async fn list(State(state): State<ApiState>, caller: Caller) -> Result<Json<Value>, ApiError> {
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_micros() as i64)
+        .unwrap_or(0);
+    let all = OVERSIGHT.contains(&caller.token.role);
+    let org = if all {
+        None
+    } else {
+        caller.require(&[Role::Member])?;
+        Some(caller.token.org_id.ok_or_else(ApiError::forbidden)?)
+    };
+    let filed = state.store.quarterly_reports(org).await?;
+    let owed: Vec<QuarterlyDue> = state
+        .store
+        .quarterly_reports_due(now)
+        .await?
+        .into_iter()
+        .filter(|d| org.is_none_or(|o| o == d.org_id))
+        .collect();
+    let mut out = json!({
+        "filed": filed.iter().map(|f| filed_view(f, true)).collect::<Vec<_>>(),
+        "owed": owed.iter().map(owed_view).collect::<Vec<_>>(),
+    });
+    if all {
+        let mut overdue: Vec<&str> = owed
+            .iter()
+            .filter(|d| d.overdue())
+            .map(|d| d.org.as_str())
+            .collect();
+        overdue.sort_unstable();
+        overdue.dedup();
+        out["overdue_orgs"] = json!(overdue);
+        caller
+            .audit(&state, "read-quarterly-reports", "quarterly-reports".into())
+            .await?;
+    }
+    Ok(Json(out))
+}

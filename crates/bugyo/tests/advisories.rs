@@ -24,23 +24,12 @@ use std::time::Duration;
 
 #[test]
 fn sqlite() {
-    let dir = scratch("advisories-sqlite");
-    let data = dir.join("data");
-    run(
-        &dir,
-        &["--data-dir", data.to_str().unwrap()],
-        &bugyo_store::sqlite_url(&data),
-    );
-    let _ = std::fs::remove_dir_all(dir);
+    on_sqlite("advisories", run);
 }
 
 #[test]
 fn postgres() {
-    let dir = scratch("advisories-postgres");
-    let pg = bugyo_testdata::postgres::Postgres::start();
-    let url = pg.url();
-    run(&dir, &["--database", &url], &url);
-    let _ = std::fs::remove_dir_all(dir);
+    on_postgres("advisories", run);
 }
 
 /// Registers the regulator and three members (each with a mailbox and a
@@ -147,9 +136,7 @@ fn run(dir: &Path, store: &[&str], url: &str) {
         "--retry-secs".into(),
         "1".into(),
     ];
-    if store.first() == Some(&"--database") {
-        extra.extend(store.iter().map(|s| s.to_string()));
-    }
+    extra.extend(common::serve::store_flags(store));
     let mut serve = Serve::start(dir, &extra);
     serve.metrics();
     let port = serve.http_port;

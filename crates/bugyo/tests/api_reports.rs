@@ -581,9 +581,7 @@ fn run(dir: &Path, store_args: &[&str], url: &str) {
     let tokens = populate(store_args);
     let bgp = format!("127.0.0.1:{}", bugyo_testdata::gobgp::free_port());
     let mut extra: Vec<String> = vec!["--bgp-listen".into(), bgp];
-    if store_args.first() == Some(&"--database") {
-        extra.extend(store_args.iter().map(|s| s.to_string()));
-    }
+    extra.extend(common::serve::store_flags(store_args));
     let mut serve = Serve::start(dir, &extra);
     serve.metrics();
     let reads = walk(serve.http_port, &tokens);
@@ -603,21 +601,10 @@ fn run(dir: &Path, store_args: &[&str], url: &str) {
 
 #[test]
 fn sqlite() {
-    let dir = scratch("api-reports-sqlite");
-    let data = dir.join("data");
-    run(
-        &dir,
-        &["--data-dir", data.to_str().unwrap()],
-        &bugyo_store::sqlite_url(&data),
-    );
-    let _ = std::fs::remove_dir_all(dir);
+    on_sqlite("api-reports", run);
 }
 
 #[test]
 fn postgres() {
-    let dir = scratch("api-reports-postgres");
-    let pg = bugyo_testdata::postgres::Postgres::start();
-    let url = pg.url();
-    run(&dir, &["--database", &url], &url);
-    let _ = std::fs::remove_dir_all(dir);
+    on_postgres("api-reports", run);
 }

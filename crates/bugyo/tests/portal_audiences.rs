@@ -273,9 +273,7 @@ fn run(dir: &Path, store: &[&str], url: &str) {
         "--peer".into(),
         "4713@127.0.0.9".into(),
     ];
-    if store.first() == Some(&"--database") {
-        extra.extend(store.iter().map(|s| s.to_string()));
-    }
+    extra.extend(common::serve::store_flags(store));
     let mut serve = Serve::start(dir, &extra);
     serve.metrics();
     walk(serve.http_port, &tokens, leak);
@@ -308,21 +306,10 @@ fn run(dir: &Path, store: &[&str], url: &str) {
 
 #[test]
 fn sqlite() {
-    let dir = scratch("portal-audiences-sqlite");
-    let data = dir.join("data");
-    run(
-        &dir,
-        &["--data-dir", data.to_str().unwrap()],
-        &bugyo_store::sqlite_url(&data),
-    );
-    let _ = std::fs::remove_dir_all(dir);
+    on_sqlite("portal-audiences", run);
 }
 
 #[test]
 fn postgres() {
-    let dir = scratch("portal-audiences-postgres");
-    let pg = bugyo_testdata::postgres::Postgres::start();
-    let url = pg.url();
-    run(&dir, &["--database", &url], &url);
-    let _ = std::fs::remove_dir_all(dir);
+    on_postgres("portal-audiences", run);
 }

@@ -120,3 +120,25 @@ pub fn audit_log(url: &str) -> Vec<bugyo_store::AuditEntry> {
     });
     log.into_iter().rev().collect()
 }
+
+/// Runs `run(dir, store arguments, store URL)` on an SQLite store in a
+/// scratch directory named `name-sqlite`, removed afterwards.
+pub fn on_sqlite(name: &str, run: impl FnOnce(&Path, &[&str], &str)) {
+    let dir = scratch(&format!("{name}-sqlite"));
+    let data = dir.join("data");
+    run(
+        &dir,
+        &["--data-dir", data.to_str().unwrap()],
+        &bugyo_store::sqlite_url(&data),
+    );
+    let _ = std::fs::remove_dir_all(dir);
+}
+
+/// [`on_sqlite`] on a throwaway PostgreSQL server.
+pub fn on_postgres(name: &str, run: impl FnOnce(&Path, &[&str], &str)) {
+    let dir = scratch(&format!("{name}-postgres"));
+    let pg = bugyo_testdata::postgres::Postgres::start();
+    let url = pg.url();
+    run(&dir, &["--database", &url], &url);
+    let _ = std::fs::remove_dir_all(dir);
+}

@@ -13,6 +13,16 @@ use std::time::{Duration, Instant, SystemTime};
 /// AS4713 of AS2914; the collector peer AS2497 peers with both providers.
 pub const AS_REL: &str = "701|15169|-1\n2914|4713|-1\n2497|2914|0\n2497|701|0\n701|2914|0\n";
 
+/// The store arguments `serve` needs beyond its own `--data-dir`: those of
+/// a PostgreSQL store (`--database URL`), none for SQLite.
+pub fn store_flags(store: &[&str]) -> Vec<String> {
+    if store.first() == Some(&"--database") {
+        store.iter().map(|s| s.to_string()).collect()
+    } else {
+        Vec::new()
+    }
+}
+
 /// `bugyo serve` as a child process; killed if the test ends without `stop`.
 pub struct Serve {
     /// The process.

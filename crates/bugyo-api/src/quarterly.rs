@@ -112,6 +112,21 @@ pub async fn file(
         ),
         None => None,
     };
+    let filed = file_for(&state, &caller, org, &quarter, note.as_deref()).await?;
+    Ok((StatusCode::CREATED, Json(filed_view(&filed, true))))
+}
+
+/// Records the quarterly report of `quarter` as filed for `org` (a member:
+/// its own organisation; an admin: the one named), audited: the one way
+/// it is recorded, by the API and the portal alike.
+pub async fn file_for(
+    state: &ApiState,
+    caller: &Caller,
+    org: Option<i64>,
+    quarter: &str,
+    note: Option<&str>,
+) -> Result<QuarterlyReport, ApiError> {
+    caller.require(&[Role::Member, Role::Admin])?;
     let org_id = match (caller.token.role, org) {
         (Role::Member, Some(o)) if Some(o) != caller.token.org_id => {
             return Err(ApiError::forbidden())
@@ -131,23 +146,25 @@ pub async fn file(
     };
     let filed = state
         .store
-        .file_quarterly_report(org_id, &quarter, by, note.as_deref())
+        .file_quarterly_report(org_id, quarter, by, note)
         .await?;
     caller
         .audit_with(
-            &state,
+            state,
             "quarterly-report-file",
             format!("quarterly-report/{}/{}", filed.org, filed.quarter),
             filed.note.clone().unwrap_or_default(),
         )
         .await?;
-    Ok((StatusCode::CREATED, Json(filed_view(&filed, true))))
+    Ok(filed)
 }
 
-/// `GET /api/v1/quarterly-reports`: the quarterly reports filed and those
-/// owed (a member: its organisation's; the regulator and the hub: every
-/// organisation's, with `overdue_orgs`).
-pub async fn list(State(state): State<ApiState>, caller: Caller) -> Result<Json<Value>, ApiError> {
+/// The quarterly reports `caller` may see, filed and owed (a member: its
+/// organisation's; the regulator and the hub: all, the read audited).
+pub async fn readable(
+    state: &ApiState,
+    caller: &Caller,
+) -> Result<(Vec<QuarterlyReport>, Vec<QuarterlyDue>), ApiError> {
     let now = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map(|d| d.as_micros() as i64)
@@ -167,6 +184,20 @@ pub async fn list(State(state): State<ApiState>, caller: Caller) -> Result<Json<
         .into_iter()
         .filter(|d| org.is_none_or(|o| o == d.org_id))
         .collect();
+    if all {
+        caller
+            .audit(state, "read-quarterly-reports", "quarterly-reports".into())
+            .await?;
+    }
+    Ok((filed, owed))
+}
+
+/// `GET /api/v1/quarterly-reports`: the quarterly reports filed and those
+/// owed (a member: its organisation's; the regulator and the hub: every
+/// organisation's, with `overdue_orgs`).
+pub async fn list(State(state): State<ApiState>, caller: Caller) -> Result<Json<Value>, ApiError> {
+    let (filed, owed) = readable(&state, &caller).await?;
+    let all = OVERSIGHT.contains(&caller.token.role);
     let mut out = json!({
         "filed": filed.iter().map(|f| filed_view(f, true)).collect::<Vec<_>>(),
         "owed": owed.iter().map(owed_view).collect::<Vec<_>>(),
@@ -180,9 +211,6 @@ pub async fn list(State(state): State<ApiState>, caller: Caller) -> Result<Json<
         overdue.sort_unstable();
         overdue.dedup();
         out["overdue_orgs"] = json!(overdue);
-        caller
-            .audit(&state, "read-quarterly-reports", "quarterly-reports".into())
-            .await?;
     }
     Ok(Json(out))
 }

@@ -51,6 +51,7 @@ pub fn page(lang: Lang, title: &str, who: Option<&Caller>, body: Markup) -> Mark
                         a href="/" { (lang.pick("ダッシュボード", "Dashboard")) }
                         a href="/reports" { (lang.pick("障害報告", "Outage reports")) }
                         a href="/advisories" { (lang.pick("注意喚起", "Advisories")) }
+                        a href="/deadlines" { (lang.pick("報告の期限", "Deadlines")) }
                     }
                     @if role.is_some_and(|r| matches!(r, Role::Member | Role::Admin)) {
                         a href="/reports/new" { (lang.pick("第一報を提出", "File a first report")) }

@@ -6,6 +6,7 @@
 //! | `/` | the NOC dashboard: open incidents, my prefixes, feed health | [`dashboard`] |
 //! | `/incidents/{id}` | one incident: timeline, AS graph, prefixes, evidence, routes, history | [`incident`] |
 //! | `/reports`, `/reports/new`, `/reports/{id}`, `/reports/{id}/amend` | outage reports to the regulator | [`reports`] |
+//! | `/deadlines` | detailed and quarterly reports still owed, with days left | [`deadlines`] |
 //! | `/picture` | the regulator's whole picture | [`picture`] |
 //! | `/advisories`, `/advisories/new`, `/advisories/{id}` | what the regulator or the hub shares back | [`advisories`] |
 //! | `/statistics` | reports of a fiscal year or quarter (also CSV) | [`statistics`] |
@@ -18,6 +19,7 @@
 
 pub mod advisories;
 pub mod dashboard;
+pub mod deadlines;
 pub mod incident;
 pub mod lang;
 pub mod layout;
@@ -53,6 +55,8 @@ pub fn pages() -> Router<ApiState> {
             "/reports/{id}/amend",
             get(reports::amend_form).post(reports::amend),
         )
+        .route("/deadlines", get(deadlines::deadlines))
+        .route("/deadlines/quarterly", post(deadlines::file_quarterly))
         .route("/picture", get(picture::picture))
         .route("/advisories", get(advisories::list).post(advisories::issue))
         .route("/advisories/new", get(advisories::new_form))

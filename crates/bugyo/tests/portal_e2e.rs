@@ -349,6 +349,30 @@ async fn walk(
         "the rule met is named"
     );
 
+    // Its deadlines: the detailed report (30 days) and the quarterly
+    // report of FY2017Q2 are long overdue; OCN records the quarterly one.
+    c.goto(&format!("{base}/deadlines")).await.unwrap();
+    let detailed = text(&c, "#detailed-owed").await;
+    assert!(
+        detailed.contains(&format!("#{report}")) && detailed.contains("期限超過"),
+        "{detailed}"
+    );
+    let owed = text(&c, "#quarterly-owed tr[data-quarter=FY2017Q2]").await;
+    assert!(
+        owed.contains("2017-11-30") && owed.contains("期限超過"),
+        "{owed}"
+    );
+    fill(&c, "note-FY2017Q2", "総務省受付 第123号").await;
+    submit(&c, "/deadlines/quarterly").await;
+    let filed = text(&c, "#quarterly-filed tr[data-quarter=FY2017Q2]").await;
+    assert!(filed.contains("総務省受付 第123号"), "{filed}");
+    assert!(
+        c.find(Locator::Css("#quarterly-owed tr[data-quarter=FY2017Q2]"))
+            .await
+            .is_err(),
+        "no longer owed"
+    );
+
     // The public page shows the correction as before and after.
     c.delete_all_cookies().await.unwrap();
     c.goto(&format!("{base}/status/reports/{report}"))

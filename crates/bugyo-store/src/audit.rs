@@ -24,17 +24,7 @@ impl Store {
     /// Appends an entry (its `at` is set to now).
     pub async fn audit(&self, entry: &AuditEntry) -> Result<()> {
         let mut tx = self.write().await?;
-        let id = next_id(&mut tx, "audit_log").await?;
-        sqlx::query("INSERT INTO audit_log (id, at, token_id, org_id, action, object, detail) VALUES ($1, $2, $3, $4, $5, $6, $7)")
-            .bind(id)
-            .bind(now_micros())
-            .bind(entry.token_id)
-            .bind(entry.org_id)
-            .bind(&entry.action)
-            .bind(&entry.object)
-            .bind(&entry.detail)
-            .execute(&mut *tx)
-            .await?;
+        audit_in(&mut tx, entry).await?;
         tx.commit().await?;
         Ok(())
     }
@@ -58,6 +48,23 @@ impl Store {
             .await?;
         rows.iter().map(entry).collect()
     }
+}
+
+/// Appends `entry` within the caller's transaction, so it is written with
+/// what it records or not at all.
+pub(crate) async fn audit_in(tx: &mut sqlx::AnyConnection, entry: &AuditEntry) -> Result<()> {
+    let id = next_id(&mut *tx, "audit_log").await?;
+    sqlx::query("INSERT INTO audit_log (id, at, token_id, org_id, action, object, detail) VALUES ($1, $2, $3, $4, $5, $6, $7)")
+        .bind(id)
+        .bind(now_micros())
+        .bind(entry.token_id)
+        .bind(entry.org_id)
+        .bind(&entry.action)
+        .bind(&entry.object)
+        .bind(&entry.detail)
+        .execute(&mut *tx)
+        .await?;
+    Ok(())
 }
 
 fn entry(r: &sqlx::any::AnyRow) -> Result<AuditEntry> {

@@ -26,6 +26,7 @@ pub mod orgs;
 pub mod picture;
 pub mod quarterly;
 pub mod reminders;
+pub mod report_mail;
 pub mod reports;
 pub mod statistics;
 pub mod tokens;
@@ -136,6 +137,11 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
         9,
         "quarterly reports",
         include_str!("../migrations/0009_quarterly_reports.sql"),
+    ),
+    (
+        10,
+        "report mail",
+        include_str!("../migrations/0010_report_mail.sql"),
     ),
 ];
 

@@ -238,7 +238,8 @@ impl Store {
              SELECT contact_id, last_error FROM notifications WHERE status = 'pending' AND attempts >= $1 \
              UNION ALL SELECT contact_id, last_error FROM report_reminders WHERE status = 'pending' AND attempts >= $1 \
              UNION ALL SELECT contact_id, last_error FROM quarterly_reminders WHERE status = 'pending' AND attempts >= $1 \
-             UNION ALL SELECT contact_id, last_error FROM advisory_deliveries WHERE status = 'pending' AND attempts >= $1\
+             UNION ALL SELECT contact_id, last_error FROM advisory_deliveries WHERE status = 'pending' AND attempts >= $1 \
+             UNION ALL SELECT contact_id, last_error FROM report_mail_replies WHERE status = 'pending' AND attempts >= $1\
              ) AS f GROUP BY contact_id ORDER BY contact_id")
             .bind(attempts)
             .fetch_all(self.pool())

@@ -302,6 +302,56 @@ async fn current(tx: &mut sqlx::AnyConnection, id: i64) -> Result<Option<(i64, i
     Ok(Some((col(&row, "org_id")?, col(&row, "version")?, report)))
 }
 
+/// Files a new report for organisation `org_id` from `fields` within the
+/// caller's transaction (see [`Store::file_report`]); its id.
+pub(crate) async fn file_in(
+    tx: &mut sqlx::AnyConnection,
+    org_id: i64,
+    fields: &Map<String, Value>,
+    by: Author,
+) -> Result<i64> {
+    let mut fields = fields.clone();
+    if fields.get("stage").is_none_or(Value::is_null) {
+        fields.insert("stage".into(), Stage::First.name().into());
+    }
+    let report = Report::from_json(&fields, now())?;
+    crate::orgs::require_org(&mut *tx, org_id).await?;
+    let id = next_id(&mut *tx, "reports").await?;
+    write_version(tx, id, org_id, 1, &report, None, by).await?;
+    Ok(id)
+}
+
+/// Adds a version to report `id` within the caller's transaction (see
+/// [`Store::amend_report`]): its organisation and the new version's
+/// number, `None` if there is no such report.
+pub(crate) async fn amend_in(
+    tx: &mut sqlx::AnyConnection,
+    id: i64,
+    patch: &Map<String, Value>,
+    reason: Option<&str>,
+    by: Author,
+) -> Result<Option<(i64, i64)>> {
+    let reason = check_reason(reason)?;
+    if let Some(k) = fields::unknown_field(patch) {
+        return Err(StoreError::invalid(
+            "body",
+            format!("{k:?} is not a field of a report / {k:?} は報告の項目ではありません"),
+        ));
+    }
+    let Some((org_id, version, before)) = current(&mut *tx, id).await? else {
+        return Ok(None);
+    };
+    let after = before.merged(patch, now())?;
+    if after == before {
+        return Err(StoreError::invalid(
+            "body",
+            "nothing changed: give the fields that are new or corrected / 変更がありません: 新しい項目か訂正する項目を指定してください",
+        ));
+    }
+    write_version(tx, id, org_id, version + 1, &after, reason, by).await?;
+    Ok(Some((org_id, version + 1)))
+}
+
 fn parse_body(text: &str) -> Result<Map<String, Value>> {
     match serde_json::from_str(text) {
         Ok(Value::Object(m)) => Ok(m),
@@ -326,15 +376,8 @@ impl Store {
         fields: &Map<String, Value>,
         by: Author,
     ) -> Result<StoredReport> {
-        let mut fields = fields.clone();
-        if fields.get("stage").is_none_or(Value::is_null) {
-            fields.insert("stage".into(), Stage::First.name().into());
-        }
-        let report = Report::from_json(&fields, now())?;
         let mut tx = self.write().await?;
-        crate::orgs::require_org(&mut tx, org_id).await?;
-        let id = next_id(&mut tx, "reports").await?;
-        write_version(&mut tx, id, org_id, 1, &report, None, by).await?;
+        let id = file_in(&mut tx, org_id, fields, by).await?;
         tx.commit().await?;
         self.report(id).await?.ok_or_else(|| StoreError::Corrupt {
             what: "report",
@@ -352,25 +395,10 @@ impl Store {
         reason: Option<&str>,
         by: Author,
     ) -> Result<Option<StoredReport>> {
-        let reason = check_reason(reason)?;
-        if let Some(k) = fields::unknown_field(patch) {
-            return Err(StoreError::invalid(
-                "body",
-                format!("{k:?} is not a field of a report / {k:?} は報告の項目ではありません"),
-            ));
-        }
         let mut tx = self.write().await?;
-        let Some((org_id, version, before)) = current(&mut tx, id).await? else {
+        if amend_in(&mut tx, id, patch, reason, by).await?.is_none() {
             return Ok(None);
-        };
-        let after = before.merged(patch, now())?;
-        if after == before {
-            return Err(StoreError::invalid(
-                "body",
-                "nothing changed: give the fields that are new or corrected / 変更がありません: 新しい項目か訂正する項目を指定してください",
-            ));
         }
-        write_version(&mut tx, id, org_id, version + 1, &after, reason, by).await?;
         tx.commit().await?;
         self.report(id).await
     }

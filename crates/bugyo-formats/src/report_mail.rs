@@ -168,6 +168,10 @@ pub struct ReportMail {
     pub fields: Map<String, Value>,
     /// Everything that could not be read, in order.
     pub problems: Vec<MailProblem>,
+    /// Sent by a program, not a person (RFC 3834: `Auto-Submitted` other
+    /// than `no`, or `Precedence: bulk`, `junk` or `list`): never answered
+    /// automatically, so two auto-responders cannot answer each other.
+    pub automatic: bool,
 }
 
 impl ReportMail {
@@ -264,6 +268,11 @@ pub fn parse(bytes: &[u8]) -> ReportMail {
             )),
         }
     }
+
+    let value =
+        |name: &str| mime::header(&headers, name).map(|h| h.value.trim().to_ascii_lowercase());
+    mail.automatic = value("Auto-Submitted").is_some_and(|v| !v.starts_with("no"))
+        || value("Precedence").is_some_and(|v| matches!(v.as_str(), "bulk" | "junk" | "list"));
 
     let mut texts = Vec::new();
     mime::text_parts(&headers, &body, 0, &mut problems, &mut texts);
@@ -480,6 +489,18 @@ pub(crate) mod tests {
         assert_eq!(follow_up_of("［bugyo report 3］"), Some(3));
         assert_eq!(follow_up_of("[bugyo report x]"), None);
         assert_eq!(follow_up_of("[bugyo report 0]"), None);
+    }
+
+    #[test]
+    fn automatic_mail_is_recognised() {
+        let auto =
+            |headers: &str| parse(format!("From: a@b.c\n{headers}\n\nx\n").as_bytes()).automatic;
+        assert!(!auto("Subject: x"));
+        assert!(!auto("Auto-Submitted: no"));
+        assert!(auto("Auto-Submitted: auto-replied"));
+        assert!(auto("Auto-Submitted: Auto-Generated"));
+        assert!(auto("Precedence: bulk"));
+        assert!(!auto("Precedence: first-class"));
     }
 
     fn sample() -> Vec<u8> {

@@ -1,13 +1,16 @@
 //! Feed health as OpenMetrics text, served at `GET /metrics`: per BGP peer
 //! its session state and counters, per BMP router its connection and
 //! counters, the RTR cache's freshness, and the detection loop's RIB size,
-//! incidents and detection delay. The HTTP server is `bugyo-api`'s.
+//! incidents and detection delay, and the report mails taken in
+//! ([`IntakeStats`]). The HTTP server is `bugyo-api`'s.
 
 use crate::bgp::{BgpStats, SessionState};
 use crate::bmp::BmpStats;
 use crate::live::LiveStats;
 use crate::rtr::RtrStatus;
 use std::fmt::Write as _;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
 use std::time::UNIX_EPOCH;
 use tokio::sync::watch;
 
@@ -22,6 +25,75 @@ pub struct MetricSources {
     pub rtr: Option<watch::Receiver<RtrStatus>>,
     /// The detection loop.
     pub live: Option<LiveStats>,
+    /// Report mails taken in (`bugyo serve --report-maildir`).
+    pub intake: Option<IntakeStats>,
+}
+
+/// Counts of report mails taken in from a maildir by the server: whoever
+/// runs the intake adds to them, `/metrics` shows them. Cheap to clone
+/// (shared counters).
+#[derive(Clone, Debug, Default)]
+pub struct IntakeStats(Arc<IntakeCounters>);
+
+/// The counters behind [`IntakeStats`].
+#[derive(Debug, Default)]
+pub struct IntakeCounters {
+    /// Messages filed as new reports.
+    pub filed: AtomicU64,
+    /// Messages filed as a follow-up or correction of a report.
+    pub amended: AtomicU64,
+    /// Messages seen again after being filed (not filed twice).
+    pub duplicates: AtomicU64,
+    /// Messages refused (moved to `rejected/` with a `.why`).
+    pub rejected: AtomicU64,
+    /// Errors: a message left for the next run because the store failed,
+    /// or a run that failed as a whole.
+    pub errors: AtomicU64,
+    /// Runs over the maildir.
+    pub runs: AtomicU64,
+}
+
+impl IntakeStats {
+    /// The counters, to add to.
+    pub fn counters(&self) -> &IntakeCounters {
+        &self.0
+    }
+
+    /// Adds `n` to `counter`.
+    pub fn add(counter: &AtomicU64, n: u64) {
+        counter.fetch_add(n, Ordering::Relaxed);
+    }
+
+    fn render(&self, o: &mut String) {
+        let c = &self.0;
+        for (name, help, v) in [
+            ("filed", "Report mails filed as new reports.", &c.filed),
+            (
+                "amended",
+                "Report mails filed as a follow-up or correction.",
+                &c.amended,
+            ),
+            (
+                "duplicates",
+                "Report mails seen again after being filed (not filed twice).",
+                &c.duplicates,
+            ),
+            ("rejected", "Report mails refused.", &c.rejected),
+            (
+                "errors",
+                "Report mails left for the next run (the store failed) and failed runs.",
+                &c.errors,
+            ),
+            ("runs", "Runs over the report maildir.", &c.runs),
+        ] {
+            let name = format!("bugyo_report_mail_{name}");
+            let _ = writeln!(
+                o,
+                "# TYPE {name} counter\n# HELP {name} {help}\n{name}_total {}",
+                v.load(Ordering::Relaxed)
+            );
+        }
+    }
 }
 
 /// Upper bounds (seconds) of the detection-delay histogram's buckets.
@@ -357,6 +429,9 @@ impl MetricSources {
                 "Per route, from its UPDATE's arrival to judged, with any incident change written.",
                 &mut o,
             );
+        }
+        if let Some(intake) = &self.intake {
+            intake.render(&mut o);
         }
         if let Some(rss) = resident_bytes() {
             let _ = writeln!(o, "# TYPE process_resident_memory_bytes gauge\n# HELP process_resident_memory_bytes Resident memory of this process.\nprocess_resident_memory_bytes {rss}");

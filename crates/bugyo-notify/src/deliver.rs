@@ -10,7 +10,7 @@ use crate::render;
 use crate::tls::{self, CaFile};
 use bugyo_store::{Contact, ContactKind};
 use hmac::{Hmac, Mac};
-use lettre::message::header::ContentType;
+use lettre::message::header::{ContentType, HeaderName, HeaderValue};
 use lettre::{AsyncTransport, Message};
 use sha2::Sha256;
 use std::time::Duration;
@@ -92,7 +92,19 @@ impl Channels {
         let Some(relay) = &self.smtp else {
             return Err("no SMTP relay configured (--smtp) / SMTP リレーが未設定です".into());
         };
-        let message = Message::builder()
+        let mut builder = Message::builder();
+        if let Some(original) = &out.in_reply_to {
+            // A reply (RFC 3834): threaded under the original, and marked
+            // automatic so that auto-responders do not answer it.
+            builder = builder
+                .in_reply_to(original.clone())
+                .references(original.clone())
+                .raw_header(HeaderValue::new(
+                    HeaderName::new_from_ascii_str("Auto-Submitted"),
+                    "auto-replied".into(),
+                ));
+        }
+        let message = builder
             .from(
                 self.mail_from
                     .parse()

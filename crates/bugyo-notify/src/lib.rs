@@ -17,7 +17,8 @@
 //! Each pass also reminds reporting organisations of detailed and
 //! quarterly reports owed ([`Notifier::remind`]) and delivers the advisories the regulator or the
 //! hub issued ([`Notifier::advise`]): each once per contact, retried and
-//! audited like notices.
+//! audited like notices. It answers report mails too
+//! ([`Notifier::reply_mail`]): the sender learns the report number.
 //!
 //! E-mail goes through an SMTP relay, plain or over TLS ([`relay`]);
 //! webhooks and Slack go over HTTP or HTTPS; TLS trusts the system's CA
@@ -342,7 +343,11 @@ impl Notifier {
         let enqueued = self.enqueue().await?;
         let mut s = self.dispatch().await?;
         s.enqueued = enqueued;
-        for r in [self.remind().await?, self.advise().await?] {
+        for r in [
+            self.remind().await?,
+            self.advise().await?,
+            self.reply_mail().await?,
+        ] {
             s.enqueued += r.enqueued;
             s.messages += r.messages;
             s.delivered += r.delivered;
@@ -510,6 +515,60 @@ impl Notifier {
         Ok(summary)
     }
 
+    /// Sends the replies owed to the senders of report mails (see
+    /// `bugyo_store::report_mail`): the report number, or why the mail was
+    /// refused, in the organisation's language, threaded under the
+    /// original (In-Reply-To, References), retried with backoff like
+    /// reminders, every reply sent audited (`report-mail-reply`).
+    pub async fn reply_mail(&mut self) -> bugyo_store::Result<PassSummary> {
+        let mut summary = PassSummary::default();
+        let now = now_micros();
+        for r in self.store.due_mail_replies(now, 1000).await? {
+            let Some((org_id, contact)) = self.store.contact(r.contact_id).await? else {
+                continue;
+            };
+            let Some(org) = self.store.org_by_id(org_id).await? else {
+                continue;
+            };
+            let report = match r.what["report"].as_i64() {
+                Some(id) => self.store.report(id).await?,
+                None => None,
+            };
+            let message_id = format!("bugyo-reply-{}", mail_key_hash(&r.message_key));
+            let out = render::mail_reply(
+                &message_id,
+                &r.what,
+                report.as_ref(),
+                Language::of(&org.language),
+                r.in_reply_to.as_deref(),
+            );
+            let audit = Audited {
+                org_id,
+                action: "report-mail-reply",
+                object: r.message_key.clone(),
+                what: r.what["outcome"].as_str(),
+            };
+            match self
+                .send_audited(&contact, &message_id, &out, audit)
+                .await?
+            {
+                Ok(()) => {
+                    self.store.mark_mail_reply_sent(&r, &message_id).await?;
+                    summary.messages += 1;
+                    summary.delivered += 1;
+                }
+                Err(e) => {
+                    let retry =
+                        now + backoff(self.config.retry_base, r.attempts).as_micros() as i64;
+                    tracing::warn!(message = %r.message_key, contact = r.contact_id, address = %contact.address, error = %e, "reply to a report mail not delivered; will retry / 報告メールへの返信を配信できませんでした。再試行します");
+                    self.store.mark_mail_reply_failed(&r, &e, retry).await?;
+                    summary.failed += 1;
+                }
+            }
+        }
+        Ok(summary)
+    }
+
     /// Sends `out` to `contact` as `message_id` and, once sent, writes it to
     /// the audit log; the inner error says why it was not sent.
     async fn send_audited(
@@ -618,6 +677,17 @@ fn deadline<'a>(owed: &'a Owed, listed: &'a HashMap<(i64, String), Vec<i64>>) ->
                 .map_or(&[][..], Vec::as_slice),
         },
     }
+}
+
+/// A stable short name for a report mail's key, fit for a Message-ID
+/// (FNV-1a 64).
+fn mail_key_hash(key: &str) -> String {
+    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
+    for b in key.bytes() {
+        h ^= u64::from(b);
+        h = h.wrapping_mul(0x0100_0000_01b3);
+    }
+    format!("{h:016x}")
 }
 
 fn told(n: &Notice) -> Option<Told> {

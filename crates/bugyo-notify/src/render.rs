@@ -259,6 +259,9 @@ pub struct Outgoing {
     pub json: Value,
     /// One syslog entry per notice or reminder.
     pub syslog: Vec<SyslogEntry>,
+    /// The Message-ID (with angle brackets) this answers, if it is a reply
+    /// (to a report mail): the e-mail's In-Reply-To and References.
+    pub in_reply_to: Option<String>,
 }
 
 /// One RFC 5424 syslog message without its header (time and host are the
@@ -296,6 +299,7 @@ pub fn notices(delivery: &str, items: &[Item], lang: Language) -> Outgoing {
         text: text(items, lang),
         json: webhook(delivery, items, lang),
         syslog: syslog(items),
+        in_reply_to: None,
     }
 }
 
@@ -499,6 +503,7 @@ fn detailed_reminder(
             text: body.clone(),
         }],
         subject,
+        in_reply_to: None,
     }
 }
 
@@ -562,6 +567,7 @@ fn quarterly_reminder(
             text: body.clone(),
         }],
         subject,
+        in_reply_to: None,
     }
 }
 
@@ -647,6 +653,217 @@ pub fn advisory(delivery: &str, a: &Advisory, lang: Language) -> Outgoing {
         }],
         subject,
         text,
+        in_reply_to: None,
+    }
+}
+
+/// The name of a statutory classification (`major`, `quarterly`, `none`,
+/// `pending`) in `lang`.
+fn classification_name(class: &str, lang: Language) -> &str {
+    match (class, lang) {
+        ("major", Language::En) => "major accident (重大な事故)",
+        ("major", Language::Ja) => "重大な事故",
+        ("quarterly", Language::En) => "quarterly-report accident (四半期報告事故)",
+        ("quarterly", Language::Ja) => "四半期報告事故",
+        ("none", Language::En) => "neither a major nor a quarterly-report accident",
+        ("none", Language::Ja) => "重大な事故・四半期報告事故のいずれにも当たりません",
+        (other, _) => other,
+    }
+}
+
+/// The reply to a report mail (see `bugyo_store::report_mail`), as
+/// delivery `delivery`, in `lang`, answering `in_reply_to`. `what` is the
+/// reply's record: `outcome` (`filed`, `amended`, `rejected`), `report`,
+/// `version`, `subject`, `refused` and `problems` (lists of texts), and
+/// for a refusal `why_text` (the `.why` file's text). `report` is the
+/// report's state now, for its classification and due date. The subject
+/// of a filing carries the tag `[bugyo report N]`, so answering it
+/// follows the report up.
+pub fn mail_reply(
+    delivery: &str,
+    what: &Value,
+    report: Option<&bugyo_store::reports::StoredReport>,
+    lang: Language,
+    in_reply_to: Option<&str>,
+) -> Outgoing {
+    let s = |k: &str| what[k].as_str().unwrap_or_default();
+    let list = |k: &str| -> Vec<String> {
+        what[k]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter_map(|v| v.as_str().map(str::to_string))
+            .collect()
+    };
+    let id = what["report"].as_i64();
+    let version = what["version"].as_i64().unwrap_or(1);
+    let outcome = s("outcome");
+    let original = s("subject");
+    let mut text = String::new();
+    let tlp = "TLP:AMBER+STRICT";
+    let _ = writeln!(text, "{tlp}\n");
+    let subject = match (id, outcome, lang) {
+        (Some(n), "amended", Language::En) => {
+            let _ = writeln!(text, "Your mail was filed as version {version} of report {n} (a follow-up or correction).");
+            format!("[bugyo report {n}] Report {n} updated (version {version})")
+        }
+        (Some(n), "amended", Language::Ja) => {
+            let _ = writeln!(text, "お送りいただいたメールを報告 {n} の第 {version} 版 (続報・訂正) として受け付けました。");
+            format!("[bugyo report {n}] 報告 {n} を更新しました (第 {version} 版)")
+        }
+        (Some(n), _, Language::En) => {
+            let _ = writeln!(text, "Your mail was filed as report {n}.");
+            format!("[bugyo report {n}] Report received: report {n}")
+        }
+        (Some(n), _, Language::Ja) => {
+            let _ = writeln!(
+                text,
+                "お送りいただいたメールを報告 {n} として受け付けました。"
+            );
+            format!("[bugyo report {n}] 報告を受け付けました (報告 {n})")
+        }
+        (None, _, Language::En) => {
+            let _ = writeln!(
+                text,
+                "Your report mail was not filed. Please correct it and send it again."
+            );
+            format!("[bugyo] Report mail not filed: {original}")
+        }
+        (None, _, Language::Ja) => {
+            let _ = writeln!(text, "お送りいただいた報告メールは受理されませんでした。内容を直して再度お送りください。");
+            format!("[bugyo] 報告メールを受理できませんでした: {original}")
+        }
+    };
+    if let Some(n) = id {
+        let _ = match lang {
+            Language::En => writeln!(text, "To follow it up or correct it, reply to this message, or send a mail whose Subject carries [bugyo report {n}]."),
+            Language::Ja => writeln!(text, "続報・訂正は、このメールに返信するか、件名に [bugyo report {n}] を含めてお送りください。"),
+        };
+        if let Some(r) = report {
+            let class = classification_name(&r.classification, lang);
+            let _ = match (r.classification.as_str(), lang) {
+                ("pending", Language::En) => writeln!(text, "\nClassification: not yet known: give the service class, the users affected and the duration."),
+                ("pending", Language::Ja) => writeln!(text, "\n区分: 未判定です。サービス区分、影響利用者数、継続時間をお知らせください。"),
+                (_, Language::En) => writeln!(text, "\nClassification: {class}."),
+                (_, Language::Ja) => writeln!(text, "\n区分: {class}"),
+            };
+            if let Some(due) = &r.detailed_report_due {
+                let _ = match lang {
+                    Language::En => writeln!(
+                        text,
+                        "The detailed report is due on {due} (within 30 days of the accident)."
+                    ),
+                    Language::Ja => {
+                        writeln!(text, "詳細報告の期限は {due} です (発生から30日以内)。")
+                    }
+                };
+            }
+        }
+        let refused = list("refused");
+        if !refused.is_empty() {
+            let _ = match lang {
+                Language::En => writeln!(
+                    text,
+                    "\nFields refused and left out (send them again, corrected):"
+                ),
+                Language::Ja => writeln!(
+                    text,
+                    "\n受け付けられず除いた項目 (訂正して再度お送りください):"
+                ),
+            };
+            for r in refused {
+                let _ = writeln!(text, "- {r}");
+            }
+        }
+        let problems = list("problems");
+        if !problems.is_empty() {
+            let _ = match lang {
+                Language::En => writeln!(text, "\nWhat could not be read:"),
+                Language::Ja => writeln!(text, "\n読み取れなかった箇所:"),
+            };
+            for p in problems {
+                let _ = writeln!(text, "- {p}");
+            }
+        }
+        let _ = writeln!(text, "\nGET /api/v1/reports/{n}");
+    } else {
+        let _ = writeln!(text, "\n{}", s("why_text").trim_end());
+    }
+    let language = match lang {
+        Language::En => "en",
+        Language::Ja => "ja",
+    };
+    Outgoing {
+        json: json!({
+            "delivery": delivery,
+            "tlp": tlp,
+            "language": language,
+            "report_mail": what,
+            "in_reply_to": in_reply_to,
+        }),
+        syslog: vec![SyslogEntry {
+            severity: if id.is_some() { 5 } else { 4 },
+            msgid: "report-mail".into(),
+            data: format!(
+                "[bugyo@32473 outcome=\"{outcome}\" report=\"{}\"]",
+                id.map(|n| n.to_string()).unwrap_or_default()
+            ),
+            text: subject.clone(),
+        }],
+        subject,
+        text,
+        in_reply_to: in_reply_to.map(str::to_string),
+    }
+}
+
+#[cfg(test)]
+mod mail_reply_tests {
+    use super::*;
+
+    #[test]
+    fn a_filing_gives_the_number_and_the_tag_a_refusal_the_reason() {
+        let what = json!({
+            "outcome": "filed", "report": 12, "version": 1, "subject": "障害報告",
+            "refused": ["field stage: no (left out / この項目は除きました)"],
+            "problems": ["label Duration, line 7 of the report text: bad"],
+        });
+        let ja = mail_reply("d", &what, None, Language::Ja, Some("<a@b>"));
+        assert_eq!(
+            ja.subject,
+            "[bugyo report 12] 報告を受け付けました (報告 12)"
+        );
+        assert!(
+            ja.text.contains("報告 12 として受け付けました"),
+            "{}",
+            ja.text
+        );
+        assert!(
+            ja.text.contains("件名に [bugyo report 12] を含めて"),
+            "{}",
+            ja.text
+        );
+        assert!(ja.text.contains("- field stage: no"), "{}", ja.text);
+        assert!(ja.text.contains("- label Duration"), "{}", ja.text);
+        assert_eq!(ja.in_reply_to.as_deref(), Some("<a@b>"));
+        let en = mail_reply("d", &what, None, Language::En, None);
+        assert!(
+            en.text.contains("Fields refused and left out"),
+            "{}",
+            en.text
+        );
+        let refused = json!({
+            "outcome": "rejected", "subject": "outage",
+            "why_text": "This report mail was not filed: no situation\nこの報告メールは受理されませんでした: 状況がありません\n",
+        });
+        let en = mail_reply("d", &refused, None, Language::En, None);
+        assert_eq!(en.subject, "[bugyo] Report mail not filed: outage");
+        assert!(
+            en.text
+                .contains("This report mail was not filed: no situation\nこの報告メール"),
+            "{}",
+            en.text
+        );
+        assert_eq!(en.syslog[0].severity, 4);
     }
 }
 

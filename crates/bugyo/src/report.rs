@@ -9,7 +9,7 @@
 //! [`intake`]); `bugyo report quarterly` records quarterly reports filed
 //! and lists those owed (see [`quarterly`]).
 
-mod intake;
+pub(crate) mod intake;
 mod quarterly;
 
 use bugyo_model::Timestamp;

@@ -12,6 +12,7 @@ use bugyo_detect::{Engine, EngineConfig, Reference};
 use bugyo_io::archive::ArchiveConfig;
 use bugyo_io::bgp::{BgpConfig, PeerConfig};
 use bugyo_io::live::{self, LiveInputs, LiveOptions};
+use bugyo_io::metrics::IntakeStats;
 use bugyo_io::rtr::{RtrClient, RtrConfig};
 use bugyo_model::Asn;
 use clap::Args;
@@ -108,6 +109,14 @@ pub struct ServeArgs {
     /// A peer silent this many seconds opens a feed-down incident (default: never).
     #[arg(long, value_parser = clap::value_parser!(i64).range(1..))]
     pub feed_quiet_secs: Option<i64>,
+    /// Take in outage reports arriving by e-mail in this maildir, as
+    /// `bugyo report intake --maildir` does, every --intake-secs; the
+    /// senders are answered through --smtp.
+    #[arg(long, value_name = "DIR")]
+    pub report_maildir: Option<PathBuf>,
+    /// Seconds between runs over --report-maildir (default: 10).
+    #[arg(long, value_name = "SECS", value_parser = clap::value_parser!(u64).range(1..))]
+    pub intake_secs: Option<u64>,
 }
 
 impl ServeArgs {
@@ -134,6 +143,8 @@ impl ServeArgs {
             quiet_secs: self.quiet_secs,
             learning_secs: self.learning_secs,
             feed_quiet_secs: self.feed_quiet_secs,
+            report_maildir: self.report_maildir.clone(),
+            intake_secs: self.intake_secs,
         }
     }
 }
@@ -259,6 +270,27 @@ async fn serve(settings: Settings) -> std::io::Result<()> {
         bmp: bmp.as_ref().map(|b| b.stats()),
         rtr: rtr.as_ref().map(|c| c.status()),
         live: Some(live_stats),
+        intake: settings
+            .report_maildir
+            .as_ref()
+            .map(|_| IntakeStats::default()),
+    };
+    let intake = match (&settings.report_maildir, &sources.intake) {
+        (Some(dir), Some(stats)) => {
+            eprintln!(
+                "bugyo serve: outage reports by e-mail taken in from {} every {} s / 報告メールを取り込みます",
+                dir.display(),
+                settings.intake_secs
+            );
+            Some(tokio::spawn(intake_loop(
+                store.clone(),
+                dir.clone(),
+                Duration::from_secs(settings.intake_secs),
+                stats.clone(),
+                stop_tx.subscribe(),
+            )))
+        }
+        _ => None,
     };
     let notifier = tokio::spawn(
         bugyo_notify::Notifier::new(store.clone(), settings.mail.config()).run(stop_tx.subscribe()),
@@ -310,6 +342,9 @@ async fn serve(settings: Settings) -> std::io::Result<()> {
     let _ = stop_tx.send(true);
     let (_, summary) = live_task.await.map_err(std::io::Error::other)??;
     let _ = notifier.await;
+    if let Some(i) = intake {
+        let _ = i.await;
+    }
     if let Some(c) = rtr {
         c.shutdown().await;
     }
@@ -324,6 +359,69 @@ async fn serve(settings: Settings) -> std::io::Result<()> {
         )));
     }
     Ok(())
+}
+
+/// Takes in the outage reports arriving in `dir` every `every` (the same
+/// run as `bugyo report intake`), one run at a time, until `shutdown`
+/// turns true (a run under way is finished first). What each run did is
+/// logged and counted in `stats` (`/metrics`); a run that fails is logged,
+/// counted as an error and tried again at the next tick. The replies to
+/// the senders are sent by the notifier.
+async fn intake_loop(
+    store: bugyo_store::Store,
+    dir: PathBuf,
+    every: Duration,
+    stats: IntakeStats,
+    mut shutdown: watch::Receiver<bool>,
+) {
+    let mut tick = tokio::time::interval(every);
+    let mut warned = false;
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        tokio::select! {
+            _ = tick.tick() => {}
+            _ = shutdown.changed() => {
+                if *shutdown.borrow() {
+                    return;
+                }
+            }
+        }
+        // The mail server makes the maildir with the first mail, as its
+        // own user: until then there is nothing to take in (and bugyo
+        // does not make it, which would give it the wrong owner).
+        if !dir.join("new").is_dir() {
+            if !warned {
+                tracing::warn!(maildir = %dir.display(), "no report maildir yet (no new/); waiting for the first mail / 報告メールの maildir がまだありません");
+                warned = true;
+            }
+            continue;
+        }
+        let c = stats.counters();
+        IntakeStats::add(&c.runs, 1);
+        match crate::report::intake::intake_once(&store, &dir).await {
+            Ok(s) => {
+                for l in &s.lines {
+                    tracing::info!(maildir = %dir.display(), "{l}");
+                }
+                for e in &s.errors {
+                    tracing::error!(maildir = %dir.display(), "{e}");
+                }
+                for (counter, n) in [
+                    (&c.filed, s.filed),
+                    (&c.amended, s.amended),
+                    (&c.duplicates, s.seen),
+                    (&c.rejected, s.rejected),
+                    (&c.errors, s.left),
+                ] {
+                    IntakeStats::add(counter, n as u64);
+                }
+            }
+            Err(e) => {
+                tracing::error!(maildir = %dir.display(), error = %e, "report mail intake failed; trying again / 報告メールの取り込みに失敗しました。再試行します");
+                IntakeStats::add(&c.errors, 1);
+            }
+        }
+    }
 }
 
 /// Size and modification time of each reference file: what "changed" means.

@@ -41,6 +41,11 @@ pub struct ServeConfig {
     /// CA certificates (PEM) trusted for notices over TLS besides the
     /// system's.
     pub ca_file: Option<PathBuf>,
+    /// The maildir outage reports arrive in by e-mail, taken in every
+    /// `intake_secs` (as `bugyo report intake --maildir`).
+    pub report_maildir: Option<PathBuf>,
+    /// Seconds between runs over `report_maildir`.
+    pub intake_secs: Option<u64>,
     /// BGP sessions.
     pub bgp: BgpSection,
     /// The BMP station.
@@ -188,6 +193,10 @@ pub struct Settings {
     pub learning_secs: i64,
     /// Silent-feed limit.
     pub feed_quiet_secs: Option<i64>,
+    /// The maildir of outage reports by e-mail, if any.
+    pub report_maildir: Option<PathBuf>,
+    /// Seconds between runs over it.
+    pub intake_secs: u64,
 }
 
 /// The built-in defaults: unprivileged ports on loopback, embedded storage
@@ -218,6 +227,8 @@ pub mod defaults {
     pub const API_RATE: u32 = 50;
     /// The sender of e-mail notices.
     pub const MAIL_FROM: &str = "bugyo@localhost";
+    /// Seconds between runs over the report maildir.
+    pub const INTAKE_SECS: u64 = 10;
 
     /// BGP listen address.
     pub fn bgp_listen() -> SocketAddr {
@@ -290,6 +301,9 @@ impl ServeConfig {
                 return Err(format!("{name}: must not be negative"));
             }
         }
+        if self.intake_secs == Some(0) {
+            return Err("intake_secs: must be more than 0".into());
+        }
         if self.archive.retention_days == Some(0) {
             return Err("archive.retention_days: at least 1 (leave it out to keep all)".into());
         }
@@ -307,6 +321,7 @@ impl ServeConfig {
             &mut self.data_dir,
             &mut self.events,
             &mut self.ca_file,
+            &mut self.report_maildir,
             &mut r.rpki,
             &mut r.as_rel,
             &mut r.as2org,
@@ -371,6 +386,10 @@ pub struct Flags {
     pub learning_secs: Option<i64>,
     /// `--feed-quiet-secs`
     pub feed_quiet_secs: Option<i64>,
+    /// `--report-maildir`
+    pub report_maildir: Option<PathBuf>,
+    /// `--intake-secs`
+    pub intake_secs: Option<u64>,
 }
 
 impl Settings {
@@ -464,6 +483,11 @@ impl Settings {
                 .or(file.detection.learning_secs)
                 .unwrap_or(defaults::LEARNING_SECS),
             feed_quiet_secs: flags.feed_quiet_secs.or(file.detection.feed_quiet_secs),
+            report_maildir: flags.report_maildir.or(file.report_maildir),
+            intake_secs: flags
+                .intake_secs
+                .or(file.intake_secs)
+                .unwrap_or(defaults::INTAKE_SECS),
             data_dir,
         })
     }
@@ -505,6 +529,24 @@ mod tests {
         assert!(e.contains("archive.retention_days"), "{e}");
         let e = ServeConfig::parse("[bgp]\nlisten = \"nowhere\"\n").unwrap_err();
         assert!(e.contains("listen"), "{e}");
+        let e = ServeConfig::parse("intake_secs = 0\n").unwrap_err();
+        assert!(e.contains("intake_secs"), "{e}");
+    }
+
+    #[test]
+    fn report_maildir_from_the_file_or_the_flag() {
+        let mut file = ServeConfig::parse("report_maildir = \"mail\"\nintake_secs = 30\n").unwrap();
+        file.rebase(Path::new("/etc/bugyo"));
+        let s = Settings::resolve(Flags::default(), file).unwrap();
+        assert_eq!(s.report_maildir, Some(PathBuf::from("/etc/bugyo/mail")));
+        assert_eq!(s.intake_secs, 30);
+        let flags = Flags {
+            report_maildir: Some(PathBuf::from("/srv/mail")),
+            ..Flags::default()
+        };
+        let s = Settings::resolve(flags, ServeConfig::default()).unwrap();
+        assert_eq!(s.report_maildir, Some(PathBuf::from("/srv/mail")));
+        assert_eq!(s.intake_secs, defaults::INTAKE_SECS);
     }
 
     #[test]

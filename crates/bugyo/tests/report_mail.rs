@@ -13,55 +13,12 @@ mod common;
 
 use bugyo_store::reports::{ReportFilter, Stage};
 use bugyo_testdata::smtp::Smtp;
+use common::mail::send;
 use common::{bugyo, read_store, scratch, try_bugyo};
 use encoding_rs::ISO_2022_JP;
 use serde_json::{Map, Value};
-use std::io::{BufRead, BufReader, Write};
-use std::net::TcpStream;
 use std::path::Path;
 use std::time::Duration;
-
-/// Sends `message` (lines ending in LF) from `from` to the report mailbox
-/// over a plain SMTP dialogue, checking every reply.
-fn send(port: u16, from: &str, message: &[u8]) {
-    let stream = TcpStream::connect(("127.0.0.1", port)).expect("connect to exim");
-    stream
-        .set_read_timeout(Some(Duration::from_secs(30)))
-        .unwrap();
-    let mut reader = BufReader::new(stream.try_clone().unwrap());
-    let mut w = stream;
-    let mut expect = |code: &str| loop {
-        let mut line = String::new();
-        reader.read_line(&mut line).expect("smtp reply");
-        assert!(line.starts_with(code), "expected {code}, got {line:?}");
-        if line.as_bytes().get(3) != Some(&b'-') {
-            break;
-        }
-    };
-    expect("220");
-    for (cmd, code) in [
-        ("EHLO ocn.example".to_string(), "250"),
-        (format!("MAIL FROM:<{from}> BODY=8BITMIME"), "250"),
-        ("RCPT TO:<report@mic.example>".to_string(), "250"),
-        ("DATA".to_string(), "354"),
-    ] {
-        w.write_all(format!("{cmd}\r\n").as_bytes()).unwrap();
-        expect(code);
-    }
-    let mut data = Vec::new();
-    for line in message.split(|&b| b == b'\n') {
-        if line.first() == Some(&b'.') {
-            data.push(b'.');
-        }
-        data.extend_from_slice(line);
-        data.extend_from_slice(b"\r\n");
-    }
-    data.extend_from_slice(b".\r\n");
-    w.write_all(&data).unwrap();
-    expect("250");
-    w.write_all(b"QUIT\r\n").unwrap();
-    expect("221");
-}
 
 /// Base64 of `bytes`.
 fn b64(bytes: &[u8]) -> String {
@@ -439,6 +396,27 @@ fn walk(store: &[&str], url: &str) {
         );
     }
     assert!(mail.contains(&("report-mail-rejected", "<unknown@unknown.example>")));
+
+    // Without --smtp the replies wait for bugyo notify: one per message
+    // filed or refused, none to the unknown sender (backscatter).
+    let replies = read_store(url, async |s| {
+        let mut out = Vec::new();
+        for key in [
+            "<ja-utf8@ocn.example>",
+            "<follow-up@ocn.example>",
+            "<bad-date@ocn.example>",
+            "<unknown@unknown.example>",
+        ] {
+            out.push(s.mail_reply_status(key).await.unwrap());
+        }
+        out
+    });
+    let pending = Some(("pending".to_string(), 0));
+    assert_eq!(
+        replies,
+        [pending.clone(), pending.clone(), pending, None],
+        "replies owed"
+    );
 }
 
 /// Waits until `n` messages are in `maildir/new`.

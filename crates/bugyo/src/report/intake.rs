@@ -20,25 +20,34 @@
 //! The sender is trusted by its From address: the mailbox is expected to
 //! take mail only through a server that checks senders (SPF, DKIM).
 //!
-//! Filing a report and auditing it are two writes, done in that order and
-//! before the message is moved: a crash after the audit entry leaves the
-//! message in `new/`, and the next run sees it filed and moves it; a crash
-//! between the two would file it again. Runs are meant to be one at a time
-//! (a timer or `flock`), since two at once could both file a message.
+//! Filing a message is one transaction in the store
+//! ([`Store::file_report_from_mail`]): the report (or its new version),
+//! the record of the message by its Message-ID, its audit entry and the
+//! reply owed to the sender are written together or not at all, before the
+//! message is moved. A crash before the commit leaves the message in
+//! `new/` with nothing filed; after it, the next run finds it filed and
+//! moves it. Two runs at once (this command beside `bugyo serve
+//! --report-maildir`) file a message once: the second finds it filed.
+//!
+//! The sender is answered (see `bugyo_notify::Notifier::reply_mail`): the
+//! report number and the tag `[bugyo report N]` for follow-ups, or why the
+//! mail was refused. With `--smtp` the replies go out at the end of the
+//! run; without, they wait for `bugyo notify` (or `bugyo serve`). Nobody
+//! is answered whose address no organisation has as a contact, and no mail
+//! sent by a program (RFC 3834) is answered.
+//!
+//! `bugyo serve --report-maildir DIR` runs the same intake
+//! ([`intake_once`]) every few seconds.
 
 use crate::members::StoreArgs;
 use bugyo_formats::report_mail::{self, ReportMail};
+use bugyo_store::report_mail::{MailFiled, MailIn, MailTarget};
 use bugyo_store::reports::{Author, Stage, MAX_REASON};
-use bugyo_store::{AuditEntry, ContactKind, Store, StoreError};
+use bugyo_store::{ContactKind, Store, StoreError};
 use clap::Args;
 use serde_json::{json, Map, Value};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
-
-/// The audit action of a message filed (its object is the Message-ID).
-pub const FILED: &str = "report-mail";
-/// The audit action of a message refused.
-pub const REJECTED: &str = "report-mail-rejected";
 
 /// Arguments of `bugyo report intake`.
 #[derive(Args, Debug)]
@@ -50,6 +59,10 @@ pub(super) struct IntakeArgs {
     maildir: PathBuf,
     #[command(flatten)]
     store: StoreArgs,
+    /// Where the replies to senders go out: with --smtp they are sent at
+    /// the end of the run, else they wait for `bugyo notify`.
+    #[command(flatten)]
+    mail: crate::notify::MailArgs,
 }
 
 /// What became of one message.
@@ -66,14 +79,35 @@ enum Outcome {
     Left(String),
 }
 
-/// The counts printed at the end.
-#[derive(Default)]
-struct Summary {
-    filed: usize,
-    amended: usize,
-    seen: usize,
-    rejected: usize,
-    left: usize,
+/// The sender of a message, found among the organisations' contacts.
+#[derive(Clone, Copy, Default)]
+struct Sender {
+    /// Its organisation, if only one has it as a contact.
+    org_id: Option<i64>,
+    /// The contact the reply goes to.
+    contact_id: Option<i64>,
+}
+
+/// What one run over a maildir did.
+#[derive(Debug, Default)]
+pub(crate) struct Summary {
+    /// Messages filed as new reports.
+    pub filed: usize,
+    /// Messages filed as follow-ups or corrections.
+    pub amended: usize,
+    /// Messages seen again after being filed.
+    pub seen: usize,
+    /// Messages refused.
+    pub rejected: usize,
+    /// Messages left in new/ because the store failed.
+    pub left: usize,
+    /// Replies owed to senders by this run.
+    pub replies: usize,
+    /// What happened to each message, one line each (English / Japanese),
+    /// with the problems found indented below.
+    pub lines: Vec<String>,
+    /// Why messages were left for the next run.
+    pub errors: Vec<String>,
 }
 
 /// Runs `bugyo report intake`.
@@ -90,6 +124,12 @@ pub(super) fn run(args: IntakeArgs) -> ExitCode {
     };
     match rt.block_on(intake(&args)) {
         Ok(s) => {
+            for l in &s.lines {
+                say!("{l}");
+            }
+            for e in &s.errors {
+                eprintln!("{e}");
+            }
             say!(
                 "filed {}, amended {}, already filed {}, rejected {}{}",
                 s.filed,
@@ -127,122 +167,163 @@ pub(super) fn run(args: IntakeArgs) -> ExitCode {
     }
 }
 
+/// One run, then the replies: sent now through `--smtp`, else left for
+/// `bugyo notify`.
 async fn intake(args: &IntakeArgs) -> Result<Summary, String> {
-    let dir = &args.maildir;
+    let store = args.store.open().await?;
+    let result = intake_once(&store, &args.maildir).await;
+    if result.is_ok() {
+        if args.mail.smtp.is_some() {
+            let mut notifier = bugyo_notify::Notifier::new(store.clone(), args.mail.config());
+            match notifier.reply_mail().await {
+                Ok(p) => {
+                    say!("replies sent {}, failed {} (retried by bugyo notify) / 返信 {} 件送信、{} 件失敗 (bugyo notify が再試行します)", p.messages, p.failed, p.messages, p.failed);
+                }
+                Err(e) => eprintln!("replies: {e} (left for bugyo notify) / 返信できませんでした (bugyo notify が送ります)"),
+            }
+        } else if result.as_ref().is_ok_and(|s| s.replies > 0) {
+            say!("replies queued for bugyo notify (no --smtp) / 返信は bugyo notify が送ります (--smtp なし)");
+        }
+    }
+    store.close().await;
+    result
+}
+
+/// Files every message in `dir/new` into `store`: what `bugyo report
+/// intake` and `bugyo serve --report-maildir` both run. An error is about
+/// the maildir itself; a message the store could not take is left in
+/// `new/` and counted in [`Summary::left`].
+pub(crate) async fn intake_once(store: &Store, dir: &Path) -> Result<Summary, String> {
     let new = dir.join("new");
     let names = messages(&new)?;
     for sub in ["cur", "rejected"] {
         std::fs::create_dir_all(dir.join(sub))
             .map_err(|e| format!("{}: {e}", dir.join(sub).display()))?;
     }
-    let store = args.store.open().await?;
     let mut summary = Summary::default();
     for name in names {
         let path = new.join(&name);
         // Fields the store refused and that were left out.
         let mut refused = Vec::new();
-        let (outcome, mail, key) = match std::fs::read(&path) {
+        let (outcome, sender, mail, key) = match std::fs::read(&path) {
             Ok(bytes) => {
                 let mail = report_mail::parse(&bytes);
                 let key = key_of(&mail, &bytes);
-                (take(&store, &mail, &key, &mut refused).await, mail, key)
+                let (outcome, sender) = take(store, &mail, &key, &name, &mut refused).await;
+                (outcome, sender, mail, key)
             }
+            // Taken by another run at the same moment.
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => continue,
             Err(e) => (
                 Outcome::Rejected(
                     format!("the message cannot be read: {e}"),
                     format!("メッセージを読めません: {e}"),
                 ),
+                Sender::default(),
                 ReportMail::default(),
                 format!("file/{name}"),
             ),
         };
-        let mut problems: Vec<String> = mail.problems.iter().map(ToString::to_string).collect();
-        problems.extend(refused);
-        let org_id = match &outcome {
-            Outcome::Filed(id) | Outcome::Amended(id, _) => {
-                store.report(*id).await.ok().flatten().map(|r| r.org_id)
-            }
-            _ => None,
-        };
-        let detail = |outcome: &str, report: Option<i64>, version: Option<i64>| {
-            json!({
-                "file": name,
-                "outcome": outcome,
-                "report": report,
-                "version": version,
-                "from": mail.from,
-                "subject": mail.subject,
-                "date": mail.date,
-                "problems": problems,
-            })
-            .to_string()
-        };
-        let audit = |action: &str, detail: String| AuditEntry {
-            at: 0,
-            token_id: None,
-            org_id,
-            action: action.into(),
-            object: key.clone(),
-            detail,
-        };
+        let problems: Vec<String> = mail.problems.iter().map(ToString::to_string).collect();
+        let mut listed: Vec<String> = problems.clone();
+        listed.extend(refused.iter().cloned());
+        let filed = dir.join("cur").join(format!("{name}:2,S"));
         match outcome {
             Outcome::Filed(id) => {
-                store
-                    .audit(&audit(FILED, detail("filed", Some(id), Some(1))))
-                    .await
-                    .map_err(|e| e.to_string())?;
-                move_to(&path, &dir.join("cur").join(format!("{name}:2,S")))?;
-                say!("{name}: filed as report {id} / 報告 {id} として受理");
+                move_to(&path, &filed)?;
+                summary.lines.push(format!(
+                    "{name}: filed as report {id} / 報告 {id} として受理"
+                ));
                 summary.filed += 1;
+                summary.replies += usize::from(sender.contact_id.is_some() && !mail.automatic);
             }
             Outcome::Amended(id, version) => {
-                store
-                    .audit(&audit(FILED, detail("amended", Some(id), Some(version))))
-                    .await
-                    .map_err(|e| e.to_string())?;
-                move_to(&path, &dir.join("cur").join(format!("{name}:2,S")))?;
-                say!(
+                move_to(&path, &filed)?;
+                summary.lines.push(format!(
                     "{name}: report {id} amended, version {version} / 報告 {id} の第 {version} 版として受理"
-                );
+                ));
                 summary.amended += 1;
+                summary.replies += usize::from(sender.contact_id.is_some() && !mail.automatic);
             }
             Outcome::Seen => {
-                move_to(&path, &dir.join("cur").join(format!("{name}:2,S")))?;
-                say!("{name}: {key} was filed before / {key} は受理済みです");
+                move_to(&path, &filed)?;
+                summary.lines.push(format!(
+                    "{name}: {key} was filed before / {key} は受理済みです"
+                ));
                 summary.seen += 1;
             }
             Outcome::Rejected(en, ja) => {
                 let target = dir.join("rejected").join(&name);
-                let why = why_text(&en, &ja, &mail, &problems);
+                let why = why_text(&en, &ja, &mail, &listed);
+                let mut detail = detail_of(&name, &mail, &problems, &refused);
+                detail.insert("why".into(), format!("{en} / {ja}").into());
+                detail.insert("why_en".into(), en.clone().into());
+                detail.insert("why_ja".into(), ja.clone().into());
+                detail.insert("why_text".into(), why.clone().into());
+                // Audited, and the reply owed, before the message moves: a
+                // crash in between refuses it again at the next run, and
+                // the reply is owed once per message all the same.
+                let record = MailIn {
+                    key: &key,
+                    message_id: mail.message_id.as_deref(),
+                    reply_to: reply_to(sender, &mail),
+                    detail,
+                };
+                if let Err(e) = store.reject_mail(sender.org_id, &record).await {
+                    summary.errors.push(format!(
+                        "{name}: kept in new/ for the next run / 次回に持ち越します: {e}"
+                    ));
+                    summary.left += 1;
+                    continue;
+                }
                 std::fs::write(dir.join("rejected").join(format!("{name}.why")), why)
                     .map_err(|e| format!("{}: {e}", target.display()))?;
                 move_to(&path, &target)?;
-                let mut d = detail("rejected", None, None);
-                d = match serde_json::from_str::<Map<String, Value>>(&d) {
-                    Ok(mut m) => {
-                        m.insert("why".into(), format!("{en} / {ja}").into());
-                        Value::Object(m).to_string()
-                    }
-                    Err(_) => d,
-                };
-                store
-                    .audit(&audit(REJECTED, d))
-                    .await
-                    .map_err(|e| e.to_string())?;
-                say!("{name}: rejected: {en} / 却下: {ja}");
+                summary
+                    .lines
+                    .push(format!("{name}: rejected: {en} / 却下: {ja}"));
                 summary.rejected += 1;
+                summary.replies += usize::from(record.reply_to.is_some());
             }
             Outcome::Left(e) => {
-                eprintln!("{name}: kept in new/ for the next run / 次回に持ち越します: {e}");
+                summary.errors.push(format!(
+                    "{name}: kept in new/ for the next run / 次回に持ち越します: {e}"
+                ));
                 summary.left += 1;
             }
         }
-        for p in &problems {
-            say!("  {p}");
+        for p in &listed {
+            summary.lines.push(format!("  {p}"));
         }
     }
-    store.close().await;
     Ok(summary)
+}
+
+/// The contact a reply about `mail` goes to: the sender's, unless the
+/// mail was sent by a program (an auto-responder answering an
+/// auto-responder would never stop).
+fn reply_to(sender: Sender, mail: &ReportMail) -> Option<i64> {
+    sender.contact_id.filter(|_| !mail.automatic)
+}
+
+/// What the audit entry and the reply say of a message.
+fn detail_of(
+    name: &str,
+    mail: &ReportMail,
+    problems: &[String],
+    refused: &[String],
+) -> Map<String, Value> {
+    match json!({
+        "file": name,
+        "from": mail.from,
+        "subject": mail.subject,
+        "date": mail.date,
+        "problems": problems,
+        "refused": refused,
+    }) {
+        Value::Object(m) => m,
+        _ => Map::new(),
+    }
 }
 
 /// The names of the messages in `new`, sorted (dot files left out).
@@ -265,12 +346,18 @@ fn messages(new: &Path) -> Result<Vec<String>, String> {
     Ok(names)
 }
 
+/// Moves a message; one already gone (moved by another run at the same
+/// moment) is not an error.
 fn move_to(from: &Path, to: &Path) -> Result<(), String> {
-    std::fs::rename(from, to).map_err(|e| format!("{} → {}: {e}", from.display(), to.display()))
+    match std::fs::rename(from, to) {
+        Ok(()) => Ok(()),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound && !from.exists() => Ok(()),
+        Err(e) => Err(format!("{} → {}: {e}", from.display(), to.display())),
+    }
 }
 
-/// The audit object of a message: its Message-ID, or a fingerprint of its
-/// bytes (FNV-1a, stable across versions) when it has none.
+/// The key of a message: its Message-ID, or a fingerprint of its bytes
+/// (FNV-1a, stable across versions) when it has none.
 fn key_of(mail: &ReportMail, bytes: &[u8]) -> String {
     match &mail.message_id {
         Some(id) => id.clone(),
@@ -285,22 +372,32 @@ fn key_of(mail: &ReportMail, bytes: &[u8]) -> String {
     }
 }
 
-/// Files one message (or finds it filed before).
-async fn take(store: &Store, mail: &ReportMail, key: &str, refused: &mut Vec<String>) -> Outcome {
-    match store.audit_entries(FILED, key).await {
-        Ok(seen) if !seen.is_empty() => return Outcome::Seen,
-        Ok(_) => {}
-        Err(e) => return Outcome::Left(e.to_string()),
+/// Files one message (or finds it filed before); the sender as found.
+async fn take(
+    store: &Store,
+    mail: &ReportMail,
+    key: &str,
+    name: &str,
+    refused: &mut Vec<String>,
+) -> (Outcome, Sender) {
+    match store.mail_filed(key).await {
+        Ok(true) => return (Outcome::Seen, Sender::default()),
+        Ok(false) => {}
+        Err(e) => return (Outcome::Left(e.to_string()), Sender::default()),
     }
+    // No reply without a sender that can be read.
     let Some(from) = &mail.from else {
-        return Outcome::Rejected(
-            "no sender address that can be read (From)".into(),
-            "送信者のアドレス (From) が読めません".into(),
+        return (
+            Outcome::Rejected(
+                "no sender address that can be read (From)".into(),
+                "送信者のアドレス (From) が読めません".into(),
+            ),
+            Sender::default(),
         );
     };
     let orgs = match store.orgs().await {
         Ok(o) => o,
-        Err(e) => return Outcome::Left(e.to_string()),
+        Err(e) => return (Outcome::Left(e.to_string()), Sender::default()),
     };
     let senders: Vec<_> = orgs
         .iter()
@@ -310,32 +407,82 @@ async fn take(store: &Store, mail: &ReportMail, key: &str, refused: &mut Vec<Str
                 .any(|c| c.kind == ContactKind::Email && c.address.eq_ignore_ascii_case(from))
         })
         .collect();
+    let contact_of = |org_id: i64| async move {
+        store.contacts_of(org_id).await.map(|cs| {
+            cs.into_iter()
+                .find(|(_, c)| c.kind == ContactKind::Email && c.address.eq_ignore_ascii_case(from))
+                .map(|(id, _)| id)
+        })
+    };
     let org = match senders.as_slice() {
         [one] => *one,
+        // No reply to an unknown sender: From is easily forged, and
+        // answering it would send mail to whoever a spammer or a virus
+        // named (backscatter). The .why file and the audit log say why.
         [] => {
-            return Outcome::Rejected(
-                format!("unknown sender {from}: no organisation has this e-mail contact"),
-                format!("送信者 {from} は不明です: この連絡先を持つ組織がありません"),
+            return (
+                Outcome::Rejected(
+                    format!("unknown sender {from}: no organisation has this e-mail contact"),
+                    format!("送信者 {from} は不明です: この連絡先を持つ組織がありません"),
+                ),
+                Sender::default(),
             )
         }
         many => {
             let handles: Vec<&str> = many.iter().map(|o| o.handle.as_str()).collect();
-            return Outcome::Rejected(
-                format!(
-                    "sender {from} is a contact of several organisations ({})",
-                    handles.join(", ")
+            let contact_id = match contact_of(many[0].id).await {
+                Ok(c) => c,
+                Err(e) => return (Outcome::Left(e.to_string()), Sender::default()),
+            };
+            return (
+                Outcome::Rejected(
+                    format!(
+                        "sender {from} is a contact of several organisations ({})",
+                        handles.join(", ")
+                    ),
+                    format!(
+                        "送信者 {from} は複数の組織の連絡先です ({})",
+                        handles.join(", ")
+                    ),
                 ),
-                format!(
-                    "送信者 {from} は複数の組織の連絡先です ({})",
-                    handles.join(", ")
-                ),
+                Sender {
+                    org_id: None,
+                    contact_id,
+                },
             );
         }
     };
+    let sender = match contact_of(org.id).await {
+        Ok(contact_id) => Sender {
+            org_id: Some(org.id),
+            contact_id,
+        },
+        Err(e) => return (Outcome::Left(e.to_string()), Sender::default()),
+    };
     let mut fields = mail.fields.clone();
-    match mail.follow_up_of() {
-        Some(id) => amend(store, org.id, &org.handle, id, mail, key, fields, refused).await,
-        None => {
+    let problems: Vec<String> = mail.problems.iter().map(ToString::to_string).collect();
+    let record = |refused: &[String]| MailIn {
+        key,
+        message_id: mail.message_id.as_deref(),
+        reply_to: reply_to(sender, mail),
+        detail: detail_of(name, mail, &problems, refused),
+    };
+    let outcome = match mail.follow_up_of() {
+        Some(id) => {
+            amend(
+                store,
+                org.id,
+                &org.handle,
+                id,
+                mail,
+                key,
+                fields,
+                refused,
+                record,
+            )
+            .await
+        }
+        None => 'new: {
             let named = |field: &str| {
                 mail.problems
                     .iter()
@@ -345,30 +492,44 @@ async fn take(store: &Store, mail: &ReportMail, key: &str, refused: &mut Vec<Str
             };
             if !fields.contains_key("occurred_at") {
                 let why = named("occurred_at");
-                return Outcome::Rejected(
+                break 'new Outcome::Rejected(
                     format!("no time of occurrence that can be read (発生日時 / Occurred at){why}"),
                     format!("読み取れる発生日時がありません{why}"),
                 );
             }
             if !fields.contains_key("situation") {
-                return Outcome::Rejected(
+                break 'new Outcome::Rejected(
                     "no situation (状況 / Situation): say what is happening, however little is known".into(),
                     "状況がありません: 分かっている範囲の状況を書いてください".into(),
                 );
             }
             loop {
-                match store.file_report(org.id, &fields, Author::default()).await {
-                    Ok(r) => return Outcome::Filed(r.id),
+                match store
+                    .file_report_from_mail(
+                        org.id,
+                        &fields,
+                        MailTarget::New,
+                        Author::default(),
+                        &record(refused),
+                    )
+                    .await
+                {
+                    Ok(MailFiled::Filed { report_id, .. }) => break 'new Outcome::Filed(report_id),
+                    Ok(MailFiled::Seen) => break 'new Outcome::Seen,
+                    Ok(MailFiled::NoSuchReport) => {
+                        break 'new Outcome::Left("no such report".into())
+                    }
                     Err(e) => {
                         match drop_refused(&mut fields, e, &["occurred_at", "situation"], refused) {
                             Ok(()) => continue,
-                            Err(outcome) => return outcome,
+                            Err(outcome) => break 'new outcome,
                         }
                     }
                 }
             }
         }
-    }
+    };
+    (outcome, sender)
 }
 
 /// After the store refused `e`: the refused field left out if it may be
@@ -400,7 +561,7 @@ fn drop_refused(
 
 /// A follow-up or correction of report `id` of organisation `org_id`.
 #[allow(clippy::too_many_arguments)]
-async fn amend(
+async fn amend<'a>(
     store: &Store,
     org_id: i64,
     handle: &str,
@@ -409,16 +570,20 @@ async fn amend(
     key: &str,
     mut fields: Map<String, Value>,
     refused: &mut Vec<String>,
+    record: impl Fn(&[String]) -> MailIn<'a>,
 ) -> Outcome {
     let current = match store.report(id).await {
         Ok(r) => r,
         Err(e) => return Outcome::Left(e.to_string()),
     };
-    let Some(current) = current.filter(|r| r.org_id == org_id) else {
-        return Outcome::Rejected(
+    let not_theirs = || {
+        Outcome::Rejected(
             format!("the Subject names report {id}, which is not a report of {handle}"),
             format!("件名の報告 {id} は {handle} の報告ではありません"),
-        );
+        )
+    };
+    let Some(current) = current.filter(|r| r.org_id == org_id) else {
+        return not_theirs();
     };
     if !fields.contains_key("stage") && current.stage == Stage::First {
         fields.insert("stage".into(), Stage::FollowUp.name().into());
@@ -429,17 +594,17 @@ async fn amend(
         .take(MAX_REASON)
         .collect();
     loop {
+        let target = MailTarget::Amend {
+            id,
+            reason: &reason,
+        };
         match store
-            .amend_report(id, &fields, Some(&reason), Author::default())
+            .file_report_from_mail(org_id, &fields, target, Author::default(), &record(refused))
             .await
         {
-            Ok(Some(r)) => return Outcome::Amended(id, r.version),
-            Ok(None) => {
-                return Outcome::Rejected(
-                    format!("report {id} is gone"),
-                    format!("報告 {id} がありません"),
-                )
-            }
+            Ok(MailFiled::Filed { version, .. }) => return Outcome::Amended(id, version),
+            Ok(MailFiled::Seen) => return Outcome::Seen,
+            Ok(MailFiled::NoSuchReport) => return not_theirs(),
             Err(e) => {
                 if let Err(outcome) = drop_refused(&mut fields, e, &[], refused) {
                     return outcome;

@@ -1,6 +1,53 @@
 //! Reading back the mail the tests' SMTP server received: the body decoded
 //! from base64 or quoted-printable (lettre picks one for UTF-8), and the
-//! Subject with its RFC 2047 encoded-words decoded.
+//! Subject with its RFC 2047 encoded-words decoded; and sending a report
+//! mail to the test SMTP server.
+
+use std::io::{BufRead, BufReader, Write};
+use std::net::TcpStream;
+use std::time::Duration;
+
+/// Sends `message` (lines ending in LF) from `from` to the report mailbox
+/// (report@mic.example) over a plain SMTP dialogue, checking every reply.
+pub fn send(port: u16, from: &str, message: &[u8]) {
+    let stream = TcpStream::connect(("127.0.0.1", port)).expect("connect to exim");
+    stream
+        .set_read_timeout(Some(Duration::from_secs(30)))
+        .unwrap();
+    let mut reader = BufReader::new(stream.try_clone().unwrap());
+    let mut w = stream;
+    let mut expect = |code: &str| loop {
+        let mut line = String::new();
+        reader.read_line(&mut line).expect("smtp reply");
+        assert!(line.starts_with(code), "expected {code}, got {line:?}");
+        if line.as_bytes().get(3) != Some(&b'-') {
+            break;
+        }
+    };
+    expect("220");
+    for (cmd, code) in [
+        ("EHLO ocn.example".to_string(), "250"),
+        (format!("MAIL FROM:<{from}> BODY=8BITMIME"), "250"),
+        ("RCPT TO:<report@mic.example>".to_string(), "250"),
+        ("DATA".to_string(), "354"),
+    ] {
+        w.write_all(format!("{cmd}\r\n").as_bytes()).unwrap();
+        expect(code);
+    }
+    let mut data = Vec::new();
+    for line in message.split(|&b| b == b'\n') {
+        if line.first() == Some(&b'.') {
+            data.push(b'.');
+        }
+        data.extend_from_slice(line);
+        data.extend_from_slice(b"\r\n");
+    }
+    data.extend_from_slice(b".\r\n");
+    w.write_all(&data).unwrap();
+    expect("250");
+    w.write_all(b"QUIT\r\n").unwrap();
+    expect("221");
+}
 
 /// The readable text of a message: headers, then the body decoded from
 /// base64 or quoted-printable (lettre picks one for UTF-8).

@@ -417,6 +417,45 @@ fn walk(store: &[&str], url: &str) {
         [pending.clone(), pending.clone(), pending, None],
         "replies owed"
     );
+
+    // A run with --smtp sends them (in Japanese, the organisation's
+    // language), each once, threaded under its original.
+    let relay = Smtp::start();
+    let smtp = format!("127.0.0.1:{}", relay.port());
+    let mut args = vec![
+        "report",
+        "intake",
+        "--maildir",
+        maildir.to_str().unwrap(),
+        "--smtp",
+        &smtp,
+    ];
+    args.extend_from_slice(store);
+    let (ok, out, err) = try_bugyo(&args);
+    assert!(ok, "{out}\n{err}");
+    assert!(out.contains("replies sent 6, failed 0"), "{out}\n{err}");
+    let sent = relay.wait_for(6, Duration::from_secs(30));
+    let tokyo_reply = sent
+        .iter()
+        .find(|m| m.contains("In-Reply-To: <ja-utf8@ocn.example>"))
+        .expect("a reply to the first report");
+    let tokyo_subject = common::mail::subject(tokyo_reply);
+    assert!(
+        tokyo_subject.starts_with(&format!("[bugyo report {tokyo_id}] 報告を受け付けました")),
+        "{tokyo_subject}"
+    );
+    let refused = sent
+        .iter()
+        .find(|m| m.contains("In-Reply-To: <bad-date@ocn.example>"))
+        .map(|m| common::mail::decode(m))
+        .expect("a reply to the refused report");
+    assert!(
+        refused.contains("この報告メールは受理されませんでした: 読み取れる発生日時がありません"),
+        "{refused}"
+    );
+    let (ok, out, _) = try_bugyo(&args);
+    assert!(ok && out.contains("replies sent 0"), "{out}");
+    assert_eq!(relay.messages().len(), 6);
 }
 
 /// Waits until `n` messages are in `maildir/new`.

@@ -12,8 +12,8 @@ mod common;
 
 use bugyo_testdata::smtp::Smtp;
 use common::mail::{decode, send, subject};
-use common::serve::{api, metric, Serve};
-use common::{bugyo, read_store, scratch};
+use common::serve::{api, metric, store_flags, Serve};
+use common::{bugyo, read_store};
 use serde_json::Value;
 use std::time::Duration;
 
@@ -56,15 +56,20 @@ fn reports(port: u16, token: &str) -> Vec<Value> {
 }
 
 #[test]
-fn serve_takes_in_report_mail_and_answers() {
-    let dir = scratch("report-mail-serve");
-    let data = dir.join("data");
-    let store = ["--data-dir", data.to_str().unwrap()];
-    let url = bugyo_store::sqlite_url(&data);
+fn sqlite() {
+    common::on_sqlite("report-mail-serve", walk);
+}
+
+#[test]
+fn postgres() {
+    common::on_postgres("report-mail-serve", walk);
+}
+
+fn walk(dir: &std::path::Path, store: &[&str], url: &str) {
     let inbox = Smtp::start();
     let outbox = Smtp::start();
     let run = |a: &[&str]| {
-        let v: Vec<&str> = a.iter().chain(&store).copied().collect();
+        let v: Vec<&str> = a.iter().chain(store).copied().collect();
         bugyo(&v).0
     };
     run(&[
@@ -84,7 +89,7 @@ fn serve_takes_in_report_mail_and_answers() {
         .to_string();
 
     let maildir = inbox.maildir();
-    let extra: Vec<String> = [
+    let mut extra: Vec<String> = [
         "--bgp-listen",
         &format!("127.0.0.1:{}", bugyo_testdata::gobgp::free_port()),
         "--report-maildir",
@@ -101,7 +106,8 @@ fn serve_takes_in_report_mail_and_answers() {
     .iter()
     .map(|s| s.to_string())
     .collect();
-    let mut serve = Serve::start(&dir, &extra);
+    extra.extend(store_flags(store));
+    let mut serve = Serve::start(dir, &extra);
     serve.metrics();
     let port = serve.http_port;
 
@@ -202,7 +208,7 @@ fn serve_takes_in_report_mail_and_answers() {
     serve.stop();
 
     assert_eq!(outbox.messages().len(), 2, "no reply to the unknown sender");
-    let (refused, audit) = read_store(&url, async |s| {
+    let (refused, audit) = read_store(url, async |s| {
         (
             s.mail_reply_status("<serve-unknown@unknown.example>")
                 .await
@@ -223,5 +229,4 @@ fn serve_takes_in_report_mail_and_answers() {
     let cur = std::fs::read_dir(maildir.join("cur")).unwrap().count();
     assert_eq!(cur, 2);
     assert!(maildir.join("rejected").read_dir().unwrap().count() == 2);
-    let _ = std::fs::remove_dir_all(dir);
 }

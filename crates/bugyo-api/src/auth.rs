@@ -95,6 +95,13 @@ impl CallerCache {
         (at.elapsed() < CALLER_TTL).then(|| caller.clone())
     }
 
+    /// Forgets the caller with `secret` (a session ended).
+    pub fn forget(&self, secret: &str) {
+        if let Ok(mut callers) = self.callers.lock() {
+            callers.remove(secret);
+        }
+    }
+
     /// Remembers an authenticated caller.
     fn put(&self, secret: &str, caller: &Caller) {
         let Ok(mut callers) = self.callers.lock() else {
@@ -145,21 +152,45 @@ impl RateLimiter {
     }
 }
 
-/// The caller behind `secret` (a token's secret, from the API's bearer
-/// header or the portal's session cookie): remembered callers first, then
-/// the store; every call takes one request from the token's rate limit.
+/// The caller behind `secret`, a token's secret (the API's bearer
+/// header): remembered callers first, then the store; every call takes one
+/// request from the token's rate limit.
 pub async fn authenticate(state: &ApiState, secret: &str) -> Result<Caller, ApiError> {
+    // The remembered callers hold both kinds of secret: a session's is no
+    // token.
+    if !secret.starts_with(bugyo_store::tokens::TOKEN_PREFIX) {
+        return Err(ApiError::unauthorized());
+    }
+    caller_of(state, secret, state.store.authenticate(secret)).await
+}
+
+/// The caller behind a portal session's secret (the portal's cookie), as
+/// [`authenticate`]: the session's token, while the session is open and
+/// unexpired and the token live.
+pub async fn authenticate_session(state: &ApiState, secret: &str) -> Result<Caller, ApiError> {
+    // A token is no session (the browser never holds a token).
+    if !secret.starts_with(bugyo_store::tokens::SESSION_PREFIX) {
+        return Err(ApiError::unauthorized());
+    }
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_micros() as i64);
+    caller_of(state, secret, state.store.session_token(secret, now)).await
+}
+
+/// The caller remembered for `secret`, or the one `lookup` finds.
+async fn caller_of(
+    state: &ApiState,
+    secret: &str,
+    lookup: impl std::future::Future<Output = bugyo_store::Result<Option<Token>>>,
+) -> Result<Caller, ApiError> {
     if let Some(caller) = state.callers.get(secret) {
         if !state.limiter.allow(caller.token.id) {
             return Err(ApiError::rate_limited());
         }
         return Ok(caller);
     }
-    let token = state
-        .store
-        .authenticate(secret)
-        .await?
-        .ok_or_else(ApiError::unauthorized)?;
+    let token = lookup.await?.ok_or_else(ApiError::unauthorized)?;
     if !state.limiter.allow(token.id) {
         return Err(ApiError::rate_limited());
     }

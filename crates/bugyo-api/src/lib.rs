@@ -31,7 +31,7 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 use tokio::task::JoinHandle;
 
-pub use auth::{authenticate, Caller, CallerCache, RateLimiter, CALLER_TTL};
+pub use auth::{authenticate, authenticate_session, Caller, CallerCache, RateLimiter, CALLER_TTL};
 
 /// The API's OpenAPI 3 document.
 pub const OPENAPI: &str = include_str!("openapi.json");

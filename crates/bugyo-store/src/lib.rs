@@ -143,6 +143,11 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
         "report mail",
         include_str!("../migrations/0010_report_mail.sql"),
     ),
+    (
+        11,
+        "portal sessions",
+        include_str!("../migrations/0011_portal_sessions.sql"),
+    ),
 ];
 
 fn migrator() -> Migrator {

@@ -62,6 +62,36 @@ pub struct Token {
 /// The prefix of every token's text.
 pub const TOKEN_PREFIX: &str = "bugyo_";
 
+/// The prefix of every portal session's secret.
+pub const SESSION_PREFIX: &str = "bugyosession_";
+
+/// A new secret: `prefix` and 32 random bytes in hex.
+fn random_secret(prefix: &str) -> Result<String> {
+    let mut bytes = [0u8; 32];
+    getrandom::fill(&mut bytes)
+        .map_err(|e| StoreError::invalid("token", format!("no randomness: {e}")))?;
+    Ok(format!(
+        "{prefix}{}",
+        bytes.iter().map(|b| format!("{b:02x}")).collect::<String>()
+    ))
+}
+
+/// A token from its row.
+fn token_of(r: &sqlx::any::AnyRow) -> Result<Token> {
+    let role: String = col(r, "role")?;
+    Ok(Token {
+        id: col(r, "id")?,
+        org_id: col(r, "org_id")?,
+        user_id: col(r, "user_id")?,
+        role: Role::parse(&role).ok_or_else(|| StoreError::Corrupt {
+            what: "token role",
+            message: role.clone(),
+        })?,
+        label: col(r, "label")?,
+        created_at: col(r, "created_at")?,
+    })
+}
+
 fn hash(secret: &str) -> String {
     format!("{:x}", Sha256::digest(secret.as_bytes()))
 }
@@ -117,21 +147,59 @@ impl Store {
             .bind(hash(secret))
             .fetch_optional(self.pool())
             .await?;
-        let Some(r) = row else {
+        row.as_ref().map(token_of).transpose()
+    }
+
+    /// Opens a portal session for the live token `token_id`, lasting
+    /// `ttl_secs`; returns its secret (prefix [`SESSION_PREFIX`]), which
+    /// is not kept.
+    pub async fn open_session(&self, token_id: i64, ttl_secs: i64) -> Result<String> {
+        let secret = random_secret(SESSION_PREFIX)?;
+        let now = now_micros();
+        let mut tx = self.write().await?;
+        sqlx::query("INSERT INTO portal_sessions (hash, token_id, created_at, expires_at) VALUES ($1, $2, $3, $4)")
+            .bind(hash(&secret))
+            .bind(token_id)
+            .bind(now)
+            .bind(now.saturating_add(ttl_secs.saturating_mul(1_000_000)))
+            .execute(&mut *tx)
+            .await?;
+        tx.commit().await?;
+        Ok(secret)
+    }
+
+    /// The token of the portal session whose secret this is, if the
+    /// session is open and unexpired at `now` (Unix microseconds) and its
+    /// token live.
+    pub async fn session_token(&self, secret: &str, now: i64) -> Result<Option<Token>> {
+        if !secret.starts_with(SESSION_PREFIX) || secret.len() != SESSION_PREFIX.len() + 64 {
             return Ok(None);
-        };
-        let role: String = col(&r, "role")?;
-        Ok(Some(Token {
-            id: col(&r, "id")?,
-            org_id: col(&r, "org_id")?,
-            user_id: col(&r, "user_id")?,
-            role: Role::parse(&role).ok_or_else(|| StoreError::Corrupt {
-                what: "token role",
-                message: role.clone(),
-            })?,
-            label: col(&r, "label")?,
-            created_at: col(&r, "created_at")?,
-        }))
+        }
+        let row = sqlx::query(
+            "SELECT t.id AS id, t.org_id AS org_id, t.user_id AS user_id, t.role AS role, t.label AS label, t.created_at AS created_at \
+             FROM portal_sessions s JOIN api_tokens t ON t.id = s.token_id \
+             WHERE s.hash = $1 AND s.ended_at IS NULL AND s.expires_at > $2 AND t.revoked_at IS NULL",
+        )
+        .bind(hash(secret))
+        .bind(now)
+        .fetch_optional(self.pool())
+        .await?;
+        row.as_ref().map(token_of).transpose()
+    }
+
+    /// Ends the portal session whose secret this is (sign-out); true if it
+    /// was open.
+    pub async fn end_session(&self, secret: &str) -> Result<bool> {
+        let mut tx = self.write().await?;
+        let done = sqlx::query(
+            "UPDATE portal_sessions SET ended_at = $2 WHERE hash = $1 AND ended_at IS NULL",
+        )
+        .bind(hash(secret))
+        .bind(now_micros())
+        .execute(&mut *tx)
+        .await?;
+        tx.commit().await?;
+        Ok(done.rows_affected() > 0)
     }
 
     /// Revokes a token; true if it was live.
@@ -165,13 +233,7 @@ async fn insert_token(
             "at most 200 characters / 200 文字以内",
         ));
     }
-    let mut bytes = [0u8; 32];
-    getrandom::fill(&mut bytes)
-        .map_err(|e| StoreError::invalid("token", format!("no randomness: {e}")))?;
-    let secret = format!(
-        "{TOKEN_PREFIX}{}",
-        bytes.iter().map(|b| format!("{b:02x}")).collect::<String>()
-    );
+    let secret = random_secret(TOKEN_PREFIX)?;
     let id = next_id(tx, "api_tokens").await?;
     let now = now_micros();
     sqlx::query("INSERT INTO api_tokens (id, org_id, user_id, role, label, hash, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7)")

@@ -27,6 +27,7 @@ const CASES: &[Case] = &[
     }),
     ("organisations", |s| Box::pin(organisations(s))),
     ("tokens", |s| Box::pin(tokens(s))),
+    ("portal sessions", |s| Box::pin(portal_sessions(s))),
     ("audit log", |s| Box::pin(audit_log(s))),
     ("audiences", |s| Box::pin(audiences(s))),
     ("users", |s| Box::pin(users(s))),
@@ -726,6 +727,67 @@ async fn tokens(store: Store) {
             .map(|t| t.id),
         Some(analyst.id)
     );
+}
+
+/// A portal session speaks for its token while open, unexpired and the
+/// token live; its secret is not a token's, nor a token's a session's.
+async fn portal_sessions(store: Store) {
+    let ocn = store.add_org(&org("ocn", &[4713])).await.expect("add");
+    let (token, secret) = store
+        .create_token(Some(ocn.id), Role::Member, "noc")
+        .await
+        .expect("create");
+    let now = || {
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap()
+            .as_micros() as i64
+    };
+    let session = store.open_session(token.id, 3_600).await.expect("open");
+    assert!(
+        session.starts_with("bugyosession_") && session.len() == 77,
+        "{session}"
+    );
+    assert_eq!(
+        store.session_token(&session, now()).await.expect("lookup"),
+        Some(token.clone())
+    );
+    // Secrets of one kind do not open the other.
+    assert_eq!(
+        store.session_token(&secret, now()).await.expect("lookup"),
+        None
+    );
+    assert_eq!(store.authenticate(&session).await.expect("auth"), None);
+    // Expired, in an hour and a second.
+    assert_eq!(
+        store
+            .session_token(&session, now() + 3_601_000_000)
+            .await
+            .expect("lookup"),
+        None
+    );
+    // Ended once; a second sign-out changes nothing.
+    let other = store.open_session(token.id, 3_600).await.expect("open");
+    assert!(store.end_session(&session).await.expect("end"));
+    assert!(!store.end_session(&session).await.expect("end again"));
+    assert_eq!(
+        store.session_token(&session, now()).await.expect("lookup"),
+        None
+    );
+    assert!(store
+        .session_token(&other, now())
+        .await
+        .expect("lookup")
+        .is_some());
+    // A revoked token takes its sessions with it.
+    store.revoke_token(token.id).await.expect("revoke");
+    assert_eq!(
+        store.session_token(&other, now()).await.expect("lookup"),
+        None
+    );
+    for bad in ["", "bugyosession_", "' OR 1=1 --"] {
+        assert_eq!(store.session_token(bad, now()).await.expect("lookup"), None);
+    }
 }
 
 async fn audit_log(store: Store) {

@@ -1,8 +1,11 @@
 //! Signing in to the portal. A person signs in with the access token made
-//! for them (`bugyo token create --user ID`); the portal keeps it in an
-//! `HttpOnly`, `SameSite=Strict` cookie and checks it like the API checks a
-//! bearer token, so a page shows exactly what the API would show the same
-//! person, and a revoked token or a disabled user is out within
+//! for them (`bugyo token create --user ID`) once; the portal opens a
+//! session in the store ([`SESSION_TTL`]) and the browser keeps only the
+//! session's secret, in an `HttpOnly`, `SameSite=Strict` cookie, never the
+//! token. Each page checks the session like the API checks a bearer token
+//! (same caller, same audiences and audit), so a page shows exactly what
+//! the API would show the same person; signing out ends the session in the
+//! store, and a revoked token or a disabled user ends its sessions within
 //! [`bugyo_api::CALLER_TTL`]. Forms that change anything are refused when
 //! the browser says they come from another site (`Sec-Fetch-Site`,
 //! `Origin`).
@@ -14,11 +17,15 @@ use axum::http::request::Parts;
 use axum::http::{header, HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::Form;
+use bugyo_api::error::ApiError;
 use bugyo_api::{ApiState, Caller};
 use maud::html;
 
 /// The session cookie's name.
 pub const SESSION_COOKIE: &str = "bugyo_session";
+
+/// How long a session lasts (a working day); then one signs in again.
+pub const SESSION_TTL: i64 = 12 * 3_600;
 
 /// Who is looking at a page: signed in, or not (public pages).
 pub struct Visitor(pub Option<Caller>);
@@ -30,7 +37,7 @@ impl FromRequestParts<ApiState> for Visitor {
         let Some(secret) = cookie(&parts.headers, SESSION_COOKIE) else {
             return Ok(Visitor(None));
         };
-        match bugyo_api::authenticate(state, &secret).await {
+        match bugyo_api::authenticate_session(state, &secret).await {
             Ok(c) => Ok(Visitor(Some(c))),
             Err(e) if e.status() == StatusCode::UNAUTHORIZED => Ok(Visitor(None)),
             Err(e) => Err(crate::error_page(
@@ -165,11 +172,13 @@ pub async fn login(
             .bytes()
             .all(|b| b.is_ascii_graphic() && b != b';' && b != b',');
     match ok {
-        true => match bugyo_api::authenticate(&state, secret).await {
-            Ok(_) => (
+        true => match open(&state, secret).await {
+            Ok(session) => (
                 [(
                     header::SET_COOKIE,
-                    format!("{SESSION_COOKIE}={secret}; Path=/; HttpOnly; SameSite=Strict"),
+                    format!(
+                        "{SESSION_COOKIE}={session}; Path=/; HttpOnly; SameSite=Strict; Max-Age={SESSION_TTL}"
+                    ),
                 )],
                 Redirect::to(&next),
             )
@@ -200,8 +209,24 @@ pub async fn login(
     }
 }
 
-/// `POST /logout`: forgets the session cookie.
-pub async fn logout(_: SameOrigin) -> Response {
+/// Checks the token and opens a session for it (audited); gives the
+/// session's secret.
+async fn open(state: &ApiState, token: &str) -> Result<String, ApiError> {
+    let c = bugyo_api::authenticate(state, token).await?;
+    let session = state.store.open_session(c.token.id, SESSION_TTL).await?;
+    c.audit(state, "session-open", format!("token/{}", c.token.id))
+        .await?;
+    Ok(session)
+}
+
+/// `POST /logout`: ends the session, in the store and in the browser.
+pub async fn logout(State(state): State<ApiState>, headers: HeaderMap, _: SameOrigin) -> Response {
+    if let Some(secret) = cookie(&headers, SESSION_COOKIE) {
+        state.callers.forget(&secret);
+        if let Err(e) = state.store.end_session(&secret).await {
+            tracing::warn!(error = %e, "ending a portal session failed / ポータルのセッションを終了できません");
+        }
+    }
     (
         [(
             header::SET_COOKIE,

@@ -18,10 +18,10 @@ use common::*;
 use std::collections::BTreeMap;
 use std::path::Path;
 
-/// A page as `token`'s holder (signed in by cookie); (status, headers and
-/// body).
-fn page(port: u16, path: &str, token: Option<&str>) -> (u16, String) {
-    let cookie = token.map_or(String::new(), |t| format!("Cookie: bugyo_session={t}\r\n"));
+/// A page as the holder of `session` (the portal's cookie); (status,
+/// headers and body).
+fn page(port: u16, path: &str, session: Option<&str>) -> (u16, String) {
+    let cookie = session.map_or(String::new(), |t| format!("Cookie: bugyo_session={t}\r\n"));
     let resp = http_raw(
         port,
         &format!(
@@ -32,11 +32,11 @@ fn page(port: u16, path: &str, token: Option<&str>) -> (u16, String) {
     (status, resp)
 }
 
-fn post(port: u16, path: &str, token: &str, origin: &str, form: &str) -> (u16, String) {
+fn post(port: u16, path: &str, session: &str, origin: &str, form: &str) -> (u16, String) {
     let resp = http_raw(
         port,
         &format!(
-            "POST {path} HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nCookie: bugyo_session={token}\r\nOrigin: {origin}\r\n\
+            "POST {path} HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nCookie: bugyo_session={session}\r\nOrigin: {origin}\r\n\
              Content-Type: application/x-www-form-urlencoded\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{form}",
             form.len()
         ),
@@ -45,11 +45,44 @@ fn post(port: u16, path: &str, token: &str, origin: &str, form: &str) -> (u16, S
     (status, resp)
 }
 
+/// Signs in with `token` as a browser would; gives the session cookie's
+/// value, which is not the token.
+fn sign_in(port: u16, token: &str) -> String {
+    let (s, r) = post(
+        port,
+        "/login",
+        "",
+        &format!("http://127.0.0.1:{port}"),
+        &format!("token={token}&next=%2F"),
+    );
+    assert_eq!(s, 303, "{r}");
+    let cookie = r
+        .lines()
+        .find_map(|l| l.strip_prefix("set-cookie: bugyo_session="))
+        .and_then(|v| v.split(';').next())
+        .unwrap_or_else(|| panic!("a session cookie: {r}"))
+        .to_string();
+    assert!(
+        !cookie.contains(token) && cookie.starts_with("bugyosession_"),
+        "{cookie}"
+    );
+    assert!(
+        r.contains("HttpOnly") && r.contains("SameSite=Strict"),
+        "{r}"
+    );
+    cookie
+}
+
 const PREFIX: &str = "60.0.1.0/24";
 const PATH: &str = "2497 701 15169 4713";
 
 fn walk(port: u16, t: &BTreeMap<&'static str, String>, incident: i64) {
     let tok = |w: &str| Some(t[w].as_str());
+    let sessions: BTreeMap<&str, String> = ["ocn", "kddi", "regulator", "analyst"]
+        .into_iter()
+        .map(|w| (w, sign_in(port, &t[w])))
+        .collect();
+    let se = |w: &str| Some(sessions[w].as_str());
     // Reports: OCN's, unshared; and a public one of OCN's.
     let (s, unshared) = api(
         port,
@@ -121,7 +154,7 @@ fn walk(port: u16, t: &BTreeMap<&'static str, String>, incident: i64) {
     );
 
     // A member unconcerned by the leak.
-    let (s, r) = page(port, &inc, tok("kddi"));
+    let (s, r) = page(port, &inc, se("kddi"));
     assert_eq!(s, 200, "{r}");
     assert!(
         !r.contains(PREFIX) && !r.contains(PATH),
@@ -129,38 +162,35 @@ fn walk(port: u16, t: &BTreeMap<&'static str, String>, incident: i64) {
     );
     assert!(r.contains("TLP:GREEN"), "a summary for the community");
     assert_eq!(
-        page(port, &format!("/reports/{unshared}"), tok("kddi")).0,
+        page(port, &format!("/reports/{unshared}"), se("kddi")).0,
         404
     );
     assert_eq!(
-        page(port, &format!("/reports/{unshared}/amend"), tok("kddi")).0,
+        page(port, &format!("/reports/{unshared}/amend"), se("kddi")).0,
         404
     );
-    let (_, list) = page(port, "/reports", tok("kddi"));
+    let (_, list) = page(port, "/reports", se("kddi"));
     assert!(
         !list.contains(&format!("href=\"/reports/{unshared}\"")),
         "{list}"
     );
-    assert_eq!(
-        page(port, &format!("/advisories/{adv}"), tok("kddi")).0,
-        404
-    );
+    assert_eq!(page(port, &format!("/advisories/{adv}"), se("kddi")).0, 404);
     for p in [
         "/picture",
         "/statistics",
         "/statistics.csv?period=FY2017",
         "/advisories/new",
     ] {
-        assert_eq!(page(port, p, tok("kddi")).0, 403, "{p}");
+        assert_eq!(page(port, p, se("kddi")).0, 403, "{p}");
     }
     // The victim: its own prefixes and the routes to them.
-    let (_, r) = page(port, &inc, tok("ocn"));
+    let (_, r) = page(port, &inc, se("ocn"));
     assert!(
         r.contains(PREFIX) && r.contains(PATH),
         "ocn sees its own: {r}"
     );
     assert!(r.contains("TLP:AMBER+STRICT"));
-    let (_, r) = page(port, "/?lang=en", tok("ocn"));
+    let (_, r) = page(port, "/?lang=en", se("ocn"));
     assert!(r.contains("Note"), "the advisory on the dashboard: {r}");
     // The live RIB (no peer feeds this server) answers for OCN's prefix.
     assert!(
@@ -171,44 +201,44 @@ fn walk(port: u16, t: &BTreeMap<&'static str, String>, incident: i64) {
         r.contains("AS4713@127.0.0.9"),
         "OCN's own session in feed health: {r}"
     );
-    let (_, r) = page(port, "/", tok("kddi"));
+    let (_, r) = page(port, "/", se("kddi"));
     assert!(
         !r.contains("127.0.0.9"),
         "not another member's session: {r}"
     );
     // Every page is script-free.
     for p in ["/", inc.as_str(), "/reports", "/status", "/reports/new"] {
-        let (_, r) = page(port, p, tok("ocn"));
+        let (_, r) = page(port, p, se("ocn"));
         assert!(!r.contains("<script"), "{p} has no script");
     }
     // The regulator: counts and the whole picture, no routes.
-    let (_, r) = page(port, &inc, tok("regulator"));
+    let (_, r) = page(port, &inc, se("regulator"));
     assert!(
         !r.contains(PREFIX) && !r.contains(PATH),
         "the regulator sees no routes: {r}"
     );
     assert!(r.contains("TLP:AMBER<"), "{r}");
     assert_eq!(
-        page(port, &format!("/reports/{unshared}"), tok("regulator")).0,
+        page(port, &format!("/reports/{unshared}"), se("regulator")).0,
         200
     );
     assert_eq!(
         page(
             port,
             "/picture?since=2017-08-20&until=2017-08-31",
-            tok("regulator")
+            se("regulator")
         )
         .0,
         200
     );
-    let (s, csv) = page(port, "/statistics.csv?period=FY2017", tok("regulator"));
+    let (s, csv) = page(port, "/statistics.csv?period=FY2017", se("regulator"));
     assert_eq!(s, 200, "{csv}");
     assert!(csv.contains("text/csv"), "{csv}");
-    let (s, r) = page(port, "/statistics?period=FY20x7", tok("regulator"));
+    let (s, r) = page(port, "/statistics?period=FY20x7", se("regulator"));
     assert_eq!(s, 400, "{r}");
     assert!(r.contains("FY20x7"), "the bad value is named");
     // The hub: everything.
-    let (_, r) = page(port, &inc, tok("analyst"));
+    let (_, r) = page(port, &inc, se("analyst"));
     assert!(
         r.contains(PREFIX) && r.contains(PATH),
         "the hub sees all: {r}"
@@ -224,7 +254,7 @@ fn walk(port: u16, t: &BTreeMap<&'static str, String>, incident: i64) {
         "/reports/-1",
         "/advisories/99999",
     ] {
-        let (s, _) = page(port, p, tok("analyst"));
+        let (s, _) = page(port, p, se("analyst"));
         assert!(s == 400 || s == 404, "{p}: {s}");
     }
     // A form posted from another site is refused; nothing is stored.
@@ -233,7 +263,14 @@ fn walk(port: u16, t: &BTreeMap<&'static str, String>, incident: i64) {
         .map_or(0, Vec::len);
     let form = "occurred_at=2017-08-25T12%3A22&situation=forged";
     assert_eq!(
-        post(port, "/reports/new", &t["ocn"], "http://evil.example", form).0,
+        post(
+            port,
+            "/reports/new",
+            &sessions["ocn"],
+            "http://evil.example",
+            form
+        )
+        .0,
         403
     );
     let after = api(port, "GET", "/api/v1/reports", tok("ocn"), None).1["items"]
@@ -244,11 +281,43 @@ fn walk(port: u16, t: &BTreeMap<&'static str, String>, incident: i64) {
     let (s, r) = post(
         port,
         "/reports/new",
-        &t["ocn"],
+        &sessions["ocn"],
         &format!("http://127.0.0.1:{port}"),
         form,
     );
     assert_eq!(s, 303, "{r}");
+
+    // The browser holds a session, never the token: a token as the cookie
+    // opens nothing, nor does a wrong token sign in.
+    let (s, r) = page(port, "/", tok("ocn"));
+    assert_eq!(s, 303, "a token is no session: {r}");
+    let (s, r) = post(
+        port,
+        "/login",
+        "",
+        &format!("http://127.0.0.1:{port}"),
+        "token=bugyo_nonsense",
+    );
+    assert_eq!(s, 401, "{r}");
+    assert!(
+        r.contains("id=\"token-error\""),
+        "the message by its field: {r}"
+    );
+    // ... and a session is no API token.
+    let (s, _) = api(port, "GET", "/api/v1/me", se("ocn"), None);
+    assert_eq!(s, 401, "a session opens no API");
+    // Signing out ends the session in the store, at once.
+    let (s, _) = post(
+        port,
+        "/logout",
+        &sessions["kddi"],
+        &format!("http://127.0.0.1:{port}"),
+        "",
+    );
+    assert_eq!(s, 303);
+    let (s, _) = page(port, "/", se("kddi"));
+    assert_eq!(s, 303, "an ended session is refused");
+    assert_eq!(page(port, "/", se("ocn")).0, 200, "other sessions go on");
 }
 
 fn run(dir: &Path, store: &[&str], url: &str) {

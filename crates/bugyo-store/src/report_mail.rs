@@ -11,7 +11,7 @@
 //! the mail was refused) is owed like a report reminder: one
 //! `report_mail_replies` row per message, pending until the notifier sends
 //! it, retried with backoff, its fate recorded through the shared
-//! [`DeliveryRow`].
+//! `DeliveryRow` (reminders).
 
 use crate::audit::audit_in;
 use crate::reminders::{DeliveryRow, KeyValue};

@@ -483,24 +483,52 @@ fn detailed_reminder(
             format!("Report {report_id} is a major accident: its detailed report (within 30 days of the accident) is due on {due}, in {d} days. Include the cause, the measures, recurrence prevention and how users were told."),
         ),
     };
-    let tlp = "TLP:AMBER+STRICT";
+    let text = format!("{REMINDER_TLP}\n\n{body}\n\nGET /api/v1/reports/{report_id}\n");
+    reminder_message(
+        delivery,
+        lang,
+        kind.name(),
+        (subject, body, text),
+        (due, days_left),
+        ("report", json!(report_id)),
+        format!("report=\"{report_id}\""),
+    )
+}
+
+/// The label of every reminder: for the organisation only.
+const REMINDER_TLP: &str = "TLP:AMBER+STRICT";
+
+/// A reminder's message on every channel: its `subject`, `body` and mail
+/// `text`, the deadline `due` with `days_left`, and what it is about
+/// (`about`: the JSON key and value, `sd`: the syslog structured data).
+fn reminder_message(
+    delivery: &str,
+    lang: Language,
+    name: &str,
+    (subject, body, text): (String, String, String),
+    (due, days_left): (&str, i64),
+    about: (&str, serde_json::Value),
+    sd: String,
+) -> Outgoing {
+    let tlp = REMINDER_TLP;
+    let mut json = json!({
+        "delivery": delivery,
+        "tlp": tlp,
+        "language": language_code(lang),
+        "reminder": name,
+        "due": due,
+        "days_left": days_left,
+        "text": body,
+    });
+    json[about.0] = about.1;
     Outgoing {
-        text: format!("{tlp}\n\n{body}\n\nGET /api/v1/reports/{report_id}\n"),
-        json: json!({
-            "delivery": delivery,
-            "tlp": tlp,
-            "language": language_code(lang),
-            "reminder": kind.name(),
-            "report": report_id,
-            "due": due,
-            "days_left": days_left,
-            "text": body,
-        }),
+        text,
+        json,
         syslog: vec![SyslogEntry {
             severity: if days_left < 0 { 4 } else { 5 },
-            msgid: kind.name().to_string(),
-            data: format!("[bugyo@32473 report=\"{report_id}\" due=\"{due}\" tlp=\"{tlp}\"]"),
-            text: body.clone(),
+            msgid: name.to_string(),
+            data: format!("[bugyo@32473 {sd} due=\"{due}\" tlp=\"{tlp}\"]"),
+            text: body,
         }],
         subject,
         in_reply_to: None,
@@ -542,33 +570,21 @@ fn quarterly_reminder(
             format!("The quarterly report of {quarter} (within two months after the quarter) is due on {due}, in {d} days. Report its quarterly-report accidents and major accidents, and record the filing in bugyo (POST /api/v1/quarterly-reports). Reports it lists: {ids}"),
         ),
     };
-    let tlp = "TLP:AMBER+STRICT";
-    let mut text = format!("{tlp}\n\n{body}\n\n");
+    let mut text = format!("{REMINDER_TLP}\n\n{body}\n\n");
     for id in reports {
         text.push_str(&format!("GET /api/v1/reports/{id}\n"));
     }
-    Outgoing {
-        text,
-        json: json!({
-            "delivery": delivery,
-            "tlp": tlp,
-            "language": language_code(lang),
-            "reminder": name,
-            "quarter": quarter,
-            "reports": reports,
-            "due": due,
-            "days_left": days_left,
-            "text": body,
-        }),
-        syslog: vec![SyslogEntry {
-            severity: if days_left < 0 { 4 } else { 5 },
-            msgid: name.to_string(),
-            data: format!("[bugyo@32473 quarter=\"{quarter}\" due=\"{due}\" tlp=\"{tlp}\"]"),
-            text: body.clone(),
-        }],
-        subject,
-        in_reply_to: None,
-    }
+    let mut m = reminder_message(
+        delivery,
+        lang,
+        name,
+        (subject, body, text),
+        (due, days_left),
+        ("quarter", json!(quarter)),
+        format!("quarter=\"{quarter}\""),
+    );
+    m.json["reports"] = json!(reports);
+    m
 }
 
 /// Who an advisory is from, in `lang`: the issuing organisation's name,

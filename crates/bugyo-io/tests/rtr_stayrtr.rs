@@ -22,22 +22,6 @@ impl Drop for Server {
     }
 }
 
-fn stayrtr_binary() -> PathBuf {
-    let path = std::env::var_os("PATH").unwrap_or_default();
-    std::env::split_paths(&path)
-        .chain([PathBuf::from("/usr/bin"), PathBuf::from("/usr/sbin")])
-        .map(|d| d.join("stayrtr"))
-        .find(|p| p.is_file())
-        .unwrap_or_else(|| {
-            panic!("stayrtr not found in PATH or /usr/bin: install it (apt-get install stayrtr; scripts/test.sh does this as root)")
-        })
-}
-
-fn free_port() -> u16 {
-    let l = std::net::TcpListener::bind("127.0.0.1:0").expect("bind a loopback port");
-    l.local_addr().expect("local address").port()
-}
-
 fn vrp(prefix: &str, max_len: u8, asn: u32) -> Vrp {
     let (a, l) = prefix.split_once('/').expect("prefix with a length");
     Vrp {
@@ -156,7 +140,7 @@ async fn wait_event(
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn stayrtr_load_update_outage_recovery() {
-    let bin = stayrtr_binary();
+    let bin = bugyo_testdata::gobgp::binary("stayrtr");
     let version = Command::new(&bin).arg("-version").output();
     eprintln!(
         "stayrtr: {} {:?}",
@@ -166,7 +150,7 @@ async fn stayrtr_load_update_outage_recovery() {
     let dir = bugyo_testdata::scratch("rtr-stayrtr");
     let cache = dir.join("vrps.json");
     let log = dir.join("stayrtr.log");
-    let port = free_port();
+    let port = bugyo_testdata::gobgp::free_port();
 
     let first = vec![
         vrp("192.0.2.0/24", 24, 65001),
@@ -259,10 +243,10 @@ async fn stayrtr_load_update_outage_recovery() {
 /// falls back to version 1 and loads the data.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn stayrtr_version_2_falls_back() {
-    let bin = stayrtr_binary();
+    let bin = bugyo_testdata::gobgp::binary("stayrtr");
     let dir = bugyo_testdata::scratch("rtr-stayrtr-v2");
     let cache = dir.join("vrps.json");
-    let port = free_port();
+    let port = bugyo_testdata::gobgp::free_port();
     let vrps = vec![
         vrp("192.0.2.0/24", 24, 65001),
         vrp("2001:db8::/32", 48, 65003),

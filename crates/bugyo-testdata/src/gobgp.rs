@@ -33,14 +33,37 @@ pub fn binary(name: &str) -> PathBuf {
         .map(|d| d.join(name))
         .find(|p| p.is_file())
         .unwrap_or_else(|| {
-            panic!("{name} not found in PATH or /usr/bin: install it (apt-get install gobgpd; scripts/test.sh does this as root)")
+            panic!("{name} not found in PATH or /usr/bin: install its Debian package (scripts/test.sh does this as root)")
         })
 }
 
-/// A free TCP port on 127.0.0.1.
+/// A free TCP port on 127.0.0.1 for a child process to listen on.
+///
+/// The port comes from below the kernel's ephemeral range (32768–60999 on
+/// Linux), never from `bind(":0")`: a port the kernel hands out for that is
+/// handed out again as the source port of some other outgoing connection
+/// (a peer dialling us, a test's HTTP client), and the child then fails
+/// with "Address already in use" (CI saw exactly this). Each call in a
+/// process takes the next port of a walk that starts at a place chosen by
+/// the process id, so parallel tests of one binary never get the same port,
+/// and a port something already listens on is skipped.
 pub fn free_port() -> u16 {
-    let l = std::net::TcpListener::bind("127.0.0.1:0").expect("bind a loopback port");
-    l.local_addr().expect("local address").port()
+    use std::sync::atomic::{AtomicU32, Ordering};
+    const FIRST: u32 = 20_000;
+    const COUNT: u32 = 12_000; // 20000..32000, below the ephemeral range
+    static NEXT: AtomicU32 = AtomicU32::new(0);
+    let start = std::process::id().wrapping_mul(7919) % COUNT;
+    for _ in 0..COUNT {
+        let step = NEXT.fetch_add(1, Ordering::Relaxed);
+        let port = (FIRST + (start + step) % COUNT) as u16;
+        if std::net::TcpListener::bind(("127.0.0.1", port)).is_ok() {
+            return port;
+        }
+    }
+    panic!(
+        "no free loopback port between {FIRST} and {}",
+        FIRST + COUNT
+    )
 }
 
 /// Starts gobgpd (AS `asn`) with one neighbour, bugyo (AS `peer_asn`) at

@@ -261,6 +261,11 @@ async fn serve(settings: Settings) -> std::io::Result<()> {
         Some(addr) => Some(bugyo_io::bmp::start(addr, feed_tx.clone()).await?),
         None => None,
     };
+    // serve keeps one sender of the feed until it stops: with no peer and no
+    // BMP listener (a hub that adds routers later, a portal-only server) the
+    // detection loop must keep answering questions about the (empty) RIB and
+    // taking RPKI and reference updates, not end because nobody can write.
+    let feed_open = feed_tx.clone();
     let bgp = bugyo_io::bgp::start(bgp, feed_tx).await?;
     if let Some(b) = &bmp {
         eprintln!("bugyo serve: BMP on {} / BMP 待ち受け", b.local_addr());
@@ -339,6 +344,7 @@ async fn serve(settings: Settings) -> std::io::Result<()> {
         b.shutdown();
     }
     bgp.shutdown().await;
+    drop(feed_open);
     let _ = stop_tx.send(true);
     let (_, summary) = live_task.await.map_err(std::io::Error::other)??;
     let _ = notifier.await;

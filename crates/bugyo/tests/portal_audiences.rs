@@ -334,8 +334,8 @@ fn run(dir: &Path, store: &[&str], url: &str) {
         .unwrap_or_else(|| panic!("a leak: {incident:?}"))
         .id;
     let bgp = format!("127.0.0.1:{}", bugyo_testdata::gobgp::free_port());
-    // OCN's router, configured but never connecting: the detection loop
-    // runs (it ends when no feed can come), and OCN sees its own session.
+    // OCN's router, configured but never connecting: OCN sees its own
+    // session on the dashboard.
     let mut extra: Vec<String> = vec![
         "--bgp-listen".into(),
         bgp,
@@ -381,4 +381,26 @@ fn sqlite() {
 #[test]
 fn postgres() {
     on_postgres("portal-audiences", run);
+}
+
+/// A server with no peer and no BMP listener (a portal that routers join
+/// later) keeps its detection loop: the dashboard's questions about the
+/// live RIB are answered (nobody carries the member's prefix), not left
+/// unanswered because no feed could ever come.
+#[test]
+fn dashboard_answers_without_feeds() {
+    on_sqlite("portal-no-feeds", |dir, store, _| {
+        let tokens = populate(store);
+        let bgp = format!("127.0.0.1:{}", bugyo_testdata::gobgp::free_port());
+        let mut serve = Serve::start(dir, &["--bgp-listen".into(), bgp]);
+        serve.metrics();
+        let session = sign_in(serve.http_port, &tokens["ocn"]);
+        let (status, body) = page(serve.http_port, "/?lang=en", Some(&session));
+        assert_eq!(status, 200, "{body}");
+        assert!(body.contains("60.0.0.0/16"), "{body}");
+        assert!(body.contains("Not seen by any peer"), "{body}");
+        assert!(!body.contains("did not answer"), "{body}");
+        serve.assert_running();
+        serve.stop();
+    });
 }

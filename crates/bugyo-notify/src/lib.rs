@@ -362,7 +362,8 @@ impl Notifier {
     /// ended quarter with a quarterly-report or major accident (due two
     /// months after the quarter; see `bugyo_store::quarterly`) until it is
     /// recorded as filed. Each a week before, the day before and once
-    /// overdue, once per contact, in the organisation's language; sent as
+    /// overdue (for deadlines passed at most
+    /// [`render::OVERDUE_REMINDER_DAYS`] ago), once per contact, in the organisation's language; sent as
     /// they fall due, retried like notices, audited (`remind`).
     pub async fn remind(&mut self) -> bugyo_store::Result<PassSummary> {
         let mut summary = PassSummary::default();

@@ -418,15 +418,24 @@ impl ReminderKind {
 
     /// The reminder owed when the report is due in `days_left` days (0:
     /// today; negative: overdue), if any.
+    /// A deadline that passed more than [`OVERDUE_REMINDER_DAYS`] ago owes
+    /// none: the deadlines page still lists it, but a first deployment (or
+    /// a report entered long after the fact) does not mail every contact
+    /// about every old quarter and accident.
     pub fn for_days_left(days_left: i64) -> Option<ReminderKind> {
         match days_left {
-            i64::MIN..=-1 => Some(ReminderKind::DetailedOverdue),
+            i64::MIN..OVERDUE_FLOOR => None,
+            OVERDUE_FLOOR..=-1 => Some(ReminderKind::DetailedOverdue),
             0..=1 => Some(ReminderKind::DetailedDay),
             2..=7 => Some(ReminderKind::DetailedWeek),
             _ => None,
         }
     }
 }
+
+/// Days after a deadline during which its overdue reminder is still owed.
+pub const OVERDUE_REMINDER_DAYS: i64 = 90;
+const OVERDUE_FLOOR: i64 = -OVERDUE_REMINDER_DAYS;
 
 /// A reminder of `deadline`, due by `due` (`YYYY-MM-DD`, JST), `days_left`
 /// days from today: the detailed report of a major accident, or the
@@ -959,7 +968,9 @@ mod reminder_tests {
         assert_eq!(k(1), Some(ReminderKind::DetailedDay));
         assert_eq!(k(0), Some(ReminderKind::DetailedDay));
         assert_eq!(k(-1), Some(ReminderKind::DetailedOverdue));
-        assert_eq!(k(i64::MIN), Some(ReminderKind::DetailedOverdue));
+        assert_eq!(k(-90), Some(ReminderKind::DetailedOverdue));
+        assert_eq!(k(-91), None, "too old to remind");
+        assert_eq!(k(i64::MIN), None);
     }
 
     #[test]

@@ -74,11 +74,19 @@ fn detailed_reports_are_reminded_once(store: &[&str], url: &str) {
     ];
     org.extend_from_slice(store);
     bugyo(&org);
-    // Due in 5 days; overdue by 10; no major accident; detailed report filed.
+    // Due in 5 days; overdue by 10; no major accident; detailed report
+    // filed; overdue by 370 days (past the 90 days an overdue reminder is
+    // owed for; its quarter's report too).
     let ids: Vec<i64> = read_store(url, async |s| {
         let org = s.org("ocn").await.unwrap().unwrap().id;
         let mut ids = Vec::new();
-        for (days_ago, users) in [(25, 100_000), (40, 100_000), (25, 1_000), (25, 100_000)] {
+        for (days_ago, users) in [
+            (25, 100_000),
+            (40, 100_000),
+            (25, 1_000),
+            (25, 100_000),
+            (400, 100_000),
+        ] {
             let r = s
                 .file_report(org, &report(days_ago, users), Author::default())
                 .await

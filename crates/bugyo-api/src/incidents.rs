@@ -49,6 +49,7 @@ fn filter(query: &[(String, String)]) -> Result<IncidentFilter, ApiError> {
         match k.as_str() {
             "since" => f.since = Some(parse_time(k, v)?),
             "until" => f.until = Some(parse_time(k, v)?),
+            "active_since" => f.active_since = Some(parse_time(k, v)?),
             "kind" => {
                 if !bugyo_detect::AnomalyKind::ALL.iter().any(|a| a.name() == v) {
                     return Err(ApiError::bad_field(

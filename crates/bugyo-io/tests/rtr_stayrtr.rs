@@ -6,7 +6,7 @@
 
 use bugyo_io::rtr::{RtrClient, RtrConfig, RtrEvent};
 use bugyo_model::{Asn, Prefix, Vrp};
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, SystemTime};
 use tokio::sync::{broadcast, watch};

@@ -16,6 +16,7 @@ use bugyo_detect::{Incident, Severity};
 use bugyo_model::{Prefix, Timestamp};
 use sha2::{Digest, Sha256};
 use sqlx::any::AnyRow;
+use std::collections::HashMap;
 
 /// What [`Store::record_incident`] did.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -87,6 +88,9 @@ pub struct IncidentFilter {
     pub since: Option<i64>,
     /// First seen before (Unix microseconds).
     pub until: Option<i64>,
+    /// Still active at or after (Unix microseconds): its last route was
+    /// seen then or later, or it was resolved then or later.
+    pub active_since: Option<i64>,
     /// Kind name.
     pub kind: Option<String>,
     /// At least this severity.
@@ -421,6 +425,10 @@ impl Store {
         if let Some(v) = filter.until {
             cond(" AND first_seen < ?", Arg::Int(v));
         }
+        if let Some(v) = filter.active_since {
+            cond(" AND (last_seen >= ?", Arg::Int(v));
+            cond(" OR resolved_at >= ?)", Arg::Int(v));
+        }
         if let Some(v) = &filter.kind {
             cond(" AND kind = ?", Arg::Text(v.clone()));
         }
@@ -599,16 +607,41 @@ impl Store {
 
     /// The ASes an incident's latest version concerns: (asn, role, prefixes).
     pub async fn incident_asns(&self, id: i64) -> Result<Vec<(u32, String, i64)>> {
-        let rows = sqlx::query("SELECT asn, role, prefix_count FROM incident_asns WHERE incident_id = $1 ORDER BY role, asn")
-            .bind(id)
-            .fetch_all(self.pool())
-            .await?;
-        rows.iter()
-            .map(|r| {
-                let asn: i64 = col(r, "asn")?;
-                Ok((asn as u32, col(r, "role")?, col(r, "prefix_count")?))
-            })
-            .collect()
+        Ok(self
+            .incidents_asns(&[id])
+            .await?
+            .remove(&id)
+            .unwrap_or_default())
+    }
+
+    /// [`Store::incident_asns`] of many incidents at once (a few queries
+    /// for any number): each incident's ASes by role, as one list each;
+    /// incidents without any are left out of the map.
+    pub async fn incidents_asns(
+        &self,
+        ids: &[i64],
+    ) -> Result<HashMap<i64, Vec<(u32, String, i64)>>> {
+        let mut out: HashMap<i64, Vec<(u32, String, i64)>> = HashMap::new();
+        for chunk in ids.chunks(500) {
+            let list: Vec<String> = (1..=chunk.len()).map(|k| format!("${k}")).collect();
+            let q = format!(
+                "SELECT incident_id, asn, role, prefix_count FROM incident_asns WHERE incident_id IN ({}) ORDER BY incident_id, role, asn",
+                list.join(", ")
+            );
+            let mut query = sqlx::query(sqlx::AssertSqlSafe(q));
+            for id in chunk {
+                query = query.bind(*id);
+            }
+            for r in query.fetch_all(self.pool()).await? {
+                let asn: i64 = col(&r, "asn")?;
+                out.entry(col(&r, "incident_id")?).or_default().push((
+                    asn as u32,
+                    col(&r, "role")?,
+                    col(&r, "prefix_count")?,
+                ));
+            }
+        }
+        Ok(out)
     }
 }
 

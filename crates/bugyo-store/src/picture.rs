@@ -235,6 +235,7 @@ impl Store {
             let page = self
                 .incidents(&IncidentFilter {
                     until: Some(until_micros),
+                    active_since: Some(since_micros),
                     after_id: after,
                     limit: Some(MAX_PAGE),
                     ..IncidentFilter::default()
@@ -242,7 +243,7 @@ impl Store {
                 .await?;
             let full = page.len() == MAX_PAGE as usize;
             after = page.last().map(|i| i.id);
-            incidents.extend(page.into_iter().filter(|i| incident_end(i) >= since_micros));
+            incidents.extend(page);
             if !full {
                 break;
             }
@@ -270,9 +271,11 @@ impl Store {
         // The ASes each incident concerns, and who holds which AS.
         let mut victims: Vec<BTreeSet<u32>> = Vec::with_capacity(incidents.len());
         let mut observers: Vec<BTreeSet<u32>> = Vec::with_capacity(incidents.len());
+        let ids: Vec<i64> = incidents.iter().map(|i| i.id).collect();
+        let mut asns = self.incidents_asns(&ids).await?;
         for i in &incidents {
             let (mut v, mut o) = (BTreeSet::new(), BTreeSet::new());
-            for (asn, role, _) in self.incident_asns(i.id).await? {
+            for (asn, role, _) in asns.remove(&i.id).unwrap_or_default() {
                 match role.as_str() {
                     "victim" => v.insert(asn),
                     "observer" => o.insert(asn),

@@ -1966,6 +1966,25 @@ async fn whole_picture(store: Store) {
     );
     assert_eq!(leak_group["reports"][0]["org"], "kddi");
 
+    // Incidents that ended before a window are not in it (the store
+    // filters them; the leak and its two followers all ended by 08-26).
+    let later = store
+        .whole_picture(
+            micros("2017-08-26T00:00:00Z"),
+            micros("2017-08-29T00:00:00Z"),
+        )
+        .await
+        .expect("picture");
+    assert_eq!(later.incident_count, 2, "the two leaks of 08-26 only");
+    let none = store
+        .whole_picture(
+            micros("2017-08-29T00:00:00Z"),
+            micros("2017-08-30T00:00:00Z"),
+        )
+        .await
+        .expect("picture");
+    assert_eq!((none.incident_count, none.report_count), (0, 0));
+
     // A report inside the window naming an incident outside it brings
     // the incident in.
     let late = store

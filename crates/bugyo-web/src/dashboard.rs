@@ -48,18 +48,19 @@ async fn render(
             .cmp(&rank(&a.severity))
             .then(b.first_seen.cmp(&a.first_seen))
     });
-    let mut victims = Vec::with_capacity(open.len());
-    for i in &open {
-        let v: Vec<u32> = state
-            .store
-            .incident_asns(i.id)
-            .await?
-            .into_iter()
-            .filter(|(_, role, _)| role == "victim")
-            .map(|(a, _, _)| a)
-            .collect();
-        victims.push(v);
-    }
+    let ids: Vec<i64> = open.iter().map(|i| i.id).collect();
+    let mut asns = state.store.incidents_asns(&ids).await?;
+    let victims: Vec<Vec<u32>> = open
+        .iter()
+        .map(|i| {
+            asns.remove(&i.id)
+                .unwrap_or_default()
+                .into_iter()
+                .filter(|(_, role, _)| role == "victim")
+                .map(|(a, _, _)| a)
+                .collect()
+        })
+        .collect();
     let org = match c.token.org_id {
         Some(id) => state.store.org_by_id(id).await?,
         None => None,

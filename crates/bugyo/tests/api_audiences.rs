@@ -224,10 +224,13 @@ fn walk(port: u16, tokens: &Tokens) -> i64 {
     assert_eq!(count("prefix=61.0.0.0/8"), 0);
     assert_eq!(count("since=2017-08-24T18:50:00Z&until=1503700000"), 1);
     assert_eq!(count("since=1503700000"), 0);
+    assert_eq!(count("active_since=2017-08-24T18:50:00Z"), 1);
+    assert_eq!(count("active_since=1503700000"), 0, "ended before");
     assert_eq!(count("limit=1"), 1);
     // Bad input: a JSON error naming the field.
     for (q, field) in [
         ("limit=abc", "limit"),
+        ("active_since=yesterday", "active_since"),
         ("limit=0", "limit"),
         ("limit=1001", "limit"),
         ("bogus=1", "bogus"),

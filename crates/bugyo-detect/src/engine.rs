@@ -512,21 +512,20 @@ impl Engine {
                 // Silent, then down: the same incident, now needing the session back.
                 Some(&(i, FeedLoss::Quiet)) => {
                     self.feed_down.insert(pid, (i, FeedLoss::SessionDown));
-                    self.incidents[i].evidence.notes.push(format!(
-                        "session with {peer} went down at {time}, {routes} routes withdrawn"
-                    ));
+                    let (en, ja) = session_down_note(peer, time, routes);
+                    self.incidents[i].evidence.note(en, ja);
                 }
                 None => self.open_feed_down(
                     pid,
                     FeedLoss::SessionDown,
-                    format!("session with {peer} went down at {time}, {routes} routes withdrawn"),
+                    session_down_note(peer, time, routes),
                 ),
             }
         }
     }
 
     /// Opens (or joins) the feed-down incident of a peer.
-    fn open_feed_down(&mut self, pid: PeerId, why: FeedLoss, note: String) {
+    fn open_feed_down(&mut self, pid: PeerId, why: FeedLoss, (en, ja): (String, String)) {
         let peer = self.rib.peer(pid).peer;
         let i = self.incident_for(CauseKey::of_peer(AnomalyKind::FeedDown, peer));
         let collector_peers = self.rib.peers().len();
@@ -537,7 +536,7 @@ impl Engine {
         inc.active += 1;
         inc.timeline.add(self.now, &peer.to_string());
         inc.quiet_since = None;
-        inc.evidence.notes.push(note);
+        inc.evidence.note(en, ja);
         self.feed_down.insert(pid, (i, why));
     }
 
@@ -575,7 +574,10 @@ impl Engine {
             self.open_feed_down(
                 pid,
                 FeedLoss::Quiet,
-                format!("no message from {peer} since {last} ({limit} s or more); its {routes} routes are kept but may be stale"),
+                (
+                    format!("no message from {peer} since {last} ({limit} s or more); its {routes} routes are kept but may be stale"),
+                    format!("{peer} から {last} 以降メッセージがありません({limit} 秒以上)。その {routes} 経路は保持していますが、古い可能性があります"),
+                ),
             );
         }
     }
@@ -1038,16 +1040,16 @@ impl Engine {
             return;
         }
         st.flagged_until = now + window;
-        let note = format!(
+        let en = format!(
             "peer {peer} sent {new} prefixes never seen before within {window} s (more than a max-prefix limit of {threshold} would allow)"
+        );
+        let ja = format!(
+            "ピア {peer} が {window} 秒以内に、これまで見たことのないプレフィックスを {new} 個送りました(最大プレフィックス数 {threshold} の制限を超える量です)"
         );
         if attr * 2 >= new {
             if let Some(i) = st.last_incident {
                 st.flood_incident = None;
-                let notes = &mut self.incidents[i].evidence.notes;
-                if !notes.contains(&note) {
-                    notes.push(note);
-                }
+                self.incidents[i].evidence.note(en, ja);
                 return;
             }
         }
@@ -1055,7 +1057,7 @@ impl Engine {
         if let Some(st) = self.floods.get_mut(&pid) {
             st.flood_incident = Some(i);
         }
-        self.incidents[i].evidence.notes.push(note);
+        self.incidents[i].evidence.note(en, ja);
         let v = self.verdicts(&prefix, attrs);
         let victims: Vec<Asn> = attrs.as_path.origin().into_iter().collect();
         self.add_route(i, &victims, pid, prefix, path_id, attrs, &v);
@@ -1100,4 +1102,12 @@ impl Engine {
     pub fn incidents_at_least(&self, min: Severity) -> impl Iterator<Item = &Incident> {
         self.incidents.iter().filter(move |i| i.assess().0 >= min)
     }
+}
+
+/// The finding of a BGP session gone down, in English and Japanese.
+fn session_down_note(peer: Peer, time: Timestamp, routes: u64) -> (String, String) {
+    (
+        format!("session with {peer} went down at {time}, {routes} routes withdrawn"),
+        format!("{peer} とのセッションが {time} に切断され、{routes} 経路が取り消されました"),
+    )
 }

@@ -133,8 +133,36 @@ pub struct Evidence {
     /// Leaked routes whose leak (leaker, leaked-to, learned-from) was
     /// already present in the starting RIB or a peer's initial table.
     pub standing: u64,
-    /// Free-text findings (e.g. a peer's surge), each once.
+    /// Free-text findings (e.g. a peer's surge), each once, in English;
+    /// add them with [`Evidence::note`].
     pub notes: Vec<String>,
+    /// The same findings in Japanese, one for each of `notes` (state
+    /// saved before these existed has none: the English stands in).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub notes_ja: Vec<String>,
+}
+
+impl Evidence {
+    /// Adds a finding in English and Japanese, unless it is there already.
+    pub fn note(&mut self, en: String, ja: String) {
+        if self.notes.contains(&en) {
+            return;
+        }
+        // Older state may lack some Japanese notes: keep the two aligned.
+        while self.notes_ja.len() < self.notes.len() {
+            self.notes_ja.push(self.notes[self.notes_ja.len()].clone());
+        }
+        self.notes.push(en);
+        self.notes_ja.push(ja);
+    }
+
+    /// The findings as (English, Japanese) pairs.
+    pub fn notes_both(&self) -> impl Iterator<Item = (String, String)> + '_ {
+        self.notes.iter().enumerate().map(|(k, en)| {
+            let ja = self.notes_ja.get(k).unwrap_or(en);
+            (en.clone(), ja.clone())
+        })
+    }
 }
 
 /// One incident.
@@ -221,8 +249,7 @@ impl Incident {
         (sev, why.into_iter().map(|(en, _)| en).collect())
     }
 
-    /// The severity and the reasons for it, each in English and Japanese
-    /// (free-text notes, such as a session's, are in English in both).
+    /// The severity and the reasons for it, each in English and Japanese.
     pub fn assess_both(&self) -> (Severity, Vec<(String, String)>) {
         let e = &self.evidence;
         let standing = e.standing > 0 && e.standing == e.routes;
@@ -367,7 +394,7 @@ impl Incident {
                 format!("監視対象の会員が影響を受けています: {}", m.join(", ")),
             ));
         }
-        why.extend(e.notes.iter().map(|n| (n.clone(), n.clone())));
+        why.extend(e.notes_both());
         let mut sev = match score {
             i32::MIN..=1 => Severity::Info,
             2..=3 => Severity::Low,
@@ -638,5 +665,31 @@ mod event_tests {
             vec![(Opened, 1, 10), (Updated, 2, 11), (Resolved, 3, 11)]
         );
         assert!(coalesce_events(Vec::new()).is_empty());
+    }
+}
+
+#[cfg(test)]
+mod note_tests {
+    use super::*;
+
+    #[test]
+    fn notes_in_both_languages_each_once_and_from_older_state() {
+        // Evidence saved before Japanese notes existed.
+        let mut e: Evidence = serde_json::from_str(r#"{"routes": 3, "notes": ["old"]}"#).unwrap();
+        assert!(e.notes_ja.is_empty());
+        e.note("new".into(), "新".into());
+        e.note("new".into(), "新".into());
+        let both: Vec<(String, String)> = e.notes_both().collect();
+        assert_eq!(
+            both,
+            [("old".into(), "old".into()), ("new".into(), "新".into())]
+        );
+        // Saved again and read back: the same.
+        let text = serde_json::to_string(&e).unwrap();
+        let back: Evidence = serde_json::from_str(&text).unwrap();
+        assert_eq!(back, e);
+        // No note: the field stays out of the JSON.
+        let plain = serde_json::to_string(&Evidence::default()).unwrap();
+        assert!(!plain.contains("notes_ja"), "{plain}");
     }
 }

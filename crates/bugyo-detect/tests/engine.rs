@@ -229,6 +229,13 @@ fn flood_of_unexplained_new_prefixes_is_a_route_flood() {
     );
     assert_eq!(floods[0].feed_peer, Some(p1));
     assert!(floods[0].evidence.notes[0].contains("max-prefix"));
+    // The finding in Japanese too, among the reasons for the severity.
+    let (_, why) = floods[0].assess_both();
+    assert!(
+        why.iter()
+            .any(|(en, ja)| en.contains("max-prefix") && ja.contains("最大プレフィックス数")),
+        "{why:?}"
+    );
 }
 
 #[test]
@@ -289,6 +296,11 @@ fn session_down_is_a_feed_down_incident_until_it_returns() {
         feed[0].evidence.notes[0].contains("256 routes withdrawn"),
         "{:?}",
         feed[0].evidence.notes
+    );
+    assert!(
+        feed[0].evidence.notes_ja[0].contains("256 経路が取り消されました"),
+        "{:?}",
+        feed[0].evidence.notes_ja
     );
     assert_eq!(
         feed[0].assess().0,
@@ -377,6 +389,11 @@ fn silent_feed_is_a_feed_down_incident_until_it_speaks() {
         feed[0].evidence.notes[0].contains("256 routes are kept"),
         "{:?}",
         feed[0].evidence.notes
+    );
+    assert!(
+        feed[0].evidence.notes_ja[0].contains("256 経路は保持しています"),
+        "{:?}",
+        feed[0].evidence.notes_ja
     );
     assert_eq!(
         e.rib().peer(bugyo_state::PeerId(0)).routes,

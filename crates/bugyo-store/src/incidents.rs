@@ -11,6 +11,7 @@
 //! live archive updates the live incidents, and recording a state already
 //! recorded is a no-op.
 
+use crate::sql::{Arg, Conditions};
 use crate::{col, next_id, now_micros, Result, Store, StoreError};
 use bugyo_detect::{Incident, Severity};
 use bugyo_model::{Prefix, Timestamp};
@@ -413,12 +414,10 @@ impl Store {
 
     /// Incidents matching `filter`, ids ascending.
     pub async fn incidents(&self, filter: &IncidentFilter) -> Result<Vec<StoredIncident>> {
-        let mut q = format!("SELECT {INCIDENT_COLUMNS} FROM incidents WHERE 1 = 1");
-        let mut args: Vec<Arg> = Vec::new();
-        let mut cond = |sql: &str, a: Arg| {
-            args.push(a);
-            q.push_str(&sql.replace('?', &format!("${}", args.len())));
-        };
+        let mut q = Conditions::new(format!(
+            "SELECT {INCIDENT_COLUMNS} FROM incidents WHERE 1 = 1"
+        ));
+        let mut cond = |sql: &str, a: Arg| q.and(sql, a);
         if let Some(v) = filter.since {
             cond(" AND first_seen >= ?", Arg::Int(v));
         }
@@ -459,15 +458,8 @@ impl Store {
             cond(" AND id > ?", Arg::Int(v));
         }
         let limit = filter.limit.unwrap_or(MAX_PAGE).clamp(1, MAX_PAGE);
-        q.push_str(&format!(" ORDER BY id LIMIT {limit}"));
-        let mut query = sqlx::query(sqlx::AssertSqlSafe(q));
-        for a in args {
-            query = match a {
-                Arg::Int(v) => query.bind(v),
-                Arg::Text(v) => query.bind(v),
-            };
-        }
-        let rows = query.fetch_all(self.pool()).await?;
+        q.push(&format!(" ORDER BY id LIMIT {limit}"));
+        let rows = q.query().fetch_all(self.pool()).await?;
         rows.iter().map(stored).collect()
     }
 
@@ -623,16 +615,14 @@ impl Store {
     ) -> Result<HashMap<i64, Vec<(u32, String, i64)>>> {
         let mut out: HashMap<i64, Vec<(u32, String, i64)>> = HashMap::new();
         for chunk in ids.chunks(500) {
-            let list: Vec<String> = (1..=chunk.len()).map(|k| format!("${k}")).collect();
-            let q = format!(
-                "SELECT incident_id, asn, role, prefix_count FROM incident_asns WHERE incident_id IN ({}) ORDER BY incident_id, role, asn",
-                list.join(", ")
+            let mut q =
+                Conditions::new("SELECT incident_id, asn, role, prefix_count FROM incident_asns");
+            q.in_list(
+                " WHERE incident_id IN ",
+                chunk.iter().map(|id| Arg::Int(*id)),
             );
-            let mut query = sqlx::query(sqlx::AssertSqlSafe(q));
-            for id in chunk {
-                query = query.bind(*id);
-            }
-            for r in query.fetch_all(self.pool()).await? {
+            q.push(" ORDER BY incident_id, role, asn");
+            for r in q.query().fetch_all(self.pool()).await? {
                 let asn: i64 = col(&r, "asn")?;
                 out.entry(col(&r, "incident_id")?).or_default().push((
                     asn as u32,
@@ -682,10 +672,4 @@ impl Store {
             })
             .collect()
     }
-}
-
-/// A value bound to a built query.
-enum Arg {
-    Int(i64),
-    Text(String),
 }

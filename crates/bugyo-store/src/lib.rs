@@ -28,6 +28,7 @@ pub mod quarterly;
 pub mod reminders;
 pub mod report_mail;
 pub mod reports;
+mod sql;
 pub mod statistics;
 pub mod tokens;
 pub mod users;

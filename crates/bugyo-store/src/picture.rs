@@ -25,7 +25,8 @@
 
 use crate::incidents::{IncidentFilter, StoredIncident, MAX_PAGE};
 use crate::reports::Stage;
-use crate::statistics::{latest_reports, LatestReport, SqlArg};
+use crate::sql::Arg;
+use crate::statistics::{latest_reports, LatestReport};
 use crate::{Result, Store};
 use bugyo_model::Timestamp;
 use bugyo_report::calendar::jst_rfc3339;
@@ -248,11 +249,10 @@ impl Store {
                 break;
             }
         }
-        let reports = latest_reports(
-            self,
-            "r.occurred_at >= $1 AND r.occurred_at < $2",
-            &[SqlArg::Int(since_micros), SqlArg::Int(until_micros)],
-        )
+        let reports = latest_reports(self, |q| {
+            q.and(" AND r.occurred_at >= ?", Arg::Int(since_micros));
+            q.and(" AND r.occurred_at < ?", Arg::Int(until_micros));
+        })
         .await?;
         // And the incidents the reports name, wherever they are in time.
         let known: BTreeSet<i64> = incidents.iter().map(|i| i.id).collect();

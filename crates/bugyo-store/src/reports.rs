@@ -18,6 +18,7 @@ pub mod changes;
 pub mod fields;
 pub mod view;
 
+use crate::sql::{Arg, Conditions};
 use crate::{col, next_id, now_micros, Result, Store, StoreError};
 use bugyo_model::Timestamp;
 pub use changes::{changes, FieldChange};
@@ -418,14 +419,10 @@ impl Store {
 
     /// Reports matching `filter`, ids ascending.
     pub async fn reports(&self, filter: &ReportFilter) -> Result<Vec<StoredReport>> {
-        let mut q = format!(
+        let mut q = Conditions::new(format!(
             "SELECT {REPORT_COLUMNS} FROM reports r JOIN orgs o ON o.id = r.org_id WHERE 1 = 1"
-        );
-        let mut args: Vec<Arg> = Vec::new();
-        let mut cond = |sql: &str, a: Arg| {
-            args.push(a);
-            q.push_str(&sql.replace('?', &format!("${}", args.len())));
-        };
+        ));
+        let mut cond = |sql: &str, a: Arg| q.and(sql, a);
         if let Some(v) = filter.org_id {
             cond(" AND r.org_id = ?", Arg::Int(v));
         }
@@ -454,15 +451,8 @@ impl Store {
             cond(" AND r.id > ?", Arg::Int(v));
         }
         let limit = filter.limit.unwrap_or(MAX_PAGE).clamp(1, MAX_PAGE);
-        q.push_str(&format!(" ORDER BY r.id LIMIT {limit}"));
-        let mut query = sqlx::query(sqlx::AssertSqlSafe(q));
-        for a in args {
-            query = match a {
-                Arg::Int(v) => query.bind(v),
-                Arg::Text(v) => query.bind(v),
-            };
-        }
-        let rows = query.fetch_all(self.pool()).await?;
+        q.push(&format!(" ORDER BY r.id LIMIT {limit}"));
+        let rows = q.query().fetch_all(self.pool()).await?;
         rows.iter().map(stored).collect()
     }
 
@@ -514,10 +504,4 @@ impl Store {
         .await?;
         rows.iter().map(|r| col(r, "report_id")).collect()
     }
-}
-
-/// A value bound to a built query.
-enum Arg {
-    Int(i64),
-    Text(String),
 }

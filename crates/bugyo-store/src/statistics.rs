@@ -14,6 +14,7 @@
 //! adds up to the total.
 
 use crate::reports::{CauseCategory, Report};
+use crate::sql::{Arg, Conditions};
 use crate::{col, Result, Store, StoreError};
 use bugyo_model::Timestamp;
 use bugyo_report::{Date, DurationBucket, FiscalQuarter, ServiceClass, UsersBucket};
@@ -218,28 +219,17 @@ pub(crate) struct LatestReport {
     pub report: Report,
 }
 
-/// The latest version of every report matching `condition` (SQL over the
-/// `reports` row `r`, with `$1`, `$2`, ... bound to `args`), ids ascending.
+/// The latest version of every report matching what `condition` adds to
+/// [`LATEST_REPORTS`] (conditions over the `reports` row `r`), ids
+/// ascending.
 pub(crate) async fn latest_reports(
     store: &Store,
-    condition: &str,
-    args: &[SqlArg],
+    condition: impl FnOnce(&mut Conditions),
 ) -> Result<Vec<LatestReport>> {
-    let q = format!(
-        "SELECT r.id AS id, r.org_id AS org_id, o.handle AS org, \
-         r.classification AS classification, r.occurred_at AS occurred_at, v.body AS body \
-         FROM reports r JOIN orgs o ON o.id = r.org_id \
-         JOIN report_versions v ON v.report_id = r.id AND v.version = r.version \
-         WHERE {condition} ORDER BY r.id"
-    );
-    let mut query = sqlx::query(sqlx::AssertSqlSafe(q));
-    for a in args {
-        query = match a {
-            SqlArg::Int(v) => query.bind(*v),
-            SqlArg::Text(v) => query.bind(v.clone()),
-        };
-    }
-    let rows = query.fetch_all(store.pool()).await?;
+    let mut q = Conditions::new(LATEST_REPORTS);
+    condition(&mut q);
+    q.push(" ORDER BY r.id");
+    let rows = q.query().fetch_all(store.pool()).await?;
     let mut out = Vec::with_capacity(rows.len());
     for row in &rows {
         let id: i64 = col(row, "id")?;
@@ -265,11 +255,13 @@ pub(crate) async fn latest_reports(
     Ok(out)
 }
 
-/// A value bound to a condition of [`latest_reports`].
-pub(crate) enum SqlArg {
-    Int(i64),
-    Text(String),
-}
+/// Every report's latest version, before the conditions of
+/// [`latest_reports`] (`WHERE 1 = 1`, each condition starts with `AND`).
+const LATEST_REPORTS: &str = "SELECT r.id AS id, r.org_id AS org_id, o.handle AS org, \
+     r.classification AS classification, r.occurred_at AS occurred_at, v.body AS body \
+     FROM reports r JOIN orgs o ON o.id = r.org_id \
+     JOIN report_versions v ON v.report_id = r.id AND v.version = r.version \
+     WHERE 1 = 1";
 
 fn classification_labels() -> [Label; 4] {
     [
@@ -529,13 +521,9 @@ impl Store {
     /// (JST), each as its latest version says.
     pub async fn report_statistics(&self, period: Period) -> Result<ReportStatistics> {
         let quarters: Vec<String> = period.quarters().iter().map(|q| q.to_string()).collect();
-        let placeholders: Vec<String> = (1..=quarters.len()).map(|i| format!("${i}")).collect();
-        let args: Vec<SqlArg> = quarters.into_iter().map(SqlArg::Text).collect();
-        let reports = latest_reports(
-            self,
-            &format!("r.quarter IN ({})", placeholders.join(", ")),
-            &args,
-        )
+        let reports = latest_reports(self, |q| {
+            q.in_list(" AND r.quarter IN ", quarters.into_iter().map(Arg::Text))
+        })
         .await?;
         Ok(ReportStatistics::of(period, &reports))
     }

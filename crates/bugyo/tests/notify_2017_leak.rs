@@ -84,11 +84,9 @@ fn leak_of_2017_notifies_each_member_once_in_its_language(
     syslog
         .set_read_timeout(Some(Duration::from_secs(5)))
         .unwrap();
-    let dead = std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
+    // A port nobody listens on (below the ephemeral range: no outgoing
+    // connection takes it meanwhile).
+    let dead = bugyo_testdata::gobgp::free_port();
     let url = |p: &str| hooks.url(p);
     let syslog_at = syslog.local_addr().unwrap().to_string();
     let dead_url = format!("http://127.0.0.1:{dead}/hook");

@@ -134,6 +134,10 @@ pub fn router_with(state: ApiState, pages: Router<ApiState>) -> Router {
             "/api/v1/quarterly-reports",
             get(quarterly::list).post(quarterly::file),
         )
+        .route(
+            "/api/v1/quarterly-reports/withdraw",
+            post(quarterly::withdraw),
+        )
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
         .layer(DefaultBodyLimit::max(MAX_BODY))

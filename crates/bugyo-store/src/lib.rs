@@ -149,6 +149,11 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
         "portal sessions",
         include_str!("../migrations/0011_portal_sessions.sql"),
     ),
+    (
+        12,
+        "quarterly withdrawals",
+        include_str!("../migrations/0012_quarterly_withdrawals.sql"),
+    ),
 ];
 
 fn migrator() -> Migrator {

@@ -17,12 +17,16 @@
 //!
 //! bugyo keeps that an organisation filed the quarterly report of a quarter
 //! (the form itself goes to the regulator by its own channel), once per
-//! organisation and quarter, never changed; [`Store::quarterly_reports_due`]
+//! organisation and quarter, never changed. A filing recorded by mistake
+//! is withdrawn with a reason ([`Store::withdraw_quarterly_report`]): it
+//! moves to the withdrawals, kept with who withdrew it and why, and the
+//! quarter is owed again until a new filing. [`Store::quarterly_reports_due`]
 //! says which quarters are owed, from the reports filed in bugyo. Reminders
 //! of those are queued and sent like the detailed report's
 //! ([`crate::reminders`]).
 
 use crate::reports::Author;
+use crate::sql::{Arg, Conditions};
 use crate::{col, now_micros, Result, Store, StoreError};
 use bugyo_model::Timestamp;
 use bugyo_report::{Date, FiscalQuarter, Rules};
@@ -51,6 +55,21 @@ pub struct QuarterlyReport {
     pub user_id: Option<i64>,
     /// A note or reference (e.g. the regulator's receipt number).
     pub note: Option<String>,
+}
+
+/// A filing withdrawn: what it was, and who withdrew it, when and why.
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize)]
+pub struct QuarterlyWithdrawal {
+    /// The filing as it was recorded.
+    pub filing: QuarterlyReport,
+    /// Wall time withdrawn (Unix microseconds).
+    pub withdrawn_at: i64,
+    /// The token that withdrew it (none from the command line).
+    pub token_id: Option<i64>,
+    /// The person behind it, if the token is a user's.
+    pub user_id: Option<i64>,
+    /// Why.
+    pub reason: String,
 }
 
 /// A quarterly report owed and not recorded as filed.
@@ -102,13 +121,15 @@ pub fn due_date(quarter: FiscalQuarter) -> Result<Date> {
     ))
 }
 
-fn check_note(note: Option<&str>) -> Result<Option<String>> {
+/// A filing's note or a withdrawal's reason (`field`), trimmed; empty is
+/// none.
+fn check_text(field: &'static str, note: Option<&str>) -> Result<Option<String>> {
     let Some(n) = note.map(str::trim).filter(|n| !n.is_empty()) else {
         return Ok(None);
     };
     if n.chars().count() > MAX_NOTE {
         return Err(StoreError::invalid(
-            "note",
+            field,
             format!("at most {MAX_NOTE} characters / {MAX_NOTE} 文字以内"),
         ));
     }
@@ -116,7 +137,7 @@ fn check_note(note: Option<&str>) -> Result<Option<String>> {
         .any(|c| c.is_control() && !matches!(c, '\n' | '\r' | '\t'))
     {
         return Err(StoreError::invalid(
-            "note",
+            field,
             "control characters are not allowed / 制御文字は使えません",
         ));
     }
@@ -163,7 +184,7 @@ impl Store {
                 ),
             ));
         }
-        let note = check_note(note)?;
+        let note = check_text("note", note)?;
         let quarter = q.to_string();
         let mut tx = self.write().await?;
         crate::orgs::require_org(&mut tx, org_id).await?;
@@ -201,6 +222,109 @@ impl Store {
             .fetch_one(self.pool())
             .await?;
         filed(&row)
+    }
+
+    /// Withdraws the filing of `quarter` recorded for organisation
+    /// `org_id`, by `by`, for `reason` (required): the filing moves to the
+    /// withdrawals in one transaction, and the quarter is owed again.
+    /// Refused, naming the field, for a quarter that is not one or has no
+    /// filing, and for a reason missing or too long.
+    pub async fn withdraw_quarterly_report(
+        &self,
+        org_id: i64,
+        quarter: &str,
+        by: Author,
+        reason: &str,
+    ) -> Result<QuarterlyWithdrawal> {
+        let quarter = parse_quarter(quarter)?.to_string();
+        let reason = check_text("reason", Some(reason))?.ok_or_else(|| {
+            StoreError::invalid(
+                "reason",
+                "required: why the filing is withdrawn / 必須です: 取り下げる理由",
+            )
+        })?;
+        let now = now_micros();
+        let mut tx = self.write().await?;
+        crate::orgs::require_org(&mut tx, org_id).await?;
+        let q = format!(
+            "SELECT {FILED_COLUMNS} FROM quarterly_reports q JOIN orgs o ON o.id = q.org_id WHERE q.org_id = $1 AND q.quarter = $2"
+        );
+        let Some(row) = sqlx::query(sqlx::AssertSqlSafe(q))
+            .bind(org_id)
+            .bind(&quarter)
+            .fetch_optional(&mut *tx)
+            .await?
+        else {
+            return Err(StoreError::invalid(
+                "quarter",
+                format!("the quarterly report of {quarter} is not recorded as filed / {quarter} の四半期報告は提出済みとして記録されていません"),
+            ));
+        };
+        let filing = filed(&row)?;
+        sqlx::query("INSERT INTO quarterly_withdrawals (org_id, quarter, filed_at, filed_token_id, filed_user_id, note, withdrawn_at, token_id, user_id, reason) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)")
+            .bind(org_id)
+            .bind(&quarter)
+            .bind(filing.filed_at)
+            .bind(filing.token_id)
+            .bind(filing.user_id)
+            .bind(filing.note.clone())
+            .bind(now)
+            .bind(by.token_id)
+            .bind(by.user_id)
+            .bind(&reason)
+            .execute(&mut *tx)
+            .await?;
+        sqlx::query("DELETE FROM quarterly_reports WHERE org_id = $1 AND quarter = $2")
+            .bind(org_id)
+            .bind(&quarter)
+            .execute(&mut *tx)
+            .await?;
+        tx.commit().await?;
+        Ok(QuarterlyWithdrawal {
+            filing,
+            withdrawn_at: now,
+            token_id: by.token_id,
+            user_id: by.user_id,
+            reason,
+        })
+    }
+
+    /// The filings withdrawn, of organisation `org_id` or of all; by
+    /// organisation handle, quarter, then time withdrawn.
+    pub async fn quarterly_withdrawals(
+        &self,
+        org_id: Option<i64>,
+    ) -> Result<Vec<QuarterlyWithdrawal>> {
+        let mut q = Conditions::new(
+            "SELECT w.org_id AS org_id, o.handle AS org, w.quarter AS quarter, w.filed_at AS filed_at, \
+             w.filed_token_id AS filed_token_id, w.filed_user_id AS filed_user_id, w.note AS note, \
+             w.withdrawn_at AS withdrawn_at, w.token_id AS token_id, w.user_id AS user_id, w.reason AS reason \
+             FROM quarterly_withdrawals w JOIN orgs o ON o.id = w.org_id WHERE 1 = 1",
+        );
+        if let Some(o) = org_id {
+            q.and(" AND w.org_id = ?", Arg::Int(o));
+        }
+        q.push(" ORDER BY o.handle, w.quarter, w.withdrawn_at");
+        let rows = q.query().fetch_all(self.pool()).await?;
+        rows.iter()
+            .map(|r| {
+                Ok(QuarterlyWithdrawal {
+                    filing: QuarterlyReport {
+                        org_id: col(r, "org_id")?,
+                        org: col(r, "org")?,
+                        quarter: col(r, "quarter")?,
+                        filed_at: col(r, "filed_at")?,
+                        token_id: col(r, "filed_token_id")?,
+                        user_id: col(r, "filed_user_id")?,
+                        note: col(r, "note")?,
+                    },
+                    withdrawn_at: col(r, "withdrawn_at")?,
+                    token_id: col(r, "token_id")?,
+                    user_id: col(r, "user_id")?,
+                    reason: col(r, "reason")?,
+                })
+            })
+            .collect()
     }
 
     /// The quarterly reports recorded as filed, of organisation `org_id`

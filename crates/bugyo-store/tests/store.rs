@@ -2409,4 +2409,69 @@ async fn quarterly_reports(store: Store) {
         "filed: no more"
     );
     assert!(owed(store.clone()).await.is_empty());
+
+    // Withdrawing a filing made by mistake: bad input names the field and
+    // changes nothing; a withdrawal keeps the filing in its history and
+    // makes the quarter owed again (and its pending reminder due again)
+    // until filed anew.
+    let q1s = q1.to_string();
+    for (org_id, quarter, reason, field) in [
+        (iij.id, "FY2021Q5", "wrong quarter", "quarter"),
+        (iij.id, &q2.to_string()[..], "never filed", "quarter"),
+        (iij.id, &q1s[..], "  ", "reason"),
+        (iij.id, &q1s[..], "理由\u{1b}", "reason"),
+        (999, &q1s[..], "no such org", "org"),
+    ] {
+        match store
+            .withdraw_quarterly_report(org_id, quarter, by, reason)
+            .await
+        {
+            Err(StoreError::Invalid { field: f, .. }) => assert_eq!(f, field, "{quarter:?}"),
+            other => panic!("{quarter:?} {reason:?}: {other:?}"),
+        }
+    }
+    assert!(store.quarterly_withdrawals(None).await.unwrap().is_empty());
+    let withdrawn = store
+        .withdraw_quarterly_report(iij.id, &q1s, by, " 別の四半期と取り違えた ")
+        .await
+        .expect("withdraw");
+    assert_eq!(
+        (
+            withdrawn.filing.quarter.as_str(),
+            withdrawn.filing.org.as_str(),
+            withdrawn.token_id,
+            withdrawn.reason.as_str()
+        ),
+        (&q1s[..], "iij", Some(7), "別の四半期と取り違えた")
+    );
+    assert_eq!(
+        store.quarterly_withdrawals(Some(iij.id)).await.unwrap(),
+        vec![withdrawn.clone()]
+    );
+    assert!(store
+        .quarterly_withdrawals(Some(ocn.id))
+        .await
+        .unwrap()
+        .is_empty());
+    assert_eq!(
+        owed(store.clone()).await,
+        vec![("iij".to_string(), q1s.clone(), vec![of_iij])],
+        "owed again"
+    );
+    assert_eq!(store.due_reminders(later, 100).await.unwrap().len(), 1);
+    match store
+        .withdraw_quarterly_report(iij.id, &q1s, by, "twice")
+        .await
+    {
+        Err(StoreError::Invalid {
+            field: "quarter", ..
+        }) => {}
+        other => panic!("withdrawn twice: {other:?}"),
+    }
+    store
+        .file_quarterly_report(iij.id, &q1s, by, Some("正しい受付番号"))
+        .await
+        .expect("filed anew");
+    assert!(owed(store.clone()).await.is_empty());
+    assert_eq!(store.quarterly_withdrawals(None).await.unwrap().len(), 1);
 }

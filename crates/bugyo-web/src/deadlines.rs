@@ -1,7 +1,8 @@
 //! `/deadlines`: what the statutory process still owes. For a member, its
 //! detailed reports (major accidents, within 30 days) and quarterly
 //! reports (two months after each quarter) not yet filed, with the days
-//! left, and a form to record a quarterly report as filed; for the
+//! left, a form to record a quarterly report as filed and one to withdraw
+//! a filing recorded by mistake (with its reason); for the
 //! regulator and the hub, every organisation's, overdue first. Reads and
 //! filings go through the API's functions (`bugyo_api::quarterly`), with
 //! the same permissions and audit.
@@ -49,7 +50,11 @@ async fn render(
     error: Option<(&str, &str)>,
 ) -> Result<Markup, ApiError> {
     let oversight = matches!(c.token.role, Role::Regulator | Role::Analyst | Role::Admin);
-    let (filed, mut owed) = bugyo_api::quarterly::readable(state, c).await?;
+    let bugyo_api::quarterly::Readable {
+        filed,
+        mut owed,
+        withdrawn,
+    } = bugyo_api::quarterly::readable(state, c).await?;
     owed.sort_by_key(|d| d.days_left);
     let mut detailed: Vec<(i64, i64, String)> = state
         .store
@@ -133,11 +138,40 @@ async fn render(
                     thead { tr {
                         th { (lang.pick("事業者", "Operator")) } th { (lang.pick("四半期", "Quarter")) }
                         th { (lang.pick("記録", "Recorded")) } th { (lang.pick("備考", "Note")) }
+                        @if can_file { th { (lang.pick("誤って記録した場合", "Recorded by mistake")) } }
                     } }
                     tbody { @for f in &filed {
                         tr data-quarter=(f.quarter) {
                             td { (f.org) } td { (f.quarter) } td { (crate::layout::time(f.filed_at)) }
                             td { (f.note.as_deref().unwrap_or("—")) }
+                            @if can_file {
+                                td {
+                                    form method="post" action="/deadlines/quarterly/withdraw" {
+                                        input type="hidden" name="quarter" value=(f.quarter);
+                                        label for={ "reason-" (f.quarter) } { (lang.pick("取り下げの理由", "Reason to withdraw")) }
+                                        " " input type="text" id={ "reason-" (f.quarter) } name="reason" required style="max-width:14rem";
+                                        " " button type="submit" { (lang.pick("取り下げる", "Withdraw")) }
+                                    }
+                                }
+                            }
+                        }
+                    } }
+                }
+            }
+            @if !withdrawn.is_empty() {
+                h2 { (lang.pick("取り下げた記録", "Filings withdrawn")) }
+                table #quarterly-withdrawn {
+                    thead { tr {
+                        th { (lang.pick("事業者", "Operator")) } th { (lang.pick("四半期", "Quarter")) }
+                        th { (lang.pick("記録", "Recorded")) } th { (lang.pick("取り下げ", "Withdrawn")) }
+                        th { (lang.pick("理由", "Reason")) }
+                    } }
+                    tbody { @for w in &withdrawn {
+                        tr data-quarter=(w.filing.quarter) {
+                            td { (w.filing.org) } td { (w.filing.quarter) }
+                            td { (crate::layout::time(w.filing.filed_at)) }
+                            td { (crate::layout::time(w.withdrawn_at)) }
+                            td { (w.reason) }
                         }
                     } }
                 }
@@ -171,21 +205,50 @@ pub async fn file_quarterly(
     Form(f): Form<QuarterlyForm>,
 ) -> Response {
     let note = Some(f.note.trim()).filter(|n| !n.is_empty());
-    match bugyo_api::quarterly::file_for(&state, &c, None, f.quarter.trim(), note).await {
-        Ok(_) => Redirect::to("/deadlines").into_response(),
+    let done = bugyo_api::quarterly::file_for(&state, &c, None, f.quarter.trim(), note).await;
+    answer(&state, lang, &c, done.map(|_| ())).await
+}
+
+/// The withdrawal form's fields.
+#[derive(serde::Deserialize)]
+pub struct WithdrawForm {
+    quarter: String,
+    #[serde(default)]
+    reason: String,
+}
+
+/// `POST /deadlines/quarterly/withdraw`: withdraws a filing recorded by
+/// mistake, with its reason.
+pub async fn withdraw_quarterly(
+    State(state): State<ApiState>,
+    lang: Lang,
+    Signed(c): Signed,
+    _: SameOrigin,
+    Form(f): Form<WithdrawForm>,
+) -> Response {
+    let done =
+        bugyo_api::quarterly::withdraw_for(&state, &c, None, f.quarter.trim(), &f.reason).await;
+    answer(&state, lang, &c, done.map(|_| ())).await
+}
+
+/// Back to the page when done; the page again with the message by the
+/// field it is about, or the error page.
+async fn answer(state: &ApiState, lang: Lang, c: &Caller, done: Result<(), ApiError>) -> Response {
+    match done {
+        Ok(()) => Redirect::to("/deadlines").into_response(),
         Err(e) if e.field().is_some() => {
             match render(
-                &state,
+                state,
                 lang,
-                &c,
+                c,
                 Some((e.field().unwrap_or("body"), e.message())),
             )
             .await
             {
                 Ok(m) => (StatusCode::UNPROCESSABLE_ENTITY, m).into_response(),
-                Err(e) => crate::error_page(lang, Some(&c), &e),
+                Err(e) => crate::error_page(lang, Some(c), &e),
             }
         }
-        Err(e) => crate::error_page(lang, Some(&c), &e),
+        Err(e) => crate::error_page(lang, Some(c), &e),
     }
 }

@@ -57,6 +57,10 @@ pub fn pages() -> Router<ApiState> {
         )
         .route("/deadlines", get(deadlines::deadlines))
         .route("/deadlines/quarterly", post(deadlines::file_quarterly))
+        .route(
+            "/deadlines/quarterly/withdraw",
+            post(deadlines::withdraw_quarterly),
+        )
         .route("/picture", get(picture::picture))
         .route("/advisories", get(advisories::list).post(advisories::issue))
         .route("/advisories/new", get(advisories::new_form))

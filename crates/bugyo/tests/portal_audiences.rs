@@ -404,3 +404,54 @@ fn dashboard_answers_without_feeds() {
         serve.stop();
     });
 }
+
+/// The deadlines page's withdrawal form: a blank reason comes back with
+/// its message and stores nothing; a post from another site is refused.
+#[test]
+fn withdrawing_a_filing_needs_a_reason() {
+    on_sqlite("portal-withdraw", |dir, store, url| {
+        let tokens = populate(store);
+        let mut a = vec![
+            "report",
+            "quarterly",
+            "--org",
+            "ocn",
+            "--quarter",
+            "FY2017Q2",
+        ];
+        a.extend_from_slice(store);
+        bugyo(&a);
+        let bgp = format!("127.0.0.1:{}", bugyo_testdata::gobgp::free_port());
+        let mut serve = Serve::start(dir, &["--bgp-listen".into(), bgp]);
+        serve.metrics();
+        let port = serve.http_port;
+        let session = sign_in(port, &tokens["ocn"]);
+        let here = format!("http://127.0.0.1:{port}");
+        let form = "quarter=FY2017Q2&reason=+";
+        let (status, body) = post(port, "/deadlines/quarterly/withdraw", &session, &here, form);
+        assert_eq!(status, 422, "{body}");
+        assert!(body.contains("reason"), "{body}");
+        let (status, _) = post(
+            port,
+            "/deadlines/quarterly/withdraw",
+            &session,
+            "http://evil.example",
+            "quarter=FY2017Q2&reason=x",
+        );
+        assert_eq!(status, 403);
+        let withdrawn = read_store(url, async |s| s.quarterly_withdrawals(None).await.unwrap());
+        assert!(withdrawn.is_empty(), "{withdrawn:?}");
+        let (status, body) = post(
+            port,
+            "/deadlines/quarterly/withdraw",
+            &session,
+            &here,
+            "quarter=FY2017Q2&reason=%E8%AA%A4%E3%82%8A",
+        );
+        assert_eq!(status, 303, "{body}");
+        let (_, page_now) = page(port, "/deadlines", Some(&session));
+        assert!(page_now.contains("quarterly-withdrawn") && page_now.contains("誤り"));
+        serve.assert_running();
+        serve.stop();
+    });
+}

@@ -372,6 +372,21 @@ async fn walk(
             .is_err(),
         "no longer owed"
     );
+    // Recorded with the wrong receipt number: withdrawn with a reason
+    // (kept, and the quarter owed again), then recorded anew.
+    fill(&c, "reason-FY2017Q2", "受付番号の誤り").await;
+    submit(&c, "/deadlines/quarterly/withdraw").await;
+    let withdrawn = text(&c, "#quarterly-withdrawn tr[data-quarter=FY2017Q2]").await;
+    assert!(
+        withdrawn.contains("受付番号の誤り") && withdrawn.contains("FY2017Q2"),
+        "{withdrawn}"
+    );
+    let owed = text(&c, "#quarterly-owed tr[data-quarter=FY2017Q2]").await;
+    assert!(owed.contains("期限超過"), "owed again: {owed}");
+    fill(&c, "note-FY2017Q2", "総務省受付 第124号").await;
+    submit(&c, "/deadlines/quarterly").await;
+    let filed = text(&c, "#quarterly-filed tr[data-quarter=FY2017Q2]").await;
+    assert!(filed.contains("総務省受付 第124号"), "{filed}");
 
     // The public page shows the correction as before and after.
     c.delete_all_cookies().await.unwrap();

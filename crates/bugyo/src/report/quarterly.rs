@@ -1,7 +1,9 @@
 //! `bugyo report quarterly`: records that an organisation filed its
 //! quarterly report (四半期報告) of a fiscal quarter, so the notifier stops
-//! reminding it (see `bugyo_store::quarterly`), or, with `--list`, lists
-//! the filings and the quarterly reports still owed, overdue ones marked.
+//! reminding it (see `bugyo_store::quarterly`); with `--withdraw REASON`,
+//! withdraws a filing recorded by mistake; with `--list`, lists the
+//! filings, the quarterly reports still owed (overdue ones marked) and the
+//! filings withdrawn.
 
 use crate::members::{run_async, StoreArgs};
 use bugyo_store::quarterly::{QuarterlyDue, QuarterlyReport};
@@ -24,8 +26,11 @@ pub(super) struct QuarterlyArgs {
     /// A note or reference / 備考 (e.g. the regulator's receipt number).
     #[arg(long, value_name = "TEXT")]
     note: Option<String>,
-    /// List the quarterly reports filed and those still owed / 提出済みと未提出の四半期報告を一覧.
-    #[arg(long, conflicts_with_all = ["quarter", "note"])]
+    /// Withdraw the filing recorded by mistake, for this reason / 誤って記録した提出を取り下げる(理由); the quarter is owed again.
+    #[arg(long, value_name = "REASON", conflicts_with = "note")]
+    withdraw: Option<String>,
+    /// List the quarterly reports filed, still owed and withdrawn / 提出済み・未提出・取り下げた四半期報告を一覧.
+    #[arg(long, conflicts_with_all = ["quarter", "note", "withdraw"])]
     list: bool,
     #[command(flatten)]
     store: StoreArgs,
@@ -43,9 +48,10 @@ pub(super) fn run(args: QuarterlyArgs) -> ExitCode {
                 None => None,
             };
         let done = match (&args.quarter, &org) {
-            (Some(quarter), Some(org)) if !args.list => {
-                file(&store, org.id, &org.handle, quarter, args.note.as_deref()).await
-            }
+            (Some(quarter), Some(org)) if !args.list => match &args.withdraw {
+                Some(reason) => withdraw(&store, org.id, &org.handle, quarter, reason).await,
+                None => file(&store, org.id, &org.handle, quarter, args.note.as_deref()).await,
+            },
             _ => list(&store, org.map(|o| o.id)).await,
         };
         store.close().await;
@@ -91,6 +97,42 @@ async fn file(
     Ok(())
 }
 
+async fn withdraw(
+    store: &Store,
+    org_id: i64,
+    handle: &str,
+    quarter: &str,
+    reason: &str,
+) -> Result<(), String> {
+    let w = store
+        .withdraw_quarterly_report(org_id, quarter, Author::default(), reason)
+        .await
+        .map_err(|e| match e {
+            StoreError::Invalid {
+                field: "reason",
+                message,
+            } => format!("--withdraw: {message}"),
+            e => flag(e),
+        })?;
+    store
+        .audit(&AuditEntry {
+            at: 0,
+            token_id: None,
+            org_id: Some(org_id),
+            action: "quarterly-report-withdraw".into(),
+            object: format!("quarterly-report/{handle}/{}", w.filing.quarter),
+            detail: w.reason.clone(),
+        })
+        .await
+        .map_err(|e| e.to_string())?;
+    say!(
+        "withdrawn: {handle}'s filing of {} (owed again) / 取り下げました: {handle} の {} の提出記録 (再び未提出です)",
+        w.filing.quarter,
+        w.filing.quarter
+    );
+    Ok(())
+}
+
 async fn list(store: &Store, org_id: Option<i64>) -> Result<(), String> {
     let now = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
@@ -118,6 +160,10 @@ async fn list(store: &Store, org_id: Option<i64>) -> Result<(), String> {
             .unwrap_or_default();
         say!("  {} {} {at}{note}", f.org, f.quarter);
     }
+    let withdrawn = store
+        .quarterly_withdrawals(org_id)
+        .await
+        .map_err(|e| e.to_string())?;
     say!("owed / 未提出: {}", owed.len());
     for d in &owed {
         let when = if d.overdue() {
@@ -133,6 +179,13 @@ async fn list(store: &Store, org_id: Option<i64>) -> Result<(), String> {
             d.due,
             ids.join(", ")
         );
+    }
+    say!("withdrawn / 取り下げ: {}", withdrawn.len());
+    for w in &withdrawn {
+        let at = bugyo_report::calendar::jst_rfc3339(bugyo_model::Timestamp::from_micros(
+            w.withdrawn_at,
+        ));
+        say!("  {} {} {at}  {}", w.filing.org, w.filing.quarter, w.reason);
     }
     Ok(())
 }

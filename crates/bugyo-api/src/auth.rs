@@ -191,6 +191,13 @@ async fn caller_of(
         return Ok(caller);
     }
     let token = lookup.await?.ok_or_else(ApiError::unauthorized)?;
+    let caller = caller_of_token(state, token).await?;
+    state.callers.put(secret, &caller);
+    Ok(caller)
+}
+
+/// The caller speaking through `token`, once the rate limit allows it.
+async fn caller_of_token(state: &ApiState, token: Token) -> Result<Caller, ApiError> {
     if !state.limiter.allow(token.id) {
         return Err(ApiError::rate_limited());
     }
@@ -203,9 +210,63 @@ async fn caller_of(
             .unwrap_or_default(),
         None => BTreeSet::new(),
     };
-    let caller = Caller { token, asns };
-    state.callers.put(secret, &caller);
-    Ok(caller)
+    Ok(Caller { token, asns })
+}
+
+/// What a sign-in with an e-mail address and a password came to.
+#[derive(Clone, Debug)]
+pub enum PasswordSignIn {
+    /// Right: the person, speaking through their portal token.
+    Accepted(Caller),
+    /// Wrong address or password (one answer for both); audited as
+    /// `sign-in-refused`.
+    Refused,
+    /// Too many wrong passwords: locked until this time (Unix
+    /// microseconds); audited as `sign-in-locked`.
+    Locked {
+        /// When the lock ends.
+        until: i64,
+    },
+}
+
+/// Checks the portal's sign-in with `email` and `password` (see
+/// `bugyo_store::passwords`); refusals and locks are written to the audit
+/// log with the address tried.
+pub async fn sign_in_with_password(
+    state: &ApiState,
+    email: &str,
+    password: &str,
+) -> Result<PasswordSignIn, ApiError> {
+    use bugyo_store::passwords::SignIn;
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_micros() as i64);
+    let (action, out) = match state
+        .store
+        .sign_in_with_password(email, password, now)
+        .await?
+    {
+        SignIn::Accepted(token) => {
+            return Ok(PasswordSignIn::Accepted(
+                caller_of_token(state, token).await?,
+            ))
+        }
+        SignIn::Refused => ("sign-in-refused", PasswordSignIn::Refused),
+        SignIn::Locked { until } => ("sign-in-locked", PasswordSignIn::Locked { until }),
+    };
+    let address: String = email.trim().chars().take(254).collect();
+    state
+        .store
+        .audit(&bugyo_store::AuditEntry {
+            at: 0,
+            token_id: None,
+            org_id: None,
+            action: action.into(),
+            object: format!("sign-in/{address}"),
+            detail: String::new(),
+        })
+        .await?;
+    Ok(out)
 }
 
 impl FromRequestParts<ApiState> for Caller {

@@ -31,7 +31,10 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 use tokio::task::JoinHandle;
 
-pub use auth::{authenticate, authenticate_session, Caller, CallerCache, RateLimiter, CALLER_TTL};
+pub use auth::{
+    authenticate, authenticate_session, sign_in_with_password, Caller, CallerCache, PasswordSignIn,
+    RateLimiter, CALLER_TTL,
+};
 
 /// The API's OpenAPI 3 document.
 pub const OPENAPI: &str = include_str!("openapi.json");

@@ -23,6 +23,7 @@ pub mod audit;
 pub mod incidents;
 pub mod notifications;
 pub mod orgs;
+pub mod passwords;
 pub mod picture;
 pub mod quarterly;
 pub mod reminders;
@@ -153,6 +154,11 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
         12,
         "quarterly withdrawals",
         include_str!("../migrations/0012_quarterly_withdrawals.sql"),
+    ),
+    (
+        13,
+        "user passwords",
+        include_str!("../migrations/0013_user_passwords.sql"),
     ),
 ];
 

@@ -77,7 +77,7 @@ fn random_secret(prefix: &str) -> Result<String> {
 }
 
 /// A token from its row.
-fn token_of(r: &sqlx::any::AnyRow) -> Result<Token> {
+pub(crate) fn token_of(r: &sqlx::any::AnyRow) -> Result<Token> {
     let role: String = col(r, "role")?;
     Ok(Token {
         id: col(r, "id")?,
@@ -220,7 +220,7 @@ impl Store {
 
 /// Makes a token's secret and stores its hash, within the caller's
 /// transaction (which has checked the organisation or user).
-async fn insert_token(
+pub(crate) async fn insert_token(
     tx: &mut sqlx::AnyConnection,
     org_id: Option<i64>,
     user_id: Option<i64>,

@@ -52,6 +52,7 @@ const CASES: &[Case] = &[
     ("quarterly reports filed and owed", |s| {
         Box::pin(quarterly_reports(s))
     }),
+    ("portal passwords", |s| Box::pin(portal_passwords(s))),
 ];
 
 #[tokio::test]
@@ -2474,4 +2475,159 @@ async fn quarterly_reports(store: Store) {
         .expect("filed anew");
     assert!(owed(store.clone()).await.is_empty());
     assert_eq!(store.quarterly_withdrawals(None).await.unwrap().len(), 1);
+}
+
+/// Portal passwords: refused naming the field when too short, for a user
+/// without an e-mail address, for an address another user signs in with
+/// and for a disabled user; a sign-in gives the user's portal token (the
+/// same one every time, the address in any case); a wrong password or an
+/// unknown address is refused alike; the fifth wrong one in a row locks
+/// the account, even against the right password, until the lock ends;
+/// disabling the user ends it all.
+async fn portal_passwords(store: Store) {
+    use bugyo_store::passwords::{SignIn, LOCK_SECS};
+    let ocn = store.add_org(&org("ocn", &[4713])).await.expect("add");
+    let person = |name: &str, email: Option<&str>| NewUser {
+        org_id: Some(ocn.id),
+        name: name.into(),
+        email: email.map(Into::into),
+        role: Role::Member,
+    };
+    let alice = store
+        .add_user(&person("alice", Some("Alice@ocn.example")))
+        .await
+        .unwrap();
+    let bob = store.add_user(&person("bob", None)).await.unwrap();
+    let carol = store
+        .add_user(&person("carol", Some("alice@OCN.example")))
+        .await
+        .unwrap();
+    const RIGHT: &str = "correct horse battery staple";
+    for (id, password, field) in [
+        (alice.id, "short", "password"),
+        (bob.id, RIGHT, "email"),
+        (999, RIGHT, "user"),
+    ] {
+        match store.set_password(id, password).await {
+            Err(StoreError::Invalid { field: f, .. }) => assert_eq!(f, field, "{id}"),
+            other => panic!("{id} {password:?}: {other:?}"),
+        }
+    }
+    let now = now();
+    assert_eq!(
+        store
+            .sign_in_with_password("alice@ocn.example", RIGHT, now)
+            .await
+            .unwrap(),
+        SignIn::Refused,
+        "no password yet"
+    );
+    store.set_password(alice.id, RIGHT).await.expect("set");
+    match store.set_password(carol.id, RIGHT).await {
+        Err(StoreError::Invalid { field: "email", .. }) => {}
+        other => panic!("the same sign-in name twice: {other:?}"),
+    }
+    let token = match store
+        .sign_in_with_password(" ALICE@ocn.example ", RIGHT, now)
+        .await
+        .unwrap()
+    {
+        SignIn::Accepted(t) => t,
+        other => panic!("{other:?}"),
+    };
+    assert_eq!(
+        (token.user_id, token.org_id, token.role),
+        (Some(alice.id), Some(ocn.id), Role::Member)
+    );
+    // Setting it again keeps the portal token (open sessions go on).
+    store
+        .set_password(alice.id, "another long passphrase")
+        .await
+        .unwrap();
+    assert_eq!(
+        store
+            .sign_in_with_password("alice@ocn.example", RIGHT, now)
+            .await
+            .unwrap(),
+        SignIn::Refused,
+        "the old password"
+    );
+    match store
+        .sign_in_with_password("alice@ocn.example", "another long passphrase", now)
+        .await
+        .unwrap()
+    {
+        SignIn::Accepted(t) => assert_eq!(t.id, token.id),
+        other => panic!("{other:?}"),
+    }
+    assert_eq!(
+        store
+            .sign_in_with_password("nobody@ocn.example", RIGHT, now)
+            .await
+            .unwrap(),
+        SignIn::Refused
+    );
+    // Four wrong in a row are refused, the fifth locks.
+    for k in 1..=4 {
+        assert_eq!(
+            store
+                .sign_in_with_password("alice@ocn.example", "wrong guess number", now)
+                .await
+                .unwrap(),
+            SignIn::Refused,
+            "try {k}"
+        );
+    }
+    let until = now + LOCK_SECS * 1_000_000;
+    assert_eq!(
+        store
+            .sign_in_with_password("alice@ocn.example", "wrong guess number", now)
+            .await
+            .unwrap(),
+        SignIn::Locked { until }
+    );
+    assert_eq!(
+        store
+            .sign_in_with_password("alice@ocn.example", "another long passphrase", now + 1)
+            .await
+            .unwrap(),
+        SignIn::Locked { until },
+        "locked even against the right password"
+    );
+    assert!(matches!(
+        store
+            .sign_in_with_password("alice@ocn.example", "another long passphrase", until)
+            .await
+            .unwrap(),
+        SignIn::Accepted(_)
+    ));
+    // Disabled: refused, and no password can be set.
+    store.disable_user(alice.id).await.unwrap();
+    assert_eq!(
+        store
+            .sign_in_with_password("alice@ocn.example", "another long passphrase", until)
+            .await
+            .unwrap(),
+        SignIn::Refused
+    );
+    match store.set_password(alice.id, RIGHT).await {
+        Err(StoreError::Invalid { field: "user", .. }) => {}
+        other => panic!("{other:?}"),
+    }
+    // Now carol may take the address as her sign-in name.
+    store.set_password(carol.id, RIGHT).await.expect("set");
+    assert!(matches!(
+        store
+            .sign_in_with_password("alice@ocn.example", RIGHT, until)
+            .await
+            .unwrap(),
+        SignIn::Accepted(t) if t.user_id == Some(carol.id)
+    ));
+}
+
+fn now() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_micros() as i64
 }

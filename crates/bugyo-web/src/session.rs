@@ -1,5 +1,7 @@
-//! Signing in to the portal. A person signs in with the access token made
-//! for them (`bugyo token create --user ID`) once; the portal opens a
+//! Signing in to the portal. A person signs in with their e-mail address
+//! and password (`bugyo user password ID`; see `bugyo_store::passwords`),
+//! or with the access token made for them (`bugyo token create --user
+//! ID`), once; the portal opens a
 //! session in the store ([`SESSION_TTL`]) and the browser keeps only the
 //! session's secret, in an `HttpOnly`, `SameSite=Strict` cookie, never the
 //! token. Each page checks the session like the API checks a bearer token
@@ -127,38 +129,70 @@ pub async fn login_form(lang: Lang, q: axum::extract::Query<Vec<(String, String)
     login_page(lang, &local_path(next), None).into_response()
 }
 
-fn login_page(lang: Lang, next: &str, error: Option<&str>) -> maud::Markup {
+/// A refused sign-in: which form's field it is about, and what to say.
+struct LoginError {
+    /// `password` (the e-mail and password form) or `token`.
+    field: &'static str,
+    message: String,
+}
+
+fn login_page(lang: Lang, next: &str, error: Option<&LoginError>) -> maud::Markup {
+    let on = |field: &str| error.filter(|e| e.field == field);
     page(
         lang,
         lang.pick("ログイン", "Sign in"),
         None,
         html! {
-            p { (lang.pick(
-                "管理者が発行したアクセストークン(bugyo token create --user)を入力してください。",
-                "Enter the access token your administrator made for you (bugyo token create --user)."
-            )) }
-            form method="post" action="/login" {
+            form method="post" action="/login" #password-login {
                 input type="hidden" name="next" value=(next);
-                div class={ "field" @if error.is_some() { " invalid" } } {
-                    label for="token" { (lang.pick("アクセストークン", "Access token")) }
-                    input type="password" id="token" name="token" autocomplete="current-password" required;
-                    @if let Some(e) = error { p.error id="token-error" { (e) } }
+                div class={ "field" @if on("password").is_some() { " invalid" } } {
+                    label for="email" { (lang.pick("メールアドレス", "E-mail address")) }
+                    input type="email" id="email" name="email" autocomplete="username";
+                    label for="password" { (lang.pick("パスワード", "Password")) }
+                    input type="password" id="password" name="password" autocomplete="current-password"
+                        aria-invalid=[on("password").map(|_| "true")]
+                        aria-describedby=[on("password").map(|_| "password-error")];
+                    @if let Some(e) = on("password") { p.error id="password-error" { (e.message) } }
                 }
                 button type="submit" { (lang.pick("ログイン", "Sign in")) }
+            }
+            details open[on("token").is_some()] {
+                summary { (lang.pick("アクセストークンでログイン", "Sign in with an access token")) }
+                p { (lang.pick(
+                    "管理者が発行したアクセストークン(bugyo token create --user)を入力してください。",
+                    "Enter the access token your administrator made for you (bugyo token create --user)."
+                )) }
+                form method="post" action="/login" #token-login {
+                    input type="hidden" name="next" value=(next);
+                    div class={ "field" @if on("token").is_some() { " invalid" } } {
+                        label for="token" { (lang.pick("アクセストークン", "Access token")) }
+                        input type="password" id="token" name="token" autocomplete="off"
+                            aria-invalid=[on("token").map(|_| "true")]
+                            aria-describedby=[on("token").map(|_| "token-error")];
+                        @if let Some(e) = on("token") { p.error id="token-error" { (e.message) } }
+                    }
+                    button type="submit" { (lang.pick("トークンでログイン", "Sign in with the token")) }
+                }
             }
         },
     )
 }
 
-/// The sign-in form's fields.
+/// The sign-in forms' fields: a token, or an e-mail address and password.
 #[derive(serde::Deserialize)]
 pub struct LoginForm {
+    #[serde(default)]
     token: String,
+    #[serde(default)]
+    email: String,
+    #[serde(default)]
+    password: String,
     #[serde(default)]
     next: String,
 }
 
-/// `POST /login`: checks the token, sets the session cookie.
+/// `POST /login`: checks the token, or the e-mail address and password,
+/// opens a session and sets its cookie.
 pub async fn login(
     State(state): State<ApiState>,
     lang: Lang,
@@ -166,53 +200,89 @@ pub async fn login(
     Form(f): Form<LoginForm>,
 ) -> Response {
     let next = local_path(Some(&f.next));
-    let secret = f.token.trim();
-    let ok = !secret.is_empty()
-        && secret
-            .bytes()
-            .all(|b| b.is_ascii_graphic() && b != b';' && b != b',');
-    match ok {
-        true => match open(&state, secret).await {
-            Ok(session) => (
-                [(
-                    header::SET_COOKIE,
-                    format!(
-                        "{SESSION_COOKIE}={session}; Path=/; HttpOnly; SameSite=Strict; Max-Age={SESSION_TTL}"
-                    ),
-                )],
-                Redirect::to(&next),
-            )
-                .into_response(),
-            Err(e) if e.status() == StatusCode::UNAUTHORIZED => (
-                StatusCode::UNAUTHORIZED,
-                login_page(
-                    lang,
-                    &next,
-                    Some(lang.pick(
-                        "このトークンは無効か、失効しています。",
-                        "This token is not valid or has been revoked.",
-                    )),
+    let refused = |status: StatusCode, field: &'static str, ja: &str, en: &str| {
+        let e = LoginError {
+            field,
+            message: lang.pick(ja, en).to_string(),
+        };
+        (status, login_page(lang, &next, Some(&e))).into_response()
+    };
+    let caller = if !f.token.trim().is_empty() || f.email.trim().is_empty() {
+        let secret = f.token.trim();
+        let readable = !secret.is_empty()
+            && secret
+                .bytes()
+                .all(|b| b.is_ascii_graphic() && b != b';' && b != b',');
+        if !readable {
+            return refused(
+                StatusCode::BAD_REQUEST,
+                "token",
+                "トークンを入力してください。",
+                "Enter your token.",
+            );
+        }
+        match bugyo_api::authenticate(&state, secret).await {
+            Ok(c) => c,
+            Err(e) if e.status() == StatusCode::UNAUTHORIZED => {
+                return refused(
+                    StatusCode::UNAUTHORIZED,
+                    "token",
+                    "このトークンは無効か、失効しています。",
+                    "This token is not valid or has been revoked.",
+                )
+            }
+            Err(e) => return crate::error_page(lang, None, &e),
+        }
+    } else {
+        match bugyo_api::sign_in_with_password(&state, &f.email, &f.password).await {
+            Ok(bugyo_api::PasswordSignIn::Accepted(c)) => c,
+            Ok(bugyo_api::PasswordSignIn::Refused) => {
+                return refused(
+                    StatusCode::UNAUTHORIZED,
+                    "password",
+                    "メールアドレスかパスワードが違います。",
+                    "Wrong e-mail address or password.",
+                )
+            }
+            Ok(bugyo_api::PasswordSignIn::Locked { until }) => {
+                let at =
+                    bugyo_report::calendar::jst_rfc3339(bugyo_model::Timestamp::from_micros(until));
+                let e = LoginError {
+                    field: "password",
+                    message: lang
+                        .pick(
+                            "パスワードの誤りが続いたため、{at} までログインできません。",
+                            "Too many wrong passwords: signing in is locked until {at}.",
+                        )
+                        .replace("{at}", &at),
+                };
+                return (
+                    StatusCode::TOO_MANY_REQUESTS,
+                    login_page(lang, &next, Some(&e)),
+                )
+                    .into_response();
+            }
+            Err(e) => return crate::error_page(lang, None, &e),
+        }
+    };
+    match open(&state, &caller).await {
+        Ok(session) => (
+            [(
+                header::SET_COOKIE,
+                format!(
+                    "{SESSION_COOKIE}={session}; Path=/; HttpOnly; SameSite=Strict; Max-Age={SESSION_TTL}"
                 ),
-            )
-                .into_response(),
-            Err(e) => crate::error_page(lang, None, &e),
-        },
-        false => (
-            StatusCode::BAD_REQUEST,
-            login_page(
-                lang,
-                &next,
-                Some(lang.pick("トークンを入力してください。", "Enter your token.")),
-            ),
+            )],
+            Redirect::to(&next),
         )
             .into_response(),
+        Err(e) => crate::error_page(lang, None, &e),
     }
 }
 
-/// Checks the token and opens a session for it (audited); gives the
-/// session's secret.
-async fn open(state: &ApiState, token: &str) -> Result<String, ApiError> {
-    let c = bugyo_api::authenticate(state, token).await?;
+/// Opens a session for the signed-in `c` (audited); gives the session's
+/// secret.
+async fn open(state: &ApiState, c: &Caller) -> Result<String, ApiError> {
     let session = state.store.open_session(c.token.id, SESSION_TTL).await?;
     c.audit(state, "session-open", format!("token/{}", c.token.id))
         .await?;

@@ -240,6 +240,13 @@ enum UserCommand {
         /// The user's id.
         id: i64,
     },
+    /// Set a user's portal password / ポータルのパスワードを設定, read from
+    /// standard input (one line; at least 12 characters). The user signs
+    /// in with their e-mail address and it.
+    Password {
+        /// The user's id.
+        id: i64,
+    },
 }
 
 /// The id of the organisation with `handle`.
@@ -331,6 +338,24 @@ pub fn run_user(args: UserArgs) -> ExitCode {
                 )
                 .await?;
                 say!("user {id} disabled, {revoked} tokens revoked / 利用者 {id} を無効化し、トークン {revoked} 件を失効させました");
+            }
+            UserCommand::Password { id } => {
+                let mut line = String::new();
+                std::io::stdin()
+                    .read_line(&mut line)
+                    .map_err(|e| format!("standard input: {e} / 標準入力を読めません"))?;
+                let password = line.trim_end_matches(['\n', '\r']);
+                store
+                    .set_password(id, password)
+                    .await
+                    .map_err(|e| match e {
+                        bugyo_store::StoreError::Invalid { field, message } => {
+                            format!("{field}: {message}")
+                        }
+                        e => e.to_string(),
+                    })?;
+                audit(&store, "user-password", format!("user/{id}"), String::new()).await?;
+                say!("user {id}: password set; they sign in to the portal with their e-mail address / 利用者 {id} のパスワードを設定しました(ログイン名はメールアドレス)");
             }
         }
         store.close().await;

@@ -455,3 +455,97 @@ fn withdrawing_a_filing_needs_a_reason() {
         serve.stop();
     });
 }
+
+/// Signing in with an e-mail address and a password set by
+/// `bugyo user password`: a short password is refused naming the field;
+/// a wrong password comes back with its message by the password field
+/// (audited as sign-in-refused), the right one opens a session that shows
+/// the person's organisation; the fifth wrong one in a row locks the
+/// account, even against the right password (audited as sign-in-locked).
+#[test]
+fn password_sign_in() {
+    on_sqlite("portal-password", |dir, store, url| {
+        populate(store);
+        let run = |a: &[&str]| {
+            let v: Vec<&str> = a.iter().chain(store.iter()).copied().collect();
+            bugyo(&v).0
+        };
+        let out = run(&[
+            "user",
+            "add",
+            "--name",
+            "alice",
+            "--role",
+            "member",
+            "--org",
+            "ocn",
+            "--email",
+            "alice@ocn.example",
+        ]);
+        let id = out
+            .lines()
+            .nth(1)
+            .and_then(|l| l.split_whitespace().next())
+            .unwrap_or_else(|| panic!("user id in {out:?}"))
+            .to_string();
+        let mut set = vec!["user", "password", id.as_str()];
+        set.extend_from_slice(store);
+        let (ok, _, err) = try_bugyo_input("short\n", &set);
+        assert!(!ok && err.contains("password"), "{err}");
+        let (ok, out, err) = try_bugyo_input("correct horse battery staple\n", &set);
+        assert!(ok, "{err}");
+        assert!(out.contains("password set"), "{out}");
+
+        let bgp = format!("127.0.0.1:{}", bugyo_testdata::gobgp::free_port());
+        let mut serve = Serve::start(dir, &["--bgp-listen".into(), bgp]);
+        serve.metrics();
+        let port = serve.http_port;
+        let here = format!("http://127.0.0.1:{port}");
+        let login = |email: &str, password: &str| {
+            post(
+                port,
+                "/login?lang=en",
+                "",
+                &here,
+                &format!("email={email}&password={password}&next=%2F"),
+            )
+        };
+        let (status, body) = login("alice%40ocn.example", "wrong+guess+number");
+        assert_eq!(status, 401, "{body}");
+        assert!(
+            body.contains("id=\"password-error\"") && body.contains("aria-invalid=\"true\""),
+            "{body}"
+        );
+        let (status, resp) = login("ALICE%40ocn.example", "correct+horse+battery+staple");
+        assert_eq!(status, 303, "{resp}");
+        let cookie = resp
+            .lines()
+            .find_map(|l| l.strip_prefix("set-cookie: bugyo_session="))
+            .and_then(|v| v.split(';').next())
+            .unwrap_or_else(|| panic!("a session cookie: {resp}"))
+            .to_string();
+        let (status, dash) = page(port, "/?lang=en", Some(&cookie));
+        assert_eq!(status, 200, "{dash}");
+        assert!(
+            dash.contains("NTT Communications") || dash.contains("ocn"),
+            "{dash}"
+        );
+        // Four more wrong ones (five in a row) lock the account.
+        for _ in 0..4 {
+            login("alice%40ocn.example", "wrong+guess+number");
+        }
+        let (status, body) = login("alice%40ocn.example", "wrong+guess+number");
+        assert_eq!(status, 429, "{body}");
+        assert!(body.contains("locked until"), "{body}");
+        let (status, _) = login("alice%40ocn.example", "correct+horse+battery+staple");
+        assert_eq!(status, 429, "locked even against the right password");
+        serve.stop();
+
+        let log = audit_log(url);
+        let count = |action: &str| log.iter().filter(|e| e.action == action).count();
+        assert_eq!(count("sign-in-refused"), 5, "{log:?}");
+        assert_eq!(count("sign-in-locked"), 2);
+        assert_eq!(count("user-password"), 5, "populate's four and alice");
+        assert!(log.iter().any(|e| e.action == "session-open"));
+    });
+}

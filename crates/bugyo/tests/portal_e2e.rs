@@ -19,7 +19,7 @@
 
 mod common;
 
-use common::portal::{populate, replay_leak};
+use common::portal::{populate, replay_leak, PASSWORD};
 use common::serve::Serve;
 use common::*;
 use fantoccini::{Client, ClientBuilder, Locator};
@@ -76,16 +76,46 @@ async fn text(c: &Client, css: &str) -> String {
     }
 }
 
+/// Signs in with an access token, as a person would: open "sign in with
+/// an access token", type it, send.
 async fn sign_in(c: &Client, base: &str, token: &str) {
     c.delete_all_cookies().await.unwrap();
     c.goto(&format!("{base}/login")).await.unwrap();
+    c.find(Locator::Css("details summary"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
     c.find(Locator::Id("token"))
         .await
         .unwrap()
         .send_keys(token)
         .await
         .unwrap();
-    c.find(Locator::Css("form[action='/login'] button"))
+    c.find(Locator::Css("#token-login button"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    wait_path(c, |p| !p.starts_with("/login")).await;
+}
+
+/// Signs in with an e-mail address and the password of every person
+/// [`populate`] registers.
+async fn sign_in_with_password(c: &Client, base: &str, email: &str) {
+    c.delete_all_cookies().await.unwrap();
+    c.goto(&format!("{base}/login")).await.unwrap();
+    for (id, value) in [("email", email), ("password", PASSWORD)] {
+        c.find(Locator::Id(id))
+            .await
+            .unwrap()
+            .send_keys(value)
+            .await
+            .unwrap();
+    }
+    c.find(Locator::Css("#password-login button"))
         .await
         .unwrap()
         .click()
@@ -255,7 +285,7 @@ async fn walk(
     );
 
     // The regulator sees the report grouped with the detected leak.
-    sign_in(&c, base, &tokens["regulator"]).await;
+    sign_in_with_password(&c, base, "regulator@soumu.example").await;
     c.goto(&format!("{base}/picture?since=2017-08-01&until=2017-09-01"))
         .await
         .unwrap();
@@ -437,7 +467,7 @@ async fn walk(
     assert!(text(&c, "#current").await.contains("about 30,000"));
 
     // The incident page's pictures, as the regulator sees them.
-    sign_in(&c, base, &tokens["regulator"]).await;
+    sign_in_with_password(&c, base, "regulator@soumu.example").await;
     c.goto(&format!("{base}/incidents/{incident}"))
         .await
         .unwrap();

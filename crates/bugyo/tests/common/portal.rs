@@ -69,7 +69,12 @@ pub fn replay_leak(dir: &Path, store: &[&str]) {
     bugyo(&args);
 }
 
-/// Organisations, people and their tokens.
+/// The portal password of every person [`populate`] registers; each signs
+/// in with `{name}@{org}.example`.
+pub const PASSWORD: &str = "bugyo portal passphrase";
+
+/// Organisations, people (each with an e-mail address and [`PASSWORD`])
+/// and their tokens.
 pub fn populate(store: &[&str]) -> BTreeMap<&'static str, String> {
     let run = |a: &[&str]| {
         let v: Vec<&str> = a.iter().chain(store.iter()).copied().collect();
@@ -100,13 +105,23 @@ pub fn populate(store: &[&str]) -> BTreeMap<&'static str, String> {
         ("regulator", "soumu", "regulator"),
         ("analyst", "jpnic-hub", "analyst"),
     ] {
-        let (out, _) = run(&["user", "add", "--name", who, "--role", role, "--org", org]);
+        let email = format!("{who}@{org}.example");
+        let (out, _) = run(&[
+            "user", "add", "--name", who, "--role", role, "--org", org, "--email", &email,
+        ]);
         let id = out
             .lines()
             .nth(1)
             .and_then(|l| l.split_whitespace().next())
             .unwrap_or_else(|| panic!("user id in {out:?}"))
             .to_string();
+        let set: Vec<&str> = ["user", "password", id.as_str()]
+            .iter()
+            .chain(store.iter())
+            .copied()
+            .collect();
+        let (ok, _, err) = super::try_bugyo_input(&format!("{PASSWORD}\n"), &set);
+        assert!(ok, "{err}");
         let (t, _) = run(&["token", "create", "--user", &id]);
         tokens.insert(who, t.trim().to_string());
     }

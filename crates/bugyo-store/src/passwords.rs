@@ -178,6 +178,44 @@ impl Store {
         Ok(())
     }
 
+    /// A user changes their own password: `current` is checked as a
+    /// sign-in is (a wrong one counts towards the lock), then `new` set.
+    /// Refusals name the field: `current_password` (wrong, or locked),
+    /// `new_password` (see [`check_password`]), `user`.
+    pub async fn change_password(&self, user_id: i64, current: &str, new: &str) -> Result<()> {
+        let user = self
+            .user(user_id)
+            .await?
+            .filter(|u| u.disabled_at.is_none())
+            .ok_or_else(|| {
+                StoreError::invalid(
+                    "user",
+                    format!("no active user {user_id} / 有効な利用者 {user_id} はいません"),
+                )
+            })?;
+        let email = user.email.unwrap_or_default();
+        match self.sign_in_with_password(&email, current, now_micros()).await? {
+            SignIn::Accepted(t) if t.user_id == Some(user_id) => {}
+            SignIn::Locked { .. } => {
+                return Err(StoreError::invalid(
+                    "current_password",
+                    "too many wrong passwords: try again later / パスワードの誤りが続いたため、しばらくしてからやり直してください",
+                ))
+            }
+            _ => {
+                return Err(StoreError::invalid(
+                    "current_password",
+                    "not your current password / 現在のパスワードが違います",
+                ))
+            }
+        }
+        check_password(new).map_err(|e| match e {
+            StoreError::Invalid { message, .. } => StoreError::invalid("new_password", message),
+            e => e,
+        })?;
+        self.set_password(user_id, new).await
+    }
+
     /// Checks a sign-in with `email` and `password` at `now` (Unix
     /// microseconds): the user's portal token if right; counts a wrong
     /// password, locking the account at the [`MAX_FAILURES`]th in a row.

@@ -2567,6 +2567,36 @@ async fn portal_passwords(store: Store) {
             .unwrap(),
         SignIn::Refused
     );
+    // Changing one's own password needs the current one.
+    for (current, new, field) in [
+        (
+            "not the password",
+            "a brand new passphrase",
+            "current_password",
+        ),
+        ("another long passphrase", "short", "new_password"),
+    ] {
+        match store.change_password(alice.id, current, new).await {
+            Err(StoreError::Invalid { field: f, .. }) => assert_eq!(f, field),
+            other => panic!("{current:?} {new:?}: {other:?}"),
+        }
+    }
+    store
+        .change_password(
+            alice.id,
+            "another long passphrase",
+            "a brand new passphrase",
+        )
+        .await
+        .expect("changed");
+    store
+        .change_password(
+            alice.id,
+            "a brand new passphrase",
+            "another long passphrase",
+        )
+        .await
+        .expect("changed back");
     // Four wrong in a row are refused, the fifth locks.
     for k in 1..=4 {
         assert_eq!(

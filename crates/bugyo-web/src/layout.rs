@@ -65,6 +65,7 @@ pub fn page(lang: Lang, title: &str, who: Option<&Caller>, body: Markup) -> Mark
                         (lang.pick("English", "日本語"))
                     }
                     @if who.is_some() {
+                        a href="/account" { (lang.pick("アカウント", "Account")) }
                         form method="post" action="/logout" style="display:inline" {
                             button type="submit" { (lang.pick("ログアウト", "Sign out")) }
                         }

@@ -12,11 +12,13 @@
 //! | `/statistics` | reports of a fiscal year or quarter (also CSV) | [`statistics`] |
 //! | `/status`, `/status/feed.atom` | the public status page and its Atom feed | [`status`] |
 //! | `/login`, `/logout`, `/lang` | signing in, choosing the language | [`session`] |
+//! | `/account` | who I am signed in as; changing my password | [`account`] |
 //!
 //! Every page reads through the same audience rules and audit log as the
 //! API (`bugyo_store::audience`, `bugyo_store::reports::view`), with the
 //! same token: a page never shows more than the API would.
 
+pub mod account;
 pub mod advisories;
 pub mod dashboard;
 pub mod deadlines;
@@ -46,6 +48,8 @@ pub fn pages() -> Router<ApiState> {
         .route("/", get(dashboard::dashboard))
         .route("/login", get(session::login_form).post(session::login))
         .route("/logout", post(session::logout))
+        .route("/account", get(account::account))
+        .route("/account/password", post(account::change_password))
         .route("/lang", get(session::switch_language))
         .route("/incidents/{id}", get(incident::incident))
         .route("/reports", get(reports::list))

@@ -530,6 +530,39 @@ fn password_sign_in() {
             dash.contains("NTT Communications") || dash.contains("ocn"),
             "{dash}"
         );
+        // Alice changes her password on /account: messages by the field,
+        // nothing changed until all are right.
+        let (status, acct) = page(port, "/account?lang=en", Some(&cookie));
+        assert_eq!(status, 200, "{acct}");
+        assert!(acct.contains("alice@ocn.example"), "{acct}");
+        let change = |form: &str| post(port, "/account/password?lang=en", &cookie, &here, form);
+        for (form, field) in [
+            (
+                "current_password=correct+horse+battery+staple&new_password=a+brand+new+passphrase&new_password_again=a+brand+new+passphrase+2",
+                "new_password_again",
+            ),
+            (
+                "current_password=wrong+guess+number&new_password=a+brand+new+passphrase&new_password_again=a+brand+new+passphrase",
+                "current_password",
+            ),
+            (
+                "current_password=correct+horse+battery+staple&new_password=short&new_password_again=short",
+                "new_password",
+            ),
+        ] {
+            let (status, body) = change(form);
+            assert_eq!(status, 422, "{field}: {body}");
+            assert!(body.contains(&format!("id=\"{field}-error\"")), "{field}: {body}");
+        }
+        let (status, body) = change(
+            "current_password=correct+horse+battery+staple&new_password=a+brand+new+passphrase&new_password_again=a+brand+new+passphrase",
+        );
+        assert_eq!(status, 200, "{body}");
+        assert!(body.contains("id=\"changed\""), "{body}");
+        let (status, _) = login("alice%40ocn.example", "correct+horse+battery+staple");
+        assert_eq!(status, 401, "the old password");
+        let (status, _) = login("alice%40ocn.example", "a+brand+new+passphrase");
+        assert_eq!(status, 303, "the new password");
         // Four more wrong ones (five in a row) lock the account.
         for _ in 0..4 {
             login("alice%40ocn.example", "wrong+guess+number");
@@ -537,15 +570,19 @@ fn password_sign_in() {
         let (status, body) = login("alice%40ocn.example", "wrong+guess+number");
         assert_eq!(status, 429, "{body}");
         assert!(body.contains("locked until"), "{body}");
-        let (status, _) = login("alice%40ocn.example", "correct+horse+battery+staple");
+        let (status, _) = login("alice%40ocn.example", "a+brand+new+passphrase");
         assert_eq!(status, 429, "locked even against the right password");
         serve.stop();
 
         let log = audit_log(url);
         let count = |action: &str| log.iter().filter(|e| e.action == action).count();
-        assert_eq!(count("sign-in-refused"), 5, "{log:?}");
+        assert_eq!(count("sign-in-refused"), 6, "{log:?}");
         assert_eq!(count("sign-in-locked"), 2);
-        assert_eq!(count("user-password"), 5, "populate's four and alice");
+        assert_eq!(
+            count("user-password"),
+            6,
+            "populate's four, alice's and her change"
+        );
         assert!(log.iter().any(|e| e.action == "session-open"));
     });
 }

@@ -8,7 +8,7 @@
 
 use crate::auth::Caller;
 use crate::error::ApiError;
-use crate::members::body;
+use crate::members::{object, only_fields, org_id};
 use crate::ApiState;
 use axum::extract::rejection::{JsonRejection, PathRejection};
 use axum::extract::{Path, State};
@@ -118,13 +118,7 @@ async fn recipients(state: &ApiState, map: &Map<String, Value>) -> Result<Vec<i6
     };
     let mut ids = Vec::with_capacity(handles.len());
     for h in handles {
-        let org = state.store.org(h).await?.ok_or_else(|| {
-            ApiError::bad_field(
-                "orgs",
-                format!("{h:?}: no such organisation / その組織はありません"),
-            )
-        })?;
-        ids.push(org.id);
+        ids.push(org_id(state, "orgs", h).await?);
     }
     Ok(ids)
 }
@@ -145,21 +139,8 @@ pub async fn issue(
     b: Result<Json<Value>, JsonRejection>,
 ) -> Result<(StatusCode, Json<Value>), ApiError> {
     caller.require(OVERSIGHT)?;
-    let map = match body(b)? {
-        Value::Object(m) => m,
-        _ => {
-            return Err(ApiError::bad_field(
-                "body",
-                "expected a JSON object / JSON オブジェクトを指定してください",
-            ))
-        }
-    };
-    if let Some(k) = map.keys().find(|k| !FIELDS.contains(&k.as_str())) {
-        return Err(ApiError::bad_field(
-            k.clone(),
-            "unknown field / 不明な項目です",
-        ));
-    }
+    let map = object(b)?;
+    only_fields(&map, FIELDS)?;
     let tlp = match map.get("tlp") {
         None | Some(Value::Null) => None,
         Some(Value::String(s)) => Some(parse_tlp(s).ok_or_else(|| {

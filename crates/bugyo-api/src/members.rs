@@ -34,8 +34,35 @@ pub async fn me(State(state): State<ApiState>, caller: Caller) -> Result<Json<Va
     ))
 }
 
+/// A request body that must be a JSON object.
+pub(crate) fn object(
+    b: Result<Json<Value>, JsonRejection>,
+) -> Result<serde_json::Map<String, Value>, ApiError> {
+    match body(b)? {
+        Value::Object(m) => Ok(m),
+        _ => Err(ApiError::bad_field(
+            "body",
+            "expected a JSON object / JSON オブジェクトを指定してください",
+        )),
+    }
+}
+
+/// Refuses the first key of `map` not among `allowed`, naming it.
+pub(crate) fn only_fields(
+    map: &serde_json::Map<String, Value>,
+    allowed: &[&str],
+) -> Result<(), ApiError> {
+    match map.keys().find(|k| !allowed.contains(&k.as_str())) {
+        Some(k) => Err(ApiError::bad_field(
+            k.clone(),
+            "unknown field / 不明な項目です",
+        )),
+        None => Ok(()),
+    }
+}
+
 /// The id of the organisation `handle`, or an error naming `field`.
-async fn org_id(state: &ApiState, field: &str, handle: &str) -> Result<i64, ApiError> {
+pub(crate) async fn org_id(state: &ApiState, field: &str, handle: &str) -> Result<i64, ApiError> {
     Ok(state
         .store
         .org(handle)

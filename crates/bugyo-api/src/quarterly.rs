@@ -11,7 +11,7 @@
 
 use crate::auth::Caller;
 use crate::error::ApiError;
-use crate::members::body;
+use crate::members::{object, only_fields, org_id};
 use crate::ApiState;
 use axum::extract::rejection::JsonRejection;
 use axum::extract::State;
@@ -79,26 +79,6 @@ fn text(
     }
 }
 
-/// A request body's object, refusing any field not in `allowed`.
-fn object(
-    b: Result<Json<Value>, JsonRejection>,
-    allowed: &[&str],
-) -> Result<serde_json::Map<String, Value>, ApiError> {
-    let Value::Object(map) = body(b)? else {
-        return Err(ApiError::bad_field(
-            "body",
-            "expected a JSON object / JSON オブジェクトを指定してください",
-        ));
-    };
-    if let Some(k) = map.keys().find(|k| !allowed.contains(&k.as_str())) {
-        return Err(ApiError::bad_field(
-            k.clone(),
-            "unknown field / 不明な項目です",
-        ));
-    }
-    Ok(map)
-}
-
 /// The required `quarter` of a body.
 fn quarter_of(map: &serde_json::Map<String, Value>) -> Result<String, ApiError> {
     text(map, "quarter")?.ok_or_else(|| {
@@ -114,16 +94,10 @@ async fn org_of(
     state: &ApiState,
     map: &serde_json::Map<String, Value>,
 ) -> Result<Option<i64>, ApiError> {
-    let Some(h) = text(map, "org")? else {
-        return Ok(None);
-    };
-    let org = state.store.org(&h).await?.ok_or_else(|| {
-        ApiError::bad_field(
-            "org",
-            format!("{h:?}: no such organisation / その組織はありません"),
-        )
-    })?;
-    Ok(Some(org.id))
+    match text(map, "org")? {
+        Some(h) => Ok(Some(org_id(state, "org", &h).await?)),
+        None => Ok(None),
+    }
 }
 
 /// `POST /api/v1/quarterly-reports` `{"quarter": "FY2021Q3", "note"?,
@@ -136,7 +110,8 @@ pub async fn file(
     b: Result<Json<Value>, JsonRejection>,
 ) -> Result<(StatusCode, Json<Value>), ApiError> {
     caller.require(&[Role::Member, Role::Admin])?;
-    let map = object(b, &["quarter", "note", "org"])?;
+    let map = object(b)?;
+    only_fields(&map, &["quarter", "note", "org"])?;
     let quarter = quarter_of(&map)?;
     let note = text(&map, "note")?;
     let org = org_of(&state, &map).await?;
@@ -154,7 +129,8 @@ pub async fn withdraw(
     b: Result<Json<Value>, JsonRejection>,
 ) -> Result<Json<Value>, ApiError> {
     caller.require(&[Role::Member, Role::Admin])?;
-    let map = object(b, &["quarter", "reason", "org"])?;
+    let map = object(b)?;
+    only_fields(&map, &["quarter", "reason", "org"])?;
     let quarter = quarter_of(&map)?;
     let reason = text(&map, "reason")?.unwrap_or_default();
     let org = org_of(&state, &map).await?;

@@ -10,7 +10,7 @@
 use crate::auth::Caller;
 use crate::error::ApiError;
 use crate::incidents::parse_time;
-use crate::members::body;
+use crate::members::{object, org_id};
 use crate::ApiState;
 use axum::extract::rejection::{JsonRejection, PathRejection, QueryRejection};
 use axum::extract::{Path, Query, State};
@@ -38,17 +38,6 @@ fn author(caller: &Caller) -> Author {
     }
 }
 
-/// The request body as a JSON object.
-fn object(b: Result<Json<Value>, JsonRejection>) -> Result<Map<String, Value>, ApiError> {
-    match body(b)? {
-        Value::Object(m) => Ok(m),
-        _ => Err(ApiError::bad_field(
-            "body",
-            "expected a JSON object / JSON オブジェクトを指定してください",
-        )),
-    }
-}
-
 /// Refuses the first key of `map` that is not a report field.
 fn known_fields(map: &Map<String, Value>) -> Result<(), ApiError> {
     match fields::unknown_field(map) {
@@ -66,19 +55,6 @@ fn report_id(raw: Result<Path<String>, PathRejection>) -> Result<i64, ApiError> 
 }
 
 /// The id of the organisation `handle`, or an error naming `org`.
-async fn org_id(state: &ApiState, handle: &str) -> Result<i64, ApiError> {
-    Ok(state
-        .store
-        .org(handle)
-        .await?
-        .ok_or_else(|| {
-            ApiError::bad_field(
-                "org",
-                format!("{handle:?}: no such organisation / その組織はありません"),
-            )
-        })?
-        .id)
-}
 
 /// A report as listed: its latest state, without the full text.
 fn summary(r: &StoredReport) -> Value {
@@ -254,7 +230,7 @@ pub async fn file(
     let mut map = object(b)?;
     let org = match map.remove("org") {
         None | Some(Value::Null) => None,
-        Some(Value::String(h)) => Some(org_id(&state, &h).await?),
+        Some(Value::String(h)) => Some(org_id(&state, "org", &h).await?),
         Some(_) => {
             return Err(ApiError::bad_field(
                 "org",
@@ -304,7 +280,7 @@ async fn filter(state: &ApiState, query: &[(String, String)]) -> Result<ReportFi
     let mut f = ReportFilter::default();
     for (k, v) in query {
         match k.as_str() {
-            "org" => f.org_id = Some(org_id(state, v).await?),
+            "org" => f.org_id = Some(org_id(state, "org", v).await?),
             "stage" => {
                 f.stage =
                     Some(Stage::parse(v).ok_or_else(|| {

@@ -115,15 +115,7 @@ impl Store {
         let hash = hash_password(password.to_string()).await?;
         let now = now_micros();
         let mut tx = self.write().await?;
-        let user = crate::users::user_in(&mut tx, user_id)
-            .await?
-            .filter(|u| u.disabled_at.is_none())
-            .ok_or_else(|| {
-                StoreError::invalid(
-                    "user",
-                    format!("no active user {user_id} / 有効な利用者 {user_id} はいません"),
-                )
-            })?;
+        let user = crate::users::active_user_in(&mut tx, user_id).await?;
         let Some(email) = user.email.clone() else {
             return Err(StoreError::invalid(
                 "email",
@@ -183,16 +175,10 @@ impl Store {
     /// Refusals name the field: `current_password` (wrong, or locked),
     /// `new_password` (see [`check_password`]), `user`.
     pub async fn change_password(&self, user_id: i64, current: &str, new: &str) -> Result<()> {
-        let user = self
-            .user(user_id)
-            .await?
-            .filter(|u| u.disabled_at.is_none())
-            .ok_or_else(|| {
-                StoreError::invalid(
-                    "user",
-                    format!("no active user {user_id} / 有効な利用者 {user_id} はいません"),
-                )
-            })?;
+        let user = {
+            let mut conn = self.pool().acquire().await?;
+            crate::users::active_user_in(&mut conn, user_id).await?
+        };
         let email = user.email.unwrap_or_default();
         match self.sign_in_with_password(&email, current, now_micros()).await? {
             SignIn::Accepted(t) if t.user_id == Some(user_id) => {}

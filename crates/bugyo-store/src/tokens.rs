@@ -124,15 +124,7 @@ impl Store {
     /// Returns it with its secret, which is not kept.
     pub async fn create_user_token(&self, user_id: i64, label: &str) -> Result<(Token, String)> {
         let mut tx = self.write().await?;
-        let user = crate::users::user_in(&mut tx, user_id)
-            .await?
-            .filter(|u| u.disabled_at.is_none())
-            .ok_or_else(|| {
-                StoreError::invalid(
-                    "user",
-                    format!("no active user {user_id} / 有効な利用者 {user_id} はいません"),
-                )
-            })?;
+        let user = crate::users::active_user_in(&mut tx, user_id).await?;
         let made = insert_token(&mut tx, user.org_id, Some(user.id), user.role, label).await?;
         tx.commit().await?;
         Ok(made)

@@ -99,6 +99,20 @@ pub(crate) async fn user_in(tx: &mut sqlx::AnyConnection, id: i64) -> Result<Opt
         .transpose()
 }
 
+/// The active (not disabled) user `id`, within the caller's transaction;
+/// refused naming the field `user` otherwise.
+pub(crate) async fn active_user_in(tx: &mut sqlx::AnyConnection, id: i64) -> Result<User> {
+    user_in(tx, id)
+        .await?
+        .filter(|u| u.disabled_at.is_none())
+        .ok_or_else(|| {
+            StoreError::invalid(
+                "user",
+                format!("no active user {id} / 有効な利用者 {id} はいません"),
+            )
+        })
+}
+
 impl Store {
     /// Registers a user.
     pub async fn add_user(&self, new: &NewUser) -> Result<User> {

@@ -54,8 +54,6 @@ fn report_id(raw: Result<Path<String>, PathRejection>) -> Result<i64, ApiError> 
         .ok_or_else(|| ApiError::bad_field("id", "a positive report id / 正の報告 ID"))
 }
 
-/// The id of the organisation `handle`, or an error naming `org`.
-
 /// A report as listed: its latest state, without the full text.
 fn summary(r: &StoredReport) -> Value {
     json!({

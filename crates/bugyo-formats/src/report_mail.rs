@@ -180,20 +180,29 @@ impl ReportMail {
     pub fn follow_up_of(&self) -> Option<i64> {
         follow_up_of(self.subject.as_deref()?)
     }
+
+    /// The organisation the sender reports for, if its Subject carries
+    /// `[bugyo org HANDLE]` (any case): what tells the organisations apart
+    /// when the sender is a contact of several.
+    pub fn organisation(&self) -> Option<String> {
+        organisation_of(self.subject.as_deref()?)
+    }
 }
 
-/// The report number of a `[bugyo report N]` tag in `subject`.
-pub fn follow_up_of(subject: &str) -> Option<i64> {
+/// The value of the first `[bugyo KIND VALUE]` tag in `subject` (compared
+/// in lower case, full-width characters narrowed) for which `read` gives
+/// one.
+fn tag<T>(subject: &str, kind: &str, read: impl Fn(&str) -> Option<T>) -> Option<T> {
     let lower = narrow_lower(subject);
     let mut rest = lower.as_str();
     while let Some(at) = rest.find('[') {
         let inner = &rest[at + 1..];
         if let Some(end) = inner.find(']') {
             let words: Vec<&str> = inner[..end].split_whitespace().collect();
-            if let ["bugyo", "report", n] = words.as_slice() {
-                if let Ok(id) = n.trim_start_matches('#').parse::<i64>() {
-                    if id > 0 {
-                        return Some(id);
+            if let ["bugyo", k, v] = words.as_slice() {
+                if *k == kind {
+                    if let Some(found) = read(v) {
+                        return Some(found);
                     }
                 }
             }
@@ -201,6 +210,27 @@ pub fn follow_up_of(subject: &str) -> Option<i64> {
         rest = inner;
     }
     None
+}
+
+/// The report number of a `[bugyo report N]` tag in `subject`.
+pub fn follow_up_of(subject: &str) -> Option<i64> {
+    tag(subject, "report", |n| {
+        n.trim_start_matches('#')
+            .parse::<i64>()
+            .ok()
+            .filter(|id| *id > 0)
+    })
+}
+
+/// The organisation handle of a `[bugyo org HANDLE]` tag in `subject`.
+pub fn organisation_of(subject: &str) -> Option<String> {
+    tag(subject, "org", |h| {
+        (!h.is_empty()
+            && h.len() <= 64
+            && h.chars()
+                .all(|c| c.is_ascii_alphanumeric() || "-_.".contains(c)))
+        .then(|| h.to_string())
+    })
 }
 
 fn narrow_lower(s: &str) -> String {
@@ -489,6 +519,17 @@ pub(crate) mod tests {
         assert_eq!(follow_up_of("［bugyo report 3］"), Some(3));
         assert_eq!(follow_up_of("[bugyo report x]"), None);
         assert_eq!(follow_up_of("[bugyo report 0]"), None);
+        assert_eq!(follow_up_of("[bugyo org 7] [bugyo report 8]"), Some(8));
+        assert_eq!(
+            organisation_of("[bugyo org OCN] 第一報").as_deref(),
+            Some("ocn")
+        );
+        assert_eq!(
+            organisation_of("Re: [bugyo report 3] ［ｂｕｇｙｏ　ｏｒｇ　ｉｉｊ］").as_deref(),
+            Some("iij")
+        );
+        assert_eq!(organisation_of("[bugyo org a/b]"), None);
+        assert_eq!(organisation_of("[bugyo org]"), None);
     }
 
     #[test]

@@ -3,7 +3,8 @@
 //! the current one is checked as a sign-in is (a wrong one counts towards
 //! the lock, see `bugyo_store::passwords`), the new one given twice.
 //! Messages stand by their field and nothing is changed until all are
-//! right; a change is audited (`user-password`).
+//! right; a change is audited (`user-password`), and so is a wrong current
+//! password (`password-change-refused`).
 
 use crate::lang::Lang;
 use crate::layout::page;
@@ -148,6 +149,15 @@ pub async fn change_password(
             (StatusCode::OK, None)
         }
         Err(StoreError::Invalid { field, message }) => {
+            // A wrong current password is a guess like a wrong sign-in.
+            if field == "current_password" {
+                if let Err(e) = c
+                    .audit(&state, "password-change-refused", format!("user/{user_id}"))
+                    .await
+                {
+                    return crate::error_page(lang, Some(&c), &e);
+                }
+            }
             (StatusCode::UNPROCESSABLE_ENTITY, Some((field, message)))
         }
         Err(e) => return crate::error_page(lang, Some(&c), &ApiError::from(e)),

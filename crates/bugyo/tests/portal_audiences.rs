@@ -578,6 +578,7 @@ fn password_sign_in() {
         let count = |action: &str| log.iter().filter(|e| e.action == action).count();
         assert_eq!(count("sign-in-refused"), 6, "{log:?}");
         assert_eq!(count("sign-in-locked"), 2);
+        assert_eq!(count("password-change-refused"), 1);
         assert_eq!(
             count("user-password"),
             6,

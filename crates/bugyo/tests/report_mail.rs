@@ -482,3 +482,81 @@ fn postgres() {
     let url = pg.url();
     walk(&["--database", &url], &url);
 }
+
+/// A sender who is a contact of two organisations (one NOC serving two
+/// operating companies) is refused until the Subject says which one with
+/// `[bugyo org HANDLE]`; a tag naming neither is refused the same way.
+#[test]
+fn a_contact_of_two_organisations_names_one() {
+    let dir = scratch("report-mail-two-orgs");
+    let data = dir.join("store");
+    let store = ["--data-dir", data.to_str().unwrap()];
+    let url = bugyo_store::sqlite_url(&data);
+    for handle in ["ocn", "ocn-east"] {
+        let mut add = vec![
+            "org",
+            "add",
+            "--handle",
+            handle,
+            "--name",
+            handle,
+            "--email",
+            "noc@shared.example",
+        ];
+        add.extend_from_slice(&store);
+        bugyo(&add);
+    }
+    let smtp = Smtp::start();
+    let message = |id: &str, subject: &str| {
+        UTF8_JA
+            .replace("noc@ocn.example", "noc@shared.example")
+            .replace("<ja-utf8@ocn.example>", id)
+            .replace(
+                "Subject: =?UTF-8?B?6Zqc5a6z5aCx5ZGK77yI56ys5LiA5aCx77yJ?=",
+                &format!("Subject: {subject}"),
+            )
+    };
+    for (id, subject) in [
+        ("<untagged@shared.example>", "first report"),
+        (
+            "<elsewhere@shared.example>",
+            "[bugyo org kddi] first report",
+        ),
+        (
+            "<tagged@shared.example>",
+            "[bugyo org OCN-East] first report",
+        ),
+    ] {
+        send(
+            smtp.port(),
+            "noc@shared.example",
+            message(id, subject).as_bytes(),
+        );
+    }
+    smtp.wait_for(3, Duration::from_secs(30));
+    let maildir = smtp.maildir();
+    let (ok, out) = intake(&maildir, &store);
+    assert!(!ok, "a rejection exits 2:\n{out}");
+    assert!(
+        out.contains("filed 1, amended 0, already filed 0, rejected 2"),
+        "{out}"
+    );
+    let why: Vec<String> = files(&maildir.join("rejected"))
+        .into_iter()
+        .filter(|n| n.ends_with(".why"))
+        .map(|n| std::fs::read_to_string(maildir.join("rejected").join(n)).unwrap())
+        .collect();
+    assert_eq!(why.len(), 2, "{why:?}");
+    assert!(
+        why.iter().all(
+            |w| w.contains("several organisations (ocn, ocn-east)") && w.contains("[bugyo org")
+        ),
+        "{why:?}"
+    );
+    let filed = read_store(&url, async |s| {
+        s.reports(&ReportFilter::default()).await.unwrap()
+    });
+    assert_eq!(filed.len(), 1);
+    assert_eq!(filed[0].org, "ocn-east");
+    let _ = std::fs::remove_dir_all(dir);
+}

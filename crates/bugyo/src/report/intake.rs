@@ -414,7 +414,27 @@ async fn take(
                 .map(|(id, _)| id)
         })
     };
-    let org = match senders.as_slice() {
+    // A contact of several organisations names the one it reports for
+    // with [bugyo org HANDLE] in the Subject.
+    let named = mail.organisation();
+    // A tag naming none of them leaves the choice open (refused below,
+    // listing them).
+    let chosen: Vec<_> = match &named {
+        Some(h) if senders.len() > 1 => {
+            let one: Vec<_> = senders
+                .iter()
+                .copied()
+                .filter(|o| o.handle.eq_ignore_ascii_case(h))
+                .collect();
+            if one.is_empty() {
+                senders.clone()
+            } else {
+                one
+            }
+        }
+        _ => senders.clone(),
+    };
+    let org = match chosen.as_slice() {
         [one] => *one,
         // No reply to an unknown sender: From is easily forged, and
         // answering it would send mail to whoever a spammer or a virus
@@ -437,11 +457,11 @@ async fn take(
             return (
                 Outcome::Rejected(
                     format!(
-                        "sender {from} is a contact of several organisations ({})",
+                        "sender {from} is a contact of several organisations ({}): put [bugyo org HANDLE] in the Subject to say which",
                         handles.join(", ")
                     ),
                     format!(
-                        "送信者 {from} は複数の組織の連絡先です ({})",
+                        "送信者 {from} は複数の組織の連絡先です ({})。件名に [bugyo org ハンドル] を入れて組織を指定してください",
                         handles.join(", ")
                     ),
                 ),

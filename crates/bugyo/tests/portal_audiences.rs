@@ -482,12 +482,7 @@ fn password_sign_in() {
             "--email",
             "alice@ocn.example",
         ]);
-        let id = out
-            .lines()
-            .nth(1)
-            .and_then(|l| l.split_whitespace().next())
-            .unwrap_or_else(|| panic!("user id in {out:?}"))
-            .to_string();
+        let id = common::portal::user_id(&out);
         let mut set = vec!["user", "password", id.as_str()];
         set.extend_from_slice(store);
         let (ok, _, err) = try_bugyo_input("short\n", &set);

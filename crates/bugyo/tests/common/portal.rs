@@ -69,6 +69,15 @@ pub fn replay_leak(dir: &Path, store: &[&str]) {
     bugyo(&args);
 }
 
+/// The id `bugyo user add` printed for the user it made.
+pub fn user_id(out: &str) -> String {
+    out.lines()
+        .nth(1)
+        .and_then(|l| l.split_whitespace().next())
+        .unwrap_or_else(|| panic!("user id in {out:?}"))
+        .to_string()
+}
+
 /// The portal password of every person [`populate`] registers; each signs
 /// in with `{name}@{org}.example`.
 pub const PASSWORD: &str = "bugyo portal passphrase";
@@ -109,12 +118,7 @@ pub fn populate(store: &[&str]) -> BTreeMap<&'static str, String> {
         let (out, _) = run(&[
             "user", "add", "--name", who, "--role", role, "--org", org, "--email", &email,
         ]);
-        let id = out
-            .lines()
-            .nth(1)
-            .and_then(|l| l.split_whitespace().next())
-            .unwrap_or_else(|| panic!("user id in {out:?}"))
-            .to_string();
+        let id = user_id(&out);
         let set: Vec<&str> = ["user", "password", id.as_str()]
             .iter()
             .chain(store.iter())
